@@ -1,0 +1,798 @@
+//! The experiment file: reading the TOML, checking every key and value, and the validated configuration types.
+//!
+//! Each section is read as a map of spanned keys to spanned values, so every
+//! error can name the file, the line, the key and the value. Every `[train]`
+//! key is set through [`TrainConfig::set`], which is also what checks each
+//! value of a `[grid]` axis: one rule per key, in one place.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::{Spanned, Value};
+
+/// An error in the experiment file. Every variant names the file; all but `Read` name the line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read experiment file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Toml {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}:{line}: unknown key `{key}`; allowed keys: {allowed}")]
+    UnknownKey {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        allowed: String,
+    },
+    #[error("{path}:{line}: `{key}` = {value}: {rule}")]
+    BadValue {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        value: String,
+        rule: String,
+    },
+    #[error("{path}: missing key `{key}`: {rule}")]
+    Missing {
+        path: PathBuf,
+        key: String,
+        rule: String,
+    },
+}
+
+/// How the learning rate changes over the run's optimizer steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LrSchedule {
+    Constant,
+    Cosine,
+    Linear,
+}
+
+/// Where the negative-phase Gibbs chains start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampler {
+    /// At the minibatch: the lab's CD-k.
+    Cd,
+    /// Persistent chains carried across minibatches (PCD).
+    Pcd,
+    /// From N(0, I) in standardized units (Liao et al. 2022).
+    Noise,
+}
+
+impl LrSchedule {
+    pub fn name(self) -> &'static str {
+        match self {
+            LrSchedule::Constant => "constant",
+            LrSchedule::Cosine => "cosine",
+            LrSchedule::Linear => "linear",
+        }
+    }
+}
+
+impl Sampler {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampler::Cd => "cd",
+            Sampler::Pcd => "pcd",
+            Sampler::Noise => "noise",
+        }
+    }
+}
+
+/// One resolved value of a run parameter, typed as it appears in `runs.parquet`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamValue {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(&'static str),
+}
+
+impl fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamValue::Int(v) => write!(f, "{v}"),
+            // `{:?}` is the shortest text that reads back to the same f64: stable for hashing.
+            ParamValue::Float(v) => write!(f, "{v:?}"),
+            ParamValue::Bool(v) => write!(f, "{v}"),
+            ParamValue::Text(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// The training recipe of one run. Built from [`TrainConfig::default`] and [`TrainConfig::set`], which checks every value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    pub hidden: usize,
+    pub lr: f64,
+    pub k: usize,
+    pub seed: u64,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub standardize: bool,
+    pub sigma_init: f64,
+    pub learn_sigma: bool,
+    pub sigma_lr: f64,
+    pub sigma_min: f64,
+    pub w_init: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub lr_schedule: LrSchedule,
+    pub clip_norm: f64,
+    pub sampler: Sampler,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            hidden: 16,
+            lr: 0.01,
+            k: 10,
+            seed: 0,
+            epochs: 50,
+            batch_size: 100,
+            standardize: true,
+            sigma_init: 0.5,
+            learn_sigma: true,
+            sigma_lr: 1.0,
+            sigma_min: 0.01,
+            w_init: 1.0,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            lr_schedule: LrSchedule::Cosine,
+            clip_norm: 0.0,
+            sampler: Sampler::Noise,
+        }
+    }
+}
+
+/// Every `[train]` key, in the order used for grid expansion, tables and run ids.
+pub const TRAIN_KEYS: [&str; 17] = [
+    "hidden",
+    "lr",
+    "k",
+    "seed",
+    "epochs",
+    "batch_size",
+    "standardize",
+    "sigma_init",
+    "learn_sigma",
+    "sigma_lr",
+    "sigma_min",
+    "w_init",
+    "momentum",
+    "weight_decay",
+    "lr_schedule",
+    "clip_norm",
+    "sampler",
+];
+
+fn int_at_least(value: &Value, min: i64, what: &str) -> Result<i64, String> {
+    match value {
+        Value::Integer(v) if *v >= min => Ok(*v),
+        _ => Err(format!("{what} must be an integer >= {min}")),
+    }
+}
+
+/// Accepts integers too (`lr = 1` means 1.0); rejects NaN and infinities.
+fn finite_float(
+    value: &Value,
+    what: &str,
+    allowed: impl Fn(f64) -> bool,
+    rule: &str,
+) -> Result<f64, String> {
+    let v = match value {
+        Value::Float(v) => *v,
+        Value::Integer(v) => *v as f64,
+        _ => return Err(format!("{what} must be a number {rule}")),
+    };
+    if v.is_finite() && allowed(v) {
+        Ok(v)
+    } else {
+        Err(format!("{what} must be a finite number {rule}"))
+    }
+}
+
+fn boolean(value: &Value, what: &str) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| format!("{what} must be true or false"))
+}
+
+fn choice<T: Copy>(value: &Value, what: &str, options: &[(&str, T)]) -> Result<T, String> {
+    let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+    let err = || {
+        format!(
+            "{what} must be one of {}",
+            names
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let text = value.as_str().ok_or_else(err)?;
+    options
+        .iter()
+        .find(|(n, _)| *n == text)
+        .map(|(_, v)| *v)
+        .ok_or_else(err)
+}
+
+/// Why a key could not be set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetError {
+    UnknownKey,
+    /// The rule the value broke, e.g. "hidden must be an integer >= 1".
+    Invalid(String),
+}
+
+impl TrainConfig {
+    /// Sets one key from its TOML value, checking the value against the key's rule.
+    pub fn set(&mut self, key: &str, value: &Value) -> Result<(), SetError> {
+        let to_usize = |v: i64| v as usize;
+        let result: Result<(), String> = (|| {
+            match key {
+                "hidden" => self.hidden = to_usize(int_at_least(value, 1, key)?),
+                "lr" => self.lr = finite_float(value, key, |v| v > 0.0, "> 0")?,
+                "k" => self.k = to_usize(int_at_least(value, 1, key)?),
+                "seed" => self.seed = int_at_least(value, 0, key)? as u64,
+                "epochs" => self.epochs = to_usize(int_at_least(value, 1, key)?),
+                "batch_size" => self.batch_size = to_usize(int_at_least(value, 1, key)?),
+                "standardize" => self.standardize = boolean(value, key)?,
+                "sigma_init" => self.sigma_init = finite_float(value, key, |v| v > 0.0, "> 0")?,
+                "learn_sigma" => self.learn_sigma = boolean(value, key)?,
+                "sigma_lr" => self.sigma_lr = finite_float(value, key, |v| v >= 0.0, ">= 0")?,
+                "sigma_min" => self.sigma_min = finite_float(value, key, |v| v > 0.0, "> 0")?,
+                "w_init" => self.w_init = finite_float(value, key, |v| v >= 0.0, ">= 0")?,
+                "momentum" => {
+                    self.momentum =
+                        finite_float(value, key, |v| (0.0..1.0).contains(&v), "in [0, 1)")?
+                }
+                "weight_decay" => {
+                    self.weight_decay = finite_float(value, key, |v| v >= 0.0, ">= 0")?
+                }
+                "lr_schedule" => {
+                    self.lr_schedule = choice(
+                        value,
+                        key,
+                        &[
+                            ("constant", LrSchedule::Constant),
+                            ("cosine", LrSchedule::Cosine),
+                            ("linear", LrSchedule::Linear),
+                        ],
+                    )?
+                }
+                "clip_norm" => {
+                    self.clip_norm = finite_float(value, key, |v| v >= 0.0, ">= 0 (0 = off)")?
+                }
+                "sampler" => {
+                    self.sampler = choice(
+                        value,
+                        key,
+                        &[
+                            ("cd", Sampler::Cd),
+                            ("pcd", Sampler::Pcd),
+                            ("noise", Sampler::Noise),
+                        ],
+                    )?
+                }
+                _ => return Err(String::new()),
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Ok(()),
+            Err(_) if !TRAIN_KEYS.contains(&key) => Err(SetError::UnknownKey),
+            Err(rule) => Err(SetError::Invalid(rule)),
+        }
+    }
+
+    /// Every resolved parameter in [`TRAIN_KEYS`] order.
+    pub fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        use ParamValue::*;
+        vec![
+            ("hidden", Int(self.hidden as i64)),
+            ("lr", Float(self.lr)),
+            ("k", Int(self.k as i64)),
+            ("seed", Int(self.seed as i64)),
+            ("epochs", Int(self.epochs as i64)),
+            ("batch_size", Int(self.batch_size as i64)),
+            ("standardize", Bool(self.standardize)),
+            ("sigma_init", Float(self.sigma_init)),
+            ("learn_sigma", Bool(self.learn_sigma)),
+            ("sigma_lr", Float(self.sigma_lr)),
+            ("sigma_min", Float(self.sigma_min)),
+            ("w_init", Float(self.w_init)),
+            ("momentum", Float(self.momentum)),
+            ("weight_decay", Float(self.weight_decay)),
+            ("lr_schedule", Text(self.lr_schedule.name())),
+            ("clip_norm", Float(self.clip_norm)),
+            ("sampler", Text(self.sampler.name())),
+        ]
+    }
+}
+
+/// The `[data]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataConfig {
+    /// A built-in generator name or a path to a .csv/.parquet file.
+    pub source: String,
+    pub n_train: usize,
+    pub n_test: usize,
+    pub seed: u64,
+}
+
+impl DataConfig {
+    /// Text that identifies the data section; part of every run id.
+    pub fn canonical(&self) -> String {
+        format!(
+            "source={};n_train={};n_test={};seed={}",
+            self.source, self.n_train, self.n_test, self.seed
+        )
+    }
+}
+
+/// The `[eval]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// Epochs between learning-curve points; 0 = only the final evaluation.
+    pub every: usize,
+    /// Points per axis of the integration grid; `None` = chosen from each model's parameters.
+    pub grid_points: Option<usize>,
+}
+
+impl EvalConfig {
+    pub fn canonical(&self) -> String {
+        format!(
+            "every={};grid_points={}",
+            self.every,
+            self.grid_points
+                .map_or("auto".to_string(), |p| p.to_string())
+        )
+    }
+}
+
+/// One `[grid]` axis: a train key and the values it takes, each already checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridAxis {
+    pub key: &'static str,
+    pub values: Vec<Value>,
+}
+
+/// A whole, validated experiment file.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub path: PathBuf,
+    /// The file's text as it was read, copied into the results as `sweep.toml`.
+    pub text: String,
+    pub name: String,
+    pub output: PathBuf,
+    pub data: DataConfig,
+    pub train: TrainConfig,
+    pub eval: EvalConfig,
+    /// Axes in [`TRAIN_KEYS`] order, so expansion does not depend on how the file orders them.
+    pub grid: Vec<GridAxis>,
+}
+
+type Section = BTreeMap<Spanned<String>, Spanned<Value>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: Spanned<String>,
+    output: Option<Spanned<String>>,
+    data: Option<Section>,
+    train: Option<Section>,
+    eval: Option<Section>,
+    grid: Option<Section>,
+}
+
+pub const GENERATORS: [&str; 2] = ["gmm_iso", "gmm_aniso"];
+
+/// Reads and validates an experiment file. Nothing is written.
+pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Validates an experiment given as text; `path` is used in messages and to resolve relative data paths.
+pub fn parse(path: &Path, text: &str) -> Result<Experiment, ConfigError> {
+    let ctx = Ctx { path, text };
+    let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Toml {
+        path: path.to_path_buf(),
+        line: e.span().map_or(1, |s| ctx.line(s.start)),
+        message: e.message().trim().to_string(),
+    })?;
+
+    let name = raw.name.get_ref().trim().to_string();
+    let name_ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+        && !name.starts_with('.');
+    if !name_ok {
+        return Err(ctx.bad(
+            "name",
+            &raw.name.span(),
+            &format!("\"{}\"", raw.name.get_ref()),
+            "name must be non-empty and use only letters, digits, '-', '_' and '.' (it names the results folder)",
+        ));
+    }
+    let output = match &raw.output {
+        Some(out) if out.get_ref().trim().is_empty() => {
+            return Err(ctx.bad(
+                "output",
+                &out.span(),
+                "\"\"",
+                "output must be a non-empty folder path",
+            ));
+        }
+        Some(out) => PathBuf::from(out.get_ref()),
+        None => PathBuf::from("results").join(&name),
+    };
+
+    let data = parse_data(&ctx, raw.data.as_ref())?;
+    let mut train = TrainConfig::default();
+    for (key, value) in raw.train.iter().flatten() {
+        ctx.set_train(&mut train, "train", key, value)?;
+    }
+    let eval = parse_eval(&ctx, raw.eval.as_ref())?;
+
+    let mut grid = Vec::new();
+    let grid_section = raw.grid.unwrap_or_default();
+    for (key, value) in &grid_section {
+        if !TRAIN_KEYS.contains(&key.get_ref().as_str()) {
+            return Err(ctx.unknown("grid", key, &TRAIN_KEYS));
+        }
+        let Value::Array(values) = value.get_ref() else {
+            return Err(ctx.bad(
+                &format!("grid.{}", key.get_ref()),
+                &value.span(),
+                &value.get_ref().to_string(),
+                "every [grid] value must be a non-empty list, e.g. [4, 16]",
+            ));
+        };
+        if values.is_empty() {
+            return Err(ctx.bad(
+                &format!("grid.{}", key.get_ref()),
+                &value.span(),
+                "[]",
+                "a [grid] list must not be empty",
+            ));
+        }
+        for (i, v) in values.iter().enumerate() {
+            let mut probe = train.clone();
+            if let Err(SetError::Invalid(rule)) = probe.set(key.get_ref(), v) {
+                return Err(ctx.bad(
+                    &format!("grid.{}[{i}]", key.get_ref()),
+                    &value.span(),
+                    &v.to_string(),
+                    &rule,
+                ));
+            }
+        }
+        for (i, v) in values.iter().enumerate() {
+            if values[..i].contains(v) {
+                return Err(ctx.bad(
+                    &format!("grid.{}[{i}]", key.get_ref()),
+                    &value.span(),
+                    &v.to_string(),
+                    "values of a [grid] list must be distinct (a repeated value would repeat runs)",
+                ));
+            }
+        }
+    }
+    for key in TRAIN_KEYS {
+        if let Some((_, value)) = grid_section.iter().find(|(k, _)| k.get_ref() == key) {
+            grid.push(GridAxis {
+                key,
+                values: value.get_ref().as_array().cloned().unwrap_or_default(),
+            });
+        }
+    }
+
+    Ok(Experiment {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+        name,
+        output,
+        data,
+        train,
+        eval,
+        grid,
+    })
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    fn bad(
+        &self,
+        key: &str,
+        span: &std::ops::Range<usize>,
+        value: &str,
+        rule: &str,
+    ) -> ConfigError {
+        ConfigError::BadValue {
+            path: self.path.to_path_buf(),
+            line: self.line(span.start),
+            key: key.to_string(),
+            value: value.to_string(),
+            rule: rule.to_string(),
+        }
+    }
+
+    fn unknown(&self, section: &str, key: &Spanned<String>, allowed: &[&str]) -> ConfigError {
+        ConfigError::UnknownKey {
+            path: self.path.to_path_buf(),
+            line: self.line(key.span().start),
+            key: format!("{section}.{}", key.get_ref()),
+            allowed: allowed.join(", "),
+        }
+    }
+
+    fn set_train(
+        &self,
+        train: &mut TrainConfig,
+        section: &str,
+        key: &Spanned<String>,
+        value: &Spanned<Value>,
+    ) -> Result<(), ConfigError> {
+        match train.set(key.get_ref(), value.get_ref()) {
+            Ok(()) => Ok(()),
+            Err(SetError::UnknownKey) => Err(self.unknown(section, key, &TRAIN_KEYS)),
+            Err(SetError::Invalid(rule)) => Err(self.bad(
+                &format!("{section}.{}", key.get_ref()),
+                &value.span(),
+                &value.get_ref().to_string(),
+                &rule,
+            )),
+        }
+    }
+}
+
+const DATA_KEYS: [&str; 4] = ["source", "n_train", "n_test", "seed"];
+const EVAL_KEYS: [&str; 2] = ["every", "grid_points"];
+
+fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, ConfigError> {
+    let mut data = DataConfig {
+        source: String::new(),
+        n_train: 10000,
+        n_test: 2000,
+        seed: 0,
+    };
+    let mut has_source = false;
+    for (key, value) in section.into_iter().flatten() {
+        let v = value.get_ref();
+        let bad = |rule: &str| {
+            ctx.bad(
+                &format!("data.{}", key.get_ref()),
+                &value.span(),
+                &v.to_string(),
+                rule,
+            )
+        };
+        match key.get_ref().as_str() {
+            "source" => {
+                let allowed = format!(
+                    "source must be one of the built-in generators ({})",
+                    GENERATORS.join(", ")
+                );
+                let name = v.as_str().ok_or_else(|| bad(&allowed))?;
+                if !GENERATORS.contains(&name) {
+                    return Err(bad(&allowed));
+                }
+                data.source = name.to_string();
+                has_source = true;
+            }
+            "n_train" => {
+                data.n_train = int_at_least(v, 1, "n_train").map_err(|r| bad(&r))? as usize
+            }
+            "n_test" => data.n_test = int_at_least(v, 1, "n_test").map_err(|r| bad(&r))? as usize,
+            "seed" => data.seed = int_at_least(v, 0, "seed").map_err(|r| bad(&r))? as u64,
+            _ => return Err(ctx.unknown("data", key, &DATA_KEYS)),
+        }
+    }
+    if !has_source {
+        return Err(ConfigError::Missing {
+            path: ctx.path.to_path_buf(),
+            key: "data.source".into(),
+            rule: format!(
+                "say where the points come from: one of {}",
+                GENERATORS.join(", ")
+            ),
+        });
+    }
+    Ok(data)
+}
+
+fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, ConfigError> {
+    let mut eval = EvalConfig {
+        every: 5,
+        grid_points: None,
+    };
+    for (key, value) in section.into_iter().flatten() {
+        let v = value.get_ref();
+        let bad = |rule: &str| {
+            ctx.bad(
+                &format!("eval.{}", key.get_ref()),
+                &value.span(),
+                &v.to_string(),
+                rule,
+            )
+        };
+        match key.get_ref().as_str() {
+            "every" => eval.every = int_at_least(v, 0, "every").map_err(|r| bad(&r))? as usize,
+            "grid_points" => {
+                eval.grid_points = match v {
+                    Value::String(s) if s == "auto" => None,
+                    _ => Some(
+                        int_at_least(v, 16, "grid_points")
+                            .ok()
+                            .filter(|p| *p <= 16384)
+                            .ok_or_else(|| {
+                                bad("grid_points must be \"auto\" or an integer from 16 to 16384")
+                            })? as usize,
+                    ),
+                }
+            }
+            _ => return Err(ctx.unknown("eval", key, &EVAL_KEYS)),
+        }
+    }
+    Ok(eval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Experiment, ConfigError> {
+        parse(Path::new("exp.toml"), text)
+    }
+
+    const MINIMAL: &str = "name = \"t\"\n[data]\nsource = \"gmm_iso\"\n";
+
+    fn err(text: &str) -> String {
+        parse_str(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn minimal_file_takes_defaults() {
+        let exp = parse_str(MINIMAL).unwrap();
+        assert_eq!(exp.train, TrainConfig::default());
+        assert_eq!(exp.output, PathBuf::from("results/t"));
+        assert_eq!(exp.data.n_train, 10000);
+        assert!(exp.grid.is_empty());
+    }
+
+    #[test]
+    fn grid_axes_follow_key_order_not_file_order() {
+        let exp = parse_str(&format!(
+            "{MINIMAL}[grid]\nseed = [0, 1]\nhidden = [4, 8]\n"
+        ))
+        .unwrap();
+        let keys: Vec<_> = exp.grid.iter().map(|a| a.key).collect();
+        assert_eq!(keys, ["hidden", "seed"]);
+    }
+
+    #[test]
+    fn unknown_train_key_names_key_and_line() {
+        let e = err(&format!("{MINIMAL}[train]\nhidden = 4\nhiden = 4\n"));
+        assert!(
+            e.contains("exp.toml:6") && e.contains("unknown key `train.hiden`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_top_level_key_is_rejected_with_line() {
+        let e = err(&format!("{MINIMAL}colour = 1\n"));
+        assert!(e.contains("exp.toml:") && e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_rule() {
+        let e = err(&format!("{MINIMAL}[train]\nhidden = \"many\"\n"));
+        assert!(
+            e.contains("`train.hidden` = \"many\"") && e.contains("integer >= 1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn each_rule_rejects_its_bad_value() {
+        for (key, value, rule) in [
+            ("hidden", "0", ">= 1"),
+            ("lr", "0.0", "> 0"),
+            ("lr", "-0.1", "> 0"),
+            ("lr", "nan", "finite"),
+            ("lr", "inf", "finite"),
+            ("k", "0", ">= 1"),
+            ("epochs", "0", ">= 1"),
+            ("batch_size", "0", ">= 1"),
+            ("seed", "-1", ">= 0"),
+            ("sigma_init", "0", "> 0"),
+            ("sigma_min", "0", "> 0"),
+            ("momentum", "1.0", "[0, 1)"),
+            ("weight_decay", "-1", ">= 0"),
+            ("clip_norm", "-1", ">= 0"),
+            ("lr_schedule", "\"step\"", "\"cosine\""),
+            ("sampler", "\"gibbs\"", "\"pcd\""),
+            ("standardize", "1", "true or false"),
+        ] {
+            let e = err(&format!("{MINIMAL}[train]\n{key} = {value}\n"));
+            assert!(
+                e.contains(&format!("`train.{key}`")) && e.contains(rule),
+                "{key} = {value}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_grid_value_names_axis_and_index() {
+        let e = err(&format!("{MINIMAL}[grid]\nhidden = [4, 0]\n"));
+        assert!(
+            e.contains("`grid.hidden[1]` = 0") && e.contains(">= 1") && e.contains("exp.toml:5"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn grid_value_must_be_a_list_of_distinct_values() {
+        assert!(err(&format!("{MINIMAL}[grid]\nhidden = 4\n")).contains("non-empty list"));
+        assert!(err(&format!("{MINIMAL}[grid]\nhidden = []\n")).contains("must not be empty"));
+        assert!(err(&format!("{MINIMAL}[grid]\nhidden = [4, 4]\n")).contains("distinct"));
+    }
+
+    #[test]
+    fn unknown_grid_key_is_rejected() {
+        assert!(
+            err(&format!("{MINIMAL}[grid]\nlearning_rate = [0.1]\n"))
+                .contains("unknown key `grid.learning_rate`")
+        );
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let e = err("name = \"t\"\n[data]\nsource = \"gmm_iso\n");
+        assert!(e.starts_with("exp.toml:3:"), "{e}");
+    }
+
+    #[test]
+    fn data_and_eval_rules() {
+        assert!(err("name = \"t\"\n").contains("missing key `data.source`"));
+        assert!(err("name = \"t\"\n[data]\nsource = \"moons\"\n").contains("gmm_iso"));
+        assert!(err(&format!("{MINIMAL}n_train = 0\n")).contains("`data.n_train` = 0"));
+        assert!(err(&format!("{MINIMAL}[eval]\ngrid_points = 3\n")).contains("from 16 to 16384"));
+        assert!(err(&format!("{MINIMAL}[eval]\nevery = -1\n")).contains("`eval.every`"));
+        assert!(err("name = \"../x\"\n[data]\nsource = \"gmm_iso\"\n").contains("`name`"));
+    }
+
+    #[test]
+    fn integers_are_accepted_for_float_keys() {
+        let exp = parse_str(&format!("{MINIMAL}[train]\nlr = 1\n")).unwrap();
+        assert_eq!(exp.train.lr, 1.0);
+    }
+}

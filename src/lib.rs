@@ -1,0 +1,15 @@
+//! grbm-sweep: trains grids of Gaussian-Bernoulli RBMs in parallel and measures each one's exact log-likelihood.
+//!
+//! Data flow: `config` (read + validate the experiment file) -> `grid` (expand into runs) ->
+//! `data` (points) -> `model` (GRBM math, sampling) -> `train` (CD-k loop) -> `estimate`
+//! (log Z, log-likelihoods) -> `output` (Parquet tables); `runner` drives it across runs.
+
+pub mod config;
+pub mod data;
+pub mod estimate;
+pub mod grid;
+pub mod model;
+pub mod output;
+pub mod rng;
+pub mod runner;
+pub mod train;

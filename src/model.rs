@@ -1,0 +1,448 @@
+//! The Gaussian-Bernoulli RBM: parameters, free energy, conditionals, gradients of F, batched Gibbs sampling, the exact partition function and unit conversion.
+//!
+//! Batches are faer matrices with one point per row: visible batches are
+//! `B x 2`, hidden batches `B x n`. All batched products go through faer with
+//! `Par::Seq`, so the runner's rayon pool is the only parallelism.
+
+use faer::linalg::matmul::matmul;
+use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rand::RngExt;
+use rand_distr::StandardNormal;
+use rand_pcg::Pcg64;
+
+/// Largest hidden size for which `log Z` is computed by enumerating all `2^n` hidden states.
+pub const MAX_ENUMERATION_HIDDEN: usize = 20;
+
+/// A GRBM with 2 visible units. `log_sigma` is the trained parameter; sigma = exp(log_sigma).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grbm {
+    pub b: [f64; 2],
+    pub log_sigma: [f64; 2],
+    /// `2 x n`: row i holds the weights of visible unit i.
+    pub w: Mat<f64>,
+    pub c: Vec<f64>,
+}
+
+/// The gradient of F (or of any loss) with respect to every parameter group, same shapes as [`Grbm`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient {
+    pub b: [f64; 2],
+    pub log_sigma: [f64; 2],
+    pub w: Mat<f64>,
+    pub c: Vec<f64>,
+}
+
+impl Gradient {
+    pub fn zeros(n_hidden: usize) -> Self {
+        Gradient {
+            b: [0.0; 2],
+            log_sigma: [0.0; 2],
+            w: Mat::zeros(2, n_hidden),
+            c: vec![0.0; n_hidden],
+        }
+    }
+
+    /// Euclidean norm over all parameter groups.
+    pub fn norm(&self) -> f64 {
+        let mut sum = 0.0;
+        for i in 0..2 {
+            sum += self.b[i] * self.b[i] + self.log_sigma[i] * self.log_sigma[i];
+        }
+        for j in 0..self.c.len() {
+            sum += self.c[j] * self.c[j] + self.w[(0, j)].powi(2) + self.w[(1, j)].powi(2);
+        }
+        sum.sqrt()
+    }
+}
+
+#[inline]
+pub fn sigmoid(a: f64) -> f64 {
+    1.0 / (1.0 + (-a).exp())
+}
+
+/// `ln(1 + e^a)` without overflow for large `a` or loss of precision for very negative `a`.
+#[inline]
+pub fn softplus(a: f64) -> f64 {
+    a.max(0.0) + (-a.abs()).exp().ln_1p()
+}
+
+/// Numerically stable `ln(sum(exp(v)))`; `-inf` for an empty slice.
+pub fn log_sum_exp(values: &[f64]) -> f64 {
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return max;
+    }
+    max + values.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
+}
+
+/// Scratch matrices for one batch size, reused across steps so the inner loop does not allocate.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// `B x n`: pre-activations, then p(z|x).
+    pub hidden_probs: Mat<f64>,
+    /// `B x n`: sampled hidden states.
+    pub hidden: Mat<f64>,
+    /// `B x 2`: scaled visible values x / sigma^2, then (W h) per point.
+    pub visible_tmp: Mat<f64>,
+}
+
+impl Workspace {
+    pub fn new(batch_size: usize, n_hidden: usize) -> Self {
+        Workspace {
+            hidden_probs: Mat::zeros(batch_size, n_hidden),
+            hidden: Mat::zeros(batch_size, n_hidden),
+            visible_tmp: Mat::zeros(batch_size, 2),
+        }
+    }
+}
+
+impl Grbm {
+    /// A model with the given parameters; `sigma` is given directly (not as its log).
+    pub fn new(b: [f64; 2], sigma: [f64; 2], w: Mat<f64>, c: Vec<f64>) -> Self {
+        assert_eq!(w.nrows(), 2, "W must have one row per visible unit");
+        assert_eq!(w.ncols(), c.len(), "W and c must agree on the hidden size");
+        Grbm {
+            b,
+            log_sigma: [sigma[0].ln(), sigma[1].ln()],
+            w,
+            c,
+        }
+    }
+
+    pub fn n_hidden(&self) -> usize {
+        self.c.len()
+    }
+
+    pub fn sigma(&self) -> [f64; 2] {
+        [self.log_sigma[0].exp(), self.log_sigma[1].exp()]
+    }
+
+    fn inv_var(&self) -> [f64; 2] {
+        let s = self.sigma();
+        [1.0 / (s[0] * s[0]), 1.0 / (s[1] * s[1])]
+    }
+
+    /// True when every parameter is a finite number.
+    pub fn is_finite(&self) -> bool {
+        self.b
+            .iter()
+            .chain(&self.log_sigma)
+            .chain(&self.c)
+            .all(|v| v.is_finite())
+            && (0..self.n_hidden())
+                .all(|j| self.w[(0, j)].is_finite() && self.w[(1, j)].is_finite())
+    }
+
+    /// Energy e(x, z) of one joint state.
+    pub fn energy(&self, x: [f64; 2], z: &[f64]) -> f64 {
+        let iv = self.inv_var();
+        let mut e = 0.0;
+        for i in 0..2 {
+            e += (x[i] - self.b[i]).powi(2) * iv[i] / 2.0;
+            for (j, zj) in z.iter().enumerate() {
+                e -= x[i] * self.w[(i, j)] * zj * iv[i];
+            }
+        }
+        e - self.c.iter().zip(z).map(|(c, z)| c * z).sum::<f64>()
+    }
+
+    /// Hidden pre-activation weights `W_ij / sigma_i^2`, so that `pre_j = c_j + sum_i x_i a[i][j]`.
+    pub fn scaled_weights(&self) -> [Vec<f64>; 2] {
+        let iv = self.inv_var();
+        let n = self.n_hidden();
+        [
+            (0..n).map(|j| self.w[(0, j)] * iv[0]).collect(),
+            (0..n).map(|j| self.w[(1, j)] * iv[1]).collect(),
+        ]
+    }
+
+    /// Free energy F(x) of one point.
+    pub fn free_energy(&self, x: [f64; 2]) -> f64 {
+        let iv = self.inv_var();
+        let quadratic =
+            (x[0] - self.b[0]).powi(2) * iv[0] / 2.0 + (x[1] - self.b[1]).powi(2) * iv[1] / 2.0;
+        let mut hidden_term = 0.0;
+        for j in 0..self.n_hidden() {
+            hidden_term +=
+                softplus(self.c[j] + x[0] * self.w[(0, j)] * iv[0] + x[1] * self.w[(1, j)] * iv[1]);
+        }
+        quadratic - hidden_term
+    }
+
+    /// p(z_j = 1 | x) for every row of `x` (`B x 2`) into `out` (`B x n`).
+    pub fn hidden_probs(
+        &self,
+        x: MatRef<'_, f64>,
+        scaled_x: MatMut<'_, f64>,
+        mut out: MatMut<'_, f64>,
+    ) {
+        self.hidden_preactivations(x, scaled_x, out.rb_mut());
+        for j in 0..out.ncols() {
+            for v in out.rb_mut().col_mut(j).iter_mut() {
+                *v = sigmoid(*v);
+            }
+        }
+    }
+
+    /// `c_j + sum_i x_i W_ij / sigma_i^2` for every row of `x` into `out`.
+    fn hidden_preactivations(
+        &self,
+        x: MatRef<'_, f64>,
+        mut scaled_x: MatMut<'_, f64>,
+        mut out: MatMut<'_, f64>,
+    ) {
+        let iv = self.inv_var();
+        for i in 0..2 {
+            for (dst, src) in scaled_x.rb_mut().col_mut(i).iter_mut().zip(x.col(i).iter()) {
+                *dst = src * iv[i];
+            }
+        }
+        for j in 0..out.ncols() {
+            out.rb_mut().col_mut(j).fill(self.c[j]);
+        }
+        matmul(
+            out,
+            Accum::Add,
+            scaled_x.rb(),
+            self.w.as_ref(),
+            1.0,
+            Par::Seq,
+        );
+    }
+
+    /// z ~ p(z | x) for every row of `x`; `ws.hidden_probs` keeps p(z|x).
+    pub fn sample_hidden(&self, x: MatRef<'_, f64>, ws: &mut Workspace, rng: &mut Pcg64) {
+        let rows = x.nrows();
+        let mut probs = ws.hidden_probs.as_mut().subrows_mut(0, rows);
+        self.hidden_probs(
+            x,
+            ws.visible_tmp.as_mut().subrows_mut(0, rows),
+            probs.rb_mut(),
+        );
+        let mut hidden = ws.hidden.as_mut().subrows_mut(0, rows);
+        for j in 0..hidden.ncols() {
+            for (z, p) in hidden
+                .rb_mut()
+                .col_mut(j)
+                .iter_mut()
+                .zip(probs.rb().col(j).iter())
+            {
+                *z = if rng.random::<f64>() < *p { 1.0 } else { 0.0 };
+            }
+        }
+    }
+
+    /// Means of p(x | z), `b + W z`, for every row of `z` (`B x n`) into `out` (`B x 2`).
+    pub fn visible_means(&self, z: MatRef<'_, f64>, mut out: MatMut<'_, f64>) {
+        for i in 0..2 {
+            out.rb_mut().col_mut(i).fill(self.b[i]);
+        }
+        matmul(out, Accum::Add, z, self.w.transpose(), 1.0, Par::Seq);
+    }
+
+    /// x ~ p(x | z) for every row of `z` into `out`.
+    pub fn sample_visible(&self, z: MatRef<'_, f64>, mut out: MatMut<'_, f64>, rng: &mut Pcg64) {
+        self.visible_means(z, out.rb_mut());
+        let sigma = self.sigma();
+        // Row-major draw order keeps one point's two coordinates adjacent in the stream.
+        for r in 0..out.nrows() {
+            for (i, s) in sigma.iter().enumerate() {
+                let noise: f64 = rng.sample(StandardNormal);
+                out[(r, i)] += s * noise;
+            }
+        }
+    }
+
+    /// `k` full Gibbs steps (z ~ p(z|x), then x ~ p(x|z)) applied in place to every row of `x`.
+    pub fn gibbs_steps(
+        &self,
+        mut x: MatMut<'_, f64>,
+        k: usize,
+        ws: &mut Workspace,
+        rng: &mut Pcg64,
+    ) {
+        let rows = x.nrows();
+        for _ in 0..k {
+            self.sample_hidden(x.rb(), ws, rng);
+            self.sample_visible(ws.hidden.as_ref().subrows(0, rows), x.rb_mut(), rng);
+        }
+    }
+
+    /// Draws `n_samples` points by Gibbs sampling from z ~ Bernoulli(0.5), discarding `burn_in`
+    /// steps and keeping every `thin`-th state afterwards, with `chains` parallel chains.
+    pub fn sample(
+        &self,
+        chains: usize,
+        burn_in: usize,
+        thin: usize,
+        n_samples: usize,
+        rng: &mut Pcg64,
+    ) -> Vec<[f64; 2]> {
+        let n = self.n_hidden();
+        let mut ws = Workspace::new(chains, n);
+        let mut z = Mat::<f64>::zeros(chains, n);
+        for r in 0..chains {
+            for j in 0..n {
+                z[(r, j)] = if rng.random::<bool>() { 1.0 } else { 0.0 };
+            }
+        }
+        let mut x = Mat::<f64>::zeros(chains, 2);
+        self.sample_visible(z.as_ref(), x.as_mut(), rng);
+        self.gibbs_steps(x.as_mut(), burn_in, &mut ws, rng);
+        let mut samples = Vec::with_capacity(n_samples);
+        while samples.len() < n_samples {
+            self.gibbs_steps(x.as_mut(), thin.max(1), &mut ws, rng);
+            for r in 0..chains {
+                if samples.len() < n_samples {
+                    samples.push([x[(r, 0)], x[(r, 1)]]);
+                }
+            }
+        }
+        samples
+    }
+
+    /// Mean over the rows of `x` of the gradient of F. `ws.hidden_probs` ends holding p(z|x).
+    pub fn mean_free_energy_grad(
+        &self,
+        x: MatRef<'_, f64>,
+        ws: &mut Workspace,
+        grad: &mut Gradient,
+    ) {
+        let rows = x.nrows();
+        let inv_rows = 1.0 / rows as f64;
+        let iv = self.inv_var();
+        let mut scaled_x = ws.visible_tmp.as_mut().subrows_mut(0, rows);
+        let mut probs = ws.hidden_probs.as_mut().subrows_mut(0, rows);
+        self.hidden_probs(x, scaled_x.rb_mut(), probs.rb_mut());
+
+        // dF/dW_ij = -(x_i / sigma_i^2) h_j, averaged: -(X/sigma^2)^T H / B.
+        matmul(
+            grad.w.as_mut(),
+            Accum::Replace,
+            scaled_x.rb().transpose(),
+            probs.rb(),
+            -inv_rows,
+            Par::Seq,
+        );
+        for j in 0..grad.c.len() {
+            grad.c[j] = -probs.rb().col(j).iter().sum::<f64>() * inv_rows;
+        }
+        // (W h)_i per point, reusing the scaled-x buffer, which is no longer needed.
+        let mut wh = scaled_x;
+        matmul(
+            wh.rb_mut(),
+            Accum::Replace,
+            probs.rb(),
+            self.w.transpose(),
+            1.0,
+            Par::Seq,
+        );
+        for i in 0..2 {
+            let mut db = 0.0;
+            let mut ds = 0.0;
+            for r in 0..rows {
+                let xi = x[(r, i)];
+                let d = xi - self.b[i];
+                db -= d;
+                ds += -d * d + 2.0 * xi * wh[(r, i)];
+            }
+            grad.b[i] = db * iv[i] * inv_rows;
+            grad.log_sigma[i] = ds * iv[i] * inv_rows;
+        }
+    }
+
+    /// Log weight (up to the shared normalizer) and mean of the mixture component of hidden state `z`.
+    fn component(&self, z: &[f64]) -> (f64, [f64; 2]) {
+        let sigma = self.sigma();
+        let mut log_weight: f64 = self.c.iter().zip(z).map(|(c, z)| c * z).sum();
+        let mut mean = self.b;
+        for i in 0..2 {
+            let wz: f64 = (0..z.len()).map(|j| self.w[(i, j)] * z[j]).sum();
+            mean[i] += wz;
+            log_weight += (wz * wz + 2.0 * wz * self.b[i]) / (2.0 * sigma[i] * sigma[i])
+                + (sigma[i] * (2.0 * std::f64::consts::PI).sqrt()).ln();
+        }
+        (log_weight, mean)
+    }
+
+    /// Every hidden state with its component's log weight and mean, in binary counting order.
+    fn components(&self) -> Vec<(f64, [f64; 2])> {
+        let n = self.n_hidden();
+        assert!(
+            n <= MAX_ENUMERATION_HIDDEN,
+            "enumeration of 2^{n} hidden states is not supported"
+        );
+        let mut z = vec![0.0; n];
+        (0..1usize << n)
+            .map(|state| {
+                for (j, zj) in z.iter_mut().enumerate() {
+                    *zj = ((state >> j) & 1) as f64;
+                }
+                self.component(&z)
+            })
+            .collect()
+    }
+
+    /// Exact log Z by enumerating all 2^n hidden states; `None` above [`MAX_ENUMERATION_HIDDEN`].
+    pub fn log_z_exact(&self) -> Option<f64> {
+        if self.n_hidden() > MAX_ENUMERATION_HIDDEN {
+            return None;
+        }
+        let log_weights: Vec<f64> = self.components().iter().map(|(w, _)| *w).collect();
+        Some(log_sum_exp(&log_weights))
+    }
+
+    /// Exact mean and covariance of the model's marginal p(x), from the mixture of 2^n Gaussians.
+    pub fn exact_moments(&self) -> ([f64; 2], [[f64; 2]; 2]) {
+        let components = self.components();
+        let log_z = log_sum_exp(&components.iter().map(|(w, _)| *w).collect::<Vec<_>>());
+        let sigma = self.sigma();
+        let mut mean = [0.0; 2];
+        let mut second = [[0.0; 2]; 2];
+        for (log_weight, mu) in &components {
+            let p = (log_weight - log_z).exp();
+            for a in 0..2 {
+                mean[a] += p * mu[a];
+                for b in 0..2 {
+                    second[a][b] += p * mu[a] * mu[b];
+                }
+            }
+        }
+        let mut cov = [[0.0; 2]; 2];
+        for a in 0..2 {
+            for b in 0..2 {
+                cov[a][b] = second[a][b] - mean[a] * mean[b];
+            }
+            cov[a][a] += sigma[a] * sigma[a];
+        }
+        (mean, cov)
+    }
+
+    /// The same density expressed in data units, for a model trained on `(x - shift) / scale`.
+    ///
+    /// The GRBM family is closed under per-axis affine maps, so this is exact:
+    /// `p_data(x) = p_model((x - shift) / scale) / (scale_1 scale_2)`.
+    pub fn to_data_units(&self, shift: [f64; 2], scale: [f64; 2]) -> Grbm {
+        let sigma = self.sigma();
+        let n = self.n_hidden();
+        let w = Mat::from_fn(2, n, |i, j| scale[i] * self.w[(i, j)]);
+        let c = (0..n)
+            .map(|j| {
+                self.c[j]
+                    - (0..2)
+                        .map(|i| shift[i] * self.w[(i, j)] / (scale[i] * sigma[i] * sigma[i]))
+                        .sum::<f64>()
+            })
+            .collect();
+        Grbm::new(
+            [
+                shift[0] + scale[0] * self.b[0],
+                shift[1] + scale[1] * self.b[1],
+            ],
+            [scale[0] * sigma[0], scale[1] * sigma[1]],
+            w,
+            c,
+        )
+    }
+}

@@ -1,0 +1,384 @@
+//! The results folder: `runs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet` and `sweep.toml`, each written whole or not at all.
+
+use crate::config::{Experiment, ParamValue};
+use crate::data::Dataset;
+use crate::grid::RunSpec;
+use crate::train::{Outcome, TrainedRun};
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// An error writing the results, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Polars { path: PathBuf, source: PolarsError },
+}
+
+/// How a run ended, as written in the `status` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Diverged,
+    Failed,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Diverged => "diverged",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// One finished run: what it was asked to do and what it produced (`run` is `None` when it failed).
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub spec: RunSpec,
+    pub status: Status,
+    pub error: Option<String>,
+    pub run: Option<TrainedRun>,
+}
+
+impl RunRecord {
+    pub fn from_trained(spec: RunSpec, run: TrainedRun) -> Self {
+        let (status, error) = match run.outcome {
+            Outcome::Ok => (Status::Ok, None),
+            Outcome::Diverged { epoch } => (
+                Status::Diverged,
+                Some(format!(
+                    "parameters or log-likelihood became non-finite in epoch {epoch}"
+                )),
+            ),
+        };
+        RunRecord {
+            spec,
+            status,
+            error,
+            run: Some(run),
+        }
+    }
+
+    pub fn failed(spec: RunSpec, error: String) -> Self {
+        RunRecord {
+            spec,
+            status: Status::Failed,
+            error: Some(error),
+            run: None,
+        }
+    }
+
+    pub fn test_ll(&self) -> Option<f64> {
+        self.run.as_ref()?.evaluation.map(|e| e.test_ll)
+    }
+}
+
+fn col<T, P>(name: &str, values: T) -> Column
+where
+    Series: NamedFrom<T, P>,
+    P: ?Sized,
+{
+    Series::new(name.into(), values).into_column()
+}
+
+/// Writes `df` to `path` through a temporary file and a rename, so a reader never sees half a table.
+fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), OutputError> {
+    let tmp = path.with_extension(format!("parquet.tmp-{}", std::process::id()));
+    let file = std::fs::File::create(&tmp).map_err(|source| OutputError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    ParquetWriter::new(file)
+        .finish(df)
+        .map_err(|source| OutputError::Polars {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    std::fs::rename(&tmp, path).map_err(|source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn frame(path: &Path, height: usize, columns: Vec<Column>) -> Result<DataFrame, OutputError> {
+    DataFrame::new(height, columns).map_err(|source| OutputError::Polars {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// One column per resolved train parameter, typed as the parameter.
+fn param_columns(records: &[RunRecord]) -> Vec<Column> {
+    let Some(first) = records.first() else {
+        return Vec::new();
+    };
+    let params: Vec<Vec<(&str, ParamValue)>> =
+        records.iter().map(|r| r.spec.train.params()).collect();
+    (0..first.spec.train.params().len())
+        .map(|k| {
+            let name = params[0][k].0;
+            match params[0][k].1 {
+                ParamValue::Int(_) => col(
+                    name,
+                    params.iter().map(|p| as_int(p[k].1)).collect::<Vec<i64>>(),
+                ),
+                ParamValue::Float(_) => col(
+                    name,
+                    params
+                        .iter()
+                        .map(|p| as_float(p[k].1))
+                        .collect::<Vec<f64>>(),
+                ),
+                ParamValue::Bool(_) => col(
+                    name,
+                    params
+                        .iter()
+                        .map(|p| p[k].1 == ParamValue::Bool(true))
+                        .collect::<Vec<bool>>(),
+                ),
+                ParamValue::Text(_) => col(
+                    name,
+                    params
+                        .iter()
+                        .map(|p| p[k].1.to_string())
+                        .collect::<Vec<String>>(),
+                ),
+            }
+        })
+        .collect()
+}
+
+fn as_int(v: ParamValue) -> i64 {
+    if let ParamValue::Int(i) = v {
+        i
+    } else {
+        unreachable!("a parameter keeps its type across runs")
+    }
+}
+
+fn as_float(v: ParamValue) -> f64 {
+    if let ParamValue::Float(f) = v {
+        f
+    } else {
+        unreachable!("a parameter keeps its type across runs")
+    }
+}
+
+/// `runs.parquet`: one row per run.
+pub fn runs_frame(
+    path: &Path,
+    records: &[RunRecord],
+    data: &Dataset,
+) -> Result<DataFrame, OutputError> {
+    let evals: Vec<_> = records
+        .iter()
+        .map(|r| r.run.as_ref().and_then(|run| run.evaluation))
+        .collect();
+    let run_f64 = |f: &dyn Fn(&TrainedRun) -> f64| -> Vec<Option<f64>> {
+        records.iter().map(|r| r.run.as_ref().map(f)).collect()
+    };
+    let eval_f64 = |f: &dyn Fn(&crate::estimate::Evaluation) -> Option<f64>| -> Vec<Option<f64>> {
+        evals.iter().map(|e| e.as_ref().and_then(f)).collect()
+    };
+    let mut columns = vec![
+        col(
+            "run_id",
+            records
+                .iter()
+                .map(|r| r.spec.run_id.clone())
+                .collect::<Vec<_>>(),
+        ),
+        col("dataset", vec![data.name.clone(); records.len()]),
+    ];
+    columns.extend(param_columns(records));
+    columns.extend([
+        col(
+            "status",
+            records.iter().map(|r| r.status.name()).collect::<Vec<_>>(),
+        ),
+        col(
+            "error",
+            records.iter().map(|r| r.error.clone()).collect::<Vec<_>>(),
+        ),
+        col("train_ll", eval_f64(&|e| Some(e.train_ll))),
+        col("test_ll", eval_f64(&|e| Some(e.test_ll))),
+        col("true_ll", vec![data.true_ll; records.len()]),
+        col(
+            "test_ll_gap",
+            eval_f64(&|e| data.true_ll.map(|t| t - e.test_ll)),
+        ),
+        col("log_z", eval_f64(&|e| Some(e.log_z))),
+        col("log_z_exact", eval_f64(&|e| e.log_z_exact)),
+        col(
+            "log_z_error",
+            eval_f64(&|e| e.log_z_exact.map(|x| e.log_z - x)),
+        ),
+        col(
+            "grid_points",
+            evals
+                .iter()
+                .map(|e| e.map(|e| e.grid_points as i64))
+                .collect::<Vec<_>>(),
+        ),
+        col("recon_error", eval_f64(&|e| Some(e.recon_error))),
+        col(
+            "epochs_done",
+            records
+                .iter()
+                .map(|r| r.run.as_ref().map(|run| run.epochs_done as i64))
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "diverged_epoch",
+            records
+                .iter()
+                .map(|r| match r.run.as_ref().map(|run| run.outcome) {
+                    Some(Outcome::Diverged { epoch }) => Some(epoch as i64),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        col("train_seconds", run_f64(&|run| run.train_seconds)),
+        col("eval_seconds", run_f64(&|run| run.eval_seconds)),
+    ]);
+    frame(path, records.len(), columns)
+}
+
+/// `curves.parquet`: one row per run and evaluation epoch.
+pub fn curves_frame(path: &Path, records: &[RunRecord]) -> Result<DataFrame, OutputError> {
+    let points: Vec<(&str, &crate::train::CurvePoint)> = records
+        .iter()
+        .filter_map(|r| r.run.as_ref().map(|run| (r.spec.run_id.as_str(), run)))
+        .flat_map(|(id, run)| run.curve.iter().map(move |p| (id, p)))
+        .collect();
+    let f = |g: &dyn Fn(&crate::train::CurvePoint) -> f64| {
+        points.iter().map(|(_, p)| g(p)).collect::<Vec<f64>>()
+    };
+    let columns = vec![
+        col(
+            "run_id",
+            points
+                .iter()
+                .map(|(id, _)| id.to_string())
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "epoch",
+            points
+                .iter()
+                .map(|(_, p)| p.epoch as i64)
+                .collect::<Vec<_>>(),
+        ),
+        col("train_ll", f(&|p| p.train_ll)),
+        col("test_ll", f(&|p| p.test_ll)),
+        col("recon_error", f(&|p| p.recon_error)),
+        col("sigma1", f(&|p| p.sigma[0])),
+        col("sigma2", f(&|p| p.sigma[1])),
+    ];
+    frame(path, points.len(), columns)
+}
+
+/// `models.parquet`: one row per run that produced parameters, in data units.
+pub fn models_frame(path: &Path, records: &[RunRecord]) -> Result<DataFrame, OutputError> {
+    let models: Vec<(&str, &crate::model::Grbm)> = records
+        .iter()
+        .filter_map(|r| {
+            r.run
+                .as_ref()
+                .map(|run| (r.spec.run_id.as_str(), &run.model))
+        })
+        .collect();
+    let scalar = |g: &dyn Fn(&crate::model::Grbm) -> f64| {
+        models.iter().map(|(_, m)| g(m)).collect::<Vec<f64>>()
+    };
+    let list = |g: &dyn Fn(&crate::model::Grbm) -> Vec<f64>| {
+        models
+            .iter()
+            .map(|(_, m)| Series::new("".into(), g(m)))
+            .collect::<Vec<Series>>()
+    };
+    let w_row = |i: usize| {
+        move |m: &crate::model::Grbm| (0..m.n_hidden()).map(|j| m.w[(i, j)]).collect::<Vec<f64>>()
+    };
+    let mut columns = vec![
+        col(
+            "run_id",
+            models
+                .iter()
+                .map(|(id, _)| id.to_string())
+                .collect::<Vec<_>>(),
+        ),
+        col("b1", scalar(&|m| m.b[0])),
+        col("b2", scalar(&|m| m.b[1])),
+        col("sigma1", scalar(&|m| m.sigma()[0])),
+        col("sigma2", scalar(&|m| m.sigma()[1])),
+    ];
+    for (name, values) in [
+        ("w1", list(&w_row(0))),
+        ("w2", list(&w_row(1))),
+        ("c", list(&|m| m.c.clone())),
+    ] {
+        let series = if values.is_empty() {
+            Series::new_empty(name.into(), &DataType::List(Box::new(DataType::Float64)))
+        } else {
+            Series::new(name.into(), values)
+        };
+        columns.push(series.into_column());
+    }
+    frame(path, models.len(), columns)
+}
+
+/// `data.parquet`: exactly the points the runs used.
+pub fn data_frame(path: &Path, data: &Dataset) -> Result<DataFrame, OutputError> {
+    let all: Vec<(&[f64; 2], &str)> = data
+        .train
+        .iter()
+        .map(|p| (p, "train"))
+        .chain(data.test.iter().map(|p| (p, "test")))
+        .collect();
+    let columns = vec![
+        col("x1", all.iter().map(|(p, _)| p[0]).collect::<Vec<_>>()),
+        col("x2", all.iter().map(|(p, _)| p[1]).collect::<Vec<_>>()),
+        col("split", all.iter().map(|(_, s)| *s).collect::<Vec<_>>()),
+    ];
+    frame(path, all.len(), columns)
+}
+
+/// Writes every table and the experiment copy into `dir` (created if missing).
+pub fn write_all(
+    dir: &Path,
+    exp: &Experiment,
+    data: &Dataset,
+    records: &[RunRecord],
+) -> Result<(), OutputError> {
+    std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let builders: [(&str, &dyn Fn(&Path) -> Result<DataFrame, OutputError>); 4] = [
+        ("runs.parquet", &|p| runs_frame(p, records, data)),
+        ("curves.parquet", &|p| curves_frame(p, records)),
+        ("models.parquet", &|p| models_frame(p, records)),
+        ("data.parquet", &|p| data_frame(p, data)),
+    ];
+    for (name, build) in builders {
+        let path = dir.join(name);
+        write_parquet(&path, &mut build(&path)?)?;
+    }
+    let toml_path = dir.join("sweep.toml");
+    let tmp = dir.join(format!("sweep.toml.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, &exp.text).map_err(|source| OutputError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &toml_path).map_err(|source| OutputError::Io {
+        path: toml_path,
+        source,
+    })
+}

@@ -1,0 +1,312 @@
+//! Running a sweep: checks before anything is written, rayon across runs, progress, failure capture, the tables and the summary.
+
+use crate::config::{ConfigError, Experiment};
+use crate::data::Dataset;
+use crate::grid::{RunSpec, expand};
+use crate::output::{OutputError, RunRecord, Status, write_all};
+use crate::train::train_run;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// An error that stops a sweep before or after its runs (a failing run is a row, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{path}: `{key}` = {value}: {rule}")]
+    Input {
+        path: PathBuf,
+        key: String,
+        value: String,
+        rule: String,
+    },
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("cannot start {threads} worker threads: {message}")]
+    Threads { threads: usize, message: String },
+}
+
+/// How progress is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A bar on a terminal, one plain line per finished run otherwise.
+    Auto,
+    Quiet,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Worker threads; `None` = one per core.
+    pub threads: Option<usize>,
+    pub progress: Progress,
+}
+
+/// What a finished sweep hands back to the caller.
+#[derive(Debug)]
+pub struct SweepReport {
+    pub output: PathBuf,
+    /// In grid order.
+    pub records: Vec<RunRecord>,
+    pub seconds: f64,
+    /// Mean log density of the test points under the true distribution, where known.
+    pub true_ll: Option<f64>,
+}
+
+/// Checks that need the data (every run's batch fits in the training set). Runs before anything is written.
+fn check_runs(exp: &Experiment, data: &Dataset, runs: &[RunSpec]) -> Result<(), RunError> {
+    if let Some(run) = runs.iter().find(|r| r.train.batch_size > data.train.len()) {
+        let key = if exp.grid.iter().any(|a| a.key == "batch_size") {
+            "grid.batch_size"
+        } else {
+            "train.batch_size"
+        };
+        return Err(RunError::Input {
+            path: exp.path.clone(),
+            key: key.into(),
+            value: run.train.batch_size.to_string(),
+            rule: format!(
+                "batch_size must not exceed the {} training points",
+                data.train.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A relative cost of a run, used to start the longest runs first so no core idles at the end.
+fn estimated_cost(run: &RunSpec, n_train: usize) -> f64 {
+    let t = &run.train;
+    (t.hidden as f64 + 2.0) * (t.k as f64 + 1.0) * t.epochs as f64 * n_train as f64
+}
+
+/// The text `grbm-sweep plan` prints: the run count and one line per run.
+pub fn plan(exp: &Experiment) -> String {
+    let runs = expand(exp);
+    let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
+    let mut out = format!(
+        "{}: {} run{} on {} (n_train = {}, n_test = {}), results in {}\n",
+        exp.name,
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        exp.data.source,
+        exp.data.n_train,
+        exp.data.n_test,
+        exp.output.display()
+    );
+    if axes.is_empty() {
+        out.push_str("grid: none (one run with the [train] values)\n");
+    } else {
+        out.push_str(&format!("grid: {}\n", axes.join(" x ")));
+    }
+    for run in &runs {
+        out.push_str(&format!(
+            "{:>5}  {}  {}\n",
+            run.index,
+            run.run_id,
+            describe(run, &axes)
+        ));
+    }
+    out
+}
+
+/// `key=value` for the swept keys (all keys when nothing is swept).
+fn describe(run: &RunSpec, axes: &[&str]) -> String {
+    run.train
+        .params()
+        .into_iter()
+        .filter(|(k, _)| axes.is_empty() || axes.contains(k))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs every run of the experiment and writes the tables into its results folder.
+pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, RunError> {
+    let start = Instant::now();
+    let data = Dataset::generate(&exp.data);
+    let runs = expand(exp);
+    check_runs(exp, &data, &runs)?;
+
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| RunError::Threads {
+            threads,
+            message: e.to_string(),
+        })?;
+
+    let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
+    let reporter = Reporter::new(opts.progress, runs.len());
+    let mut order: Vec<&RunSpec> = runs.iter().collect();
+    order.sort_by(|a, b| {
+        estimated_cost(b, data.train.len()).total_cmp(&estimated_cost(a, data.train.len()))
+    });
+    let mut records: Vec<RunRecord> = pool.install(|| {
+        order
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|spec| {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    train_run(&spec.train, &data, &exp.eval)
+                }));
+                let record = match outcome {
+                    Ok(run) => RunRecord::from_trained(spec.clone(), run),
+                    Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
+                };
+                reporter.finished(&record, &axes);
+                record
+            })
+            .collect()
+    });
+    reporter.done();
+    records.sort_by_key(|r| r.spec.index);
+    write_all(&exp.output, exp, &data, &records)?;
+    Ok(SweepReport {
+        output: exp.output.clone(),
+        records,
+        seconds: start.elapsed().as_secs_f64(),
+        true_ll: data.true_ll,
+    })
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("run panicked: {text}")
+}
+
+/// Progress on stderr: a bar on a terminal, plain lines otherwise, nothing when quiet.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    plain: bool,
+    total: usize,
+    state: Mutex<(usize, Option<f64>)>,
+}
+
+impl Reporter {
+    fn new(progress: Progress, total: usize) -> Self {
+        let terminal = progress == Progress::Auto && std::io::stderr().is_terminal();
+        let bar = terminal.then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} runs  [{elapsed_precise} < {eta_precise}]  {msg}")
+                    .expect("the template is valid")
+                    .progress_chars("=> "),
+            );
+            bar.set_message("best test_ll: -");
+            bar
+        });
+        Reporter {
+            bar,
+            plain: progress == Progress::Auto && !terminal,
+            total,
+            state: Mutex::new((0, None)),
+        }
+    }
+
+    fn finished(&self, record: &RunRecord, axes: &[&str]) {
+        let mut state = self
+            .state
+            .lock()
+            .expect("no thread panics while holding the progress lock");
+        state.0 += 1;
+        if let Some(ll) = record.test_ll() {
+            state.1 = Some(state.1.map_or(ll, |best: f64| best.max(ll)));
+        }
+        let best = state.1.map_or("-".to_string(), |b| format!("{b:.4}"));
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("best test_ll: {best}"));
+            bar.inc(1);
+        } else if self.plain {
+            let result = match (record.status, record.test_ll()) {
+                (Status::Ok, Some(ll)) => format!("test_ll={ll:.4}"),
+                _ => format!(
+                    "{}: {}",
+                    record.status.name(),
+                    record.error.as_deref().unwrap_or("")
+                ),
+            };
+            eprintln!(
+                "[{}/{}] {} {} {}  (best {best})",
+                state.0,
+                self.total,
+                record.spec.run_id,
+                describe(&record.spec, axes),
+                result
+            );
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+/// The text printed after a sweep: counts, where the tables are, and the best runs.
+pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
+    let count = |s: Status| report.records.iter().filter(|r| r.status == s).count();
+    let mut out = format!(
+        "{}: {} runs in {:.1}s: {} ok, {} diverged, {} failed\nresults: {}\n",
+        exp.name,
+        report.records.len(),
+        report.seconds,
+        count(Status::Ok),
+        count(Status::Diverged),
+        count(Status::Failed),
+        report.output.display()
+    );
+    let mut ranked: Vec<&RunRecord> = report
+        .records
+        .iter()
+        .filter(|r| r.test_ll().is_some())
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.test_ll()
+            .unwrap_or(f64::NEG_INFINITY)
+            .total_cmp(&a.test_ll().unwrap_or(f64::NEG_INFINITY))
+    });
+    if ranked.is_empty() {
+        return out;
+    }
+    let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
+    out.push_str(&format!(
+        "\nbest {} of {} (test_ll in nats per point",
+        top.min(ranked.len()),
+        ranked.len()
+    ));
+    match report.true_ll {
+        Some(t) => out.push_str(&format!("; true_ll = {t:.4}):\n")),
+        None => out.push_str("):\n"),
+    }
+    out.push_str(&format!(
+        "  {:<16}  {:>10}  {:>10}  {}\n",
+        "run_id", "test_ll", "train_ll", "parameters"
+    ));
+    for r in ranked.iter().take(top) {
+        let e = r
+            .run
+            .as_ref()
+            .and_then(|run| run.evaluation)
+            .expect("ranked runs have an evaluation");
+        out.push_str(&format!(
+            "  {:<16}  {:>10.4}  {:>10.4}  {}\n",
+            r.spec.run_id,
+            e.test_ll,
+            e.train_ll,
+            describe(&r.spec, &axes)
+        ));
+    }
+    out
+}

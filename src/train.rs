@@ -1,0 +1,317 @@
+//! The training loop of one run: initialization, minibatch SGD on the CD-k gradient of the free energy, learning curves and divergence.
+
+use crate::config::{EvalConfig, LrSchedule, Sampler, TrainConfig};
+use crate::data::{Dataset, moments};
+use crate::estimate::{Evaluation, evaluate};
+use crate::model::{Gradient, Grbm, Workspace};
+use crate::rng::{Purpose, stream};
+use faer::Mat;
+use faer::reborrow::{Reborrow, ReborrowMut};
+use rand::RngExt;
+use rand::seq::SliceRandom;
+use rand_distr::StandardNormal;
+use std::time::Instant;
+
+/// One learning-curve point, measured in data units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurvePoint {
+    pub epoch: usize,
+    pub train_ll: f64,
+    pub test_ll: f64,
+    pub recon_error: f64,
+    pub sigma: [f64; 2],
+}
+
+/// How a run's training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// Parameters or log-likelihood became non-finite in this epoch.
+    Diverged {
+        epoch: usize,
+    },
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone)]
+pub struct TrainedRun {
+    /// The final model in data units (for a diverged run: the last finite parameters).
+    pub model: Grbm,
+    /// The final evaluation; `None` for a diverged run.
+    pub evaluation: Option<Evaluation>,
+    pub curve: Vec<CurvePoint>,
+    pub outcome: Outcome,
+    /// Epochs completed with finite parameters.
+    pub epochs_done: usize,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+}
+
+/// The affine map between data units and the units the model is trained in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Units {
+    pub shift: [f64; 2],
+    pub scale: [f64; 2],
+}
+
+impl Units {
+    pub fn for_training(cfg: &TrainConfig, data: &Dataset) -> Units {
+        if cfg.standardize {
+            let (shift, scale) = data.train_moments();
+            Units {
+                shift,
+                scale: scale.map(|s| if s > 0.0 { s } else { 1.0 }),
+            }
+        } else {
+            Units {
+                shift: [0.0; 2],
+                scale: [1.0; 2],
+            }
+        }
+    }
+
+    pub fn to_training(&self, x: [f64; 2]) -> [f64; 2] {
+        [
+            (x[0] - self.shift[0]) / self.scale[0],
+            (x[1] - self.shift[1]) / self.scale[1],
+        ]
+    }
+}
+
+/// The initial model in training units. `sigma_init` and `w_init` are in standardized units:
+/// without standardization they are multiplied by the data's spread per axis.
+pub fn initial_model(cfg: &TrainConfig, points: &[[f64; 2]]) -> Grbm {
+    let (mean, std) = moments(points);
+    let spread = std.map(|s| if s > 0.0 { s } else { 1.0 });
+    let mut rng = stream(cfg.seed, Purpose::Init);
+    let w = Mat::from_fn(2, cfg.hidden, |i, _| {
+        let noise: f64 = rng.sample(StandardNormal);
+        cfg.w_init * spread[i] * noise
+    });
+    Grbm::new(
+        mean,
+        [cfg.sigma_init * spread[0], cfg.sigma_init * spread[1]],
+        w,
+        vec![0.0; cfg.hidden],
+    )
+}
+
+/// Learning-rate multiplier at `progress` in [0, 1] of the run's steps.
+pub fn schedule_factor(schedule: LrSchedule, progress: f64) -> f64 {
+    match schedule {
+        LrSchedule::Constant => 1.0,
+        LrSchedule::Cosine => 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()),
+        LrSchedule::Linear => 1.0 - progress,
+    }
+}
+
+/// The optimizer: CD-k gradient, momentum, weight decay, clipping and the sigma floor.
+pub struct Trainer<'a> {
+    pub cfg: &'a TrainConfig,
+    pub model: Grbm,
+    velocity: Gradient,
+    positive: Gradient,
+    negative: Gradient,
+    ws: Workspace,
+    batch: Mat<f64>,
+    chains: Mat<f64>,
+    /// Whether the persistent chains (PCD) have been started yet.
+    chains_started: bool,
+    noise_center: [f64; 2],
+    noise_spread: [f64; 2],
+    gibbs_rng: rand_pcg::Pcg64,
+    step: usize,
+    total_steps: usize,
+}
+
+impl<'a> Trainer<'a> {
+    /// `points` are the training points in training units.
+    pub fn new(cfg: &'a TrainConfig, model: Grbm, points: &[[f64; 2]]) -> Self {
+        let n = cfg.hidden;
+        let (noise_center, noise_spread) = moments(points);
+        let batches_per_epoch = points.len().div_ceil(cfg.batch_size);
+        Trainer {
+            cfg,
+            model,
+            velocity: Gradient::zeros(n),
+            positive: Gradient::zeros(n),
+            negative: Gradient::zeros(n),
+            ws: Workspace::new(cfg.batch_size, n),
+            batch: Mat::zeros(cfg.batch_size, 2),
+            chains: Mat::zeros(cfg.batch_size, 2),
+            chains_started: false,
+            noise_center,
+            noise_spread,
+            gibbs_rng: stream(cfg.seed, Purpose::Gibbs),
+            step: 0,
+            total_steps: batches_per_epoch * cfg.epochs,
+        }
+    }
+
+    /// One optimizer step on the minibatch `batch` (rows in training units).
+    pub fn step(&mut self, batch: &[[f64; 2]]) {
+        let rows = batch.len();
+        for (r, p) in batch.iter().enumerate() {
+            self.batch[(r, 0)] = p[0];
+            self.batch[(r, 1)] = p[1];
+        }
+        let x = self.batch.as_ref().subrows(0, rows);
+        self.model
+            .mean_free_energy_grad(x, &mut self.ws, &mut self.positive);
+
+        match self.cfg.sampler {
+            Sampler::Cd => self.chains.as_mut().subrows_mut(0, rows).copy_from(x),
+            Sampler::Pcd => {
+                if !self.chains_started {
+                    self.chains.as_mut().subrows_mut(0, rows).copy_from(x);
+                    self.chains_started = rows == self.cfg.batch_size;
+                }
+            }
+            Sampler::Noise => {
+                for r in 0..rows {
+                    for i in 0..2 {
+                        let noise: f64 = self.gibbs_rng.sample(StandardNormal);
+                        self.chains[(r, i)] = self.noise_center[i] + self.noise_spread[i] * noise;
+                    }
+                }
+            }
+        }
+        let mut chains = self.chains.as_mut().subrows_mut(0, rows);
+        self.model.gibbs_steps(
+            chains.rb_mut(),
+            self.cfg.k,
+            &mut self.ws,
+            &mut self.gibbs_rng,
+        );
+        self.model
+            .mean_free_energy_grad(chains.rb(), &mut self.ws, &mut self.negative);
+
+        let progress = self.step as f64 / self.total_steps.max(1) as f64;
+        let lr = self.cfg.lr * schedule_factor(self.cfg.lr_schedule, progress);
+        self.step += 1;
+        self.apply(lr);
+    }
+
+    /// Moves the parameters against `positive - negative` (stored into `positive`).
+    fn apply(&mut self, lr: f64) {
+        let cfg = self.cfg;
+        let g = &mut self.positive;
+        let neg = &self.negative;
+        for i in 0..2 {
+            g.b[i] -= neg.b[i];
+            g.log_sigma[i] = if cfg.learn_sigma {
+                g.log_sigma[i] - neg.log_sigma[i]
+            } else {
+                0.0
+            };
+        }
+        for j in 0..cfg.hidden {
+            g.c[j] -= neg.c[j];
+            for i in 0..2 {
+                g.w[(i, j)] += -neg.w[(i, j)] + cfg.weight_decay * self.model.w[(i, j)];
+            }
+        }
+        let norm = g.norm();
+        let clip = if cfg.clip_norm > 0.0 && norm > cfg.clip_norm {
+            cfg.clip_norm / norm
+        } else {
+            1.0
+        };
+        let mu = cfg.momentum;
+        let v = &mut self.velocity;
+        let m = &mut self.model;
+        for i in 0..2 {
+            v.b[i] = mu * v.b[i] - lr * clip * g.b[i];
+            m.b[i] += v.b[i];
+            v.log_sigma[i] = mu * v.log_sigma[i] - lr * cfg.sigma_lr * clip * g.log_sigma[i];
+            m.log_sigma[i] = (m.log_sigma[i] + v.log_sigma[i]).max(cfg.sigma_min.ln());
+        }
+        for j in 0..cfg.hidden {
+            v.c[j] = mu * v.c[j] - lr * clip * g.c[j];
+            m.c[j] += v.c[j];
+            for i in 0..2 {
+                v.w[(i, j)] = mu * v.w[(i, j)] - lr * clip * g.w[(i, j)];
+                m.w[(i, j)] += v.w[(i, j)];
+            }
+        }
+    }
+}
+
+/// Trains one run from its recipe on `data` and measures it as `eval` asks.
+pub fn train_run(cfg: &TrainConfig, data: &Dataset, eval: &EvalConfig) -> TrainedRun {
+    let units = Units::for_training(cfg, data);
+    let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
+    let mut trainer = Trainer::new(cfg, initial_model(cfg, &points), &points);
+    let mut order_rng = stream(cfg.seed, Purpose::Order);
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    let mut batch = Vec::with_capacity(cfg.batch_size);
+
+    let mut curve = Vec::new();
+    let mut train_seconds = 0.0;
+    let mut eval_seconds = 0.0;
+    let mut last_finite = trainer.model.clone();
+    let measure =
+        |model: &Grbm, epoch: usize, curve: &mut Vec<CurvePoint>, eval_seconds: &mut f64| {
+            let start = Instant::now();
+            let data_model = model.to_data_units(units.shift, units.scale);
+            let e = evaluate(&data_model, &data.train, &data.test, eval.grid_points);
+            *eval_seconds += start.elapsed().as_secs_f64();
+            if e.is_finite() {
+                curve.push(CurvePoint {
+                    epoch,
+                    train_ll: e.train_ll,
+                    test_ll: e.test_ll,
+                    recon_error: e.recon_error,
+                    sigma: data_model.sigma(),
+                });
+            }
+            (data_model, e)
+        };
+
+    if eval.every > 0 {
+        measure(&trainer.model, 0, &mut curve, &mut eval_seconds);
+    }
+    for epoch in 1..=cfg.epochs {
+        let start = Instant::now();
+        order.shuffle(&mut order_rng);
+        for chunk in order.chunks(cfg.batch_size) {
+            batch.clear();
+            batch.extend(chunk.iter().map(|&i| points[i]));
+            trainer.step(&batch);
+        }
+        train_seconds += start.elapsed().as_secs_f64();
+
+        let diverged = |last: Grbm, curve, train_seconds, eval_seconds| TrainedRun {
+            model: last.to_data_units(units.shift, units.scale),
+            evaluation: None,
+            curve,
+            outcome: Outcome::Diverged { epoch },
+            epochs_done: epoch - 1,
+            train_seconds,
+            eval_seconds,
+        };
+        if !trainer.model.is_finite() {
+            return diverged(last_finite, curve, train_seconds, eval_seconds);
+        }
+        let is_last = epoch == cfg.epochs;
+        if is_last || (eval.every > 0 && epoch % eval.every == 0) {
+            let (data_model, e) = measure(&trainer.model, epoch, &mut curve, &mut eval_seconds);
+            if !e.is_finite() {
+                return diverged(last_finite, curve, train_seconds, eval_seconds);
+            }
+            if is_last {
+                return TrainedRun {
+                    model: data_model,
+                    evaluation: Some(e),
+                    curve,
+                    outcome: Outcome::Ok,
+                    epochs_done: epoch,
+                    train_seconds,
+                    eval_seconds,
+                };
+            }
+        }
+        last_finite.clone_from(&trainer.model);
+    }
+    unreachable!("epochs >= 1 is checked when the file is read")
+}

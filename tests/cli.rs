@@ -1,0 +1,381 @@
+//! Drives the real `grbm-sweep` binary on tiny experiment files in temporary folders and reads the Parquet back.
+
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_grbm-sweep");
+
+/// A tiny experiment: 200 training points, 3 epochs, curve points every epoch.
+fn tiny(name: &str, grid: &str) -> String {
+    format!(
+        "name = \"{name}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 200\nn_test = 100\nseed = 3\n\n\
+         [train]\nhidden = 3\nepochs = 3\nbatch_size = 50\nk = 2\n\n[eval]\nevery = 1\n\n[grid]\n{grid}"
+    )
+}
+
+fn write(dir: &Path, file: &str, text: &str) -> PathBuf {
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
+fn read(path: &Path) -> DataFrame {
+    ParquetReader::new(
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .finish()
+    .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn without_timing(df: DataFrame) -> DataFrame {
+    df.drop_many(["train_seconds", "eval_seconds"])
+}
+
+#[test]
+fn tiny_sweep_writes_every_table_with_owed_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "exp.toml",
+        &tiny("tiny", "hidden = [2, 3]\nseed = [0, 1]\n"),
+    );
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("4 runs") && stdout.contains("best 4 of 4"),
+        "{stdout}"
+    );
+
+    let results = dir.path().join("results/tiny");
+    let runs = read(&results.join("runs.parquet"));
+    assert_eq!(runs.height(), 4);
+    let expect_types = [
+        ("run_id", DataType::String),
+        ("dataset", DataType::String),
+        ("hidden", DataType::Int64),
+        ("lr", DataType::Float64),
+        ("k", DataType::Int64),
+        ("seed", DataType::Int64),
+        ("epochs", DataType::Int64),
+        ("batch_size", DataType::Int64),
+        ("standardize", DataType::Boolean),
+        ("sampler", DataType::String),
+        ("status", DataType::String),
+        ("error", DataType::String),
+        ("train_ll", DataType::Float64),
+        ("test_ll", DataType::Float64),
+        ("true_ll", DataType::Float64),
+        ("test_ll_gap", DataType::Float64),
+        ("log_z", DataType::Float64),
+        ("log_z_exact", DataType::Float64),
+        ("log_z_error", DataType::Float64),
+        ("grid_points", DataType::Int64),
+        ("recon_error", DataType::Float64),
+        ("epochs_done", DataType::Int64),
+        ("diverged_epoch", DataType::Int64),
+        ("train_seconds", DataType::Float64),
+        ("eval_seconds", DataType::Float64),
+    ];
+    for (name, dtype) in &expect_types {
+        let column = runs
+            .column(name)
+            .unwrap_or_else(|_| panic!("runs.parquet has no column {name}"));
+        assert_eq!(column.dtype(), dtype, "runs.{name}");
+    }
+    for name in [
+        "run_id",
+        "hidden",
+        "lr",
+        "k",
+        "seed",
+        "status",
+        "train_ll",
+        "test_ll",
+        "true_ll",
+        "log_z",
+        "log_z_exact",
+        "grid_points",
+        "recon_error",
+        "epochs_done",
+        "train_seconds",
+        "eval_seconds",
+    ] {
+        assert_eq!(
+            runs.column(name).unwrap().null_count(),
+            0,
+            "runs.{name} has nulls"
+        );
+    }
+    let status = runs.column("status").unwrap().str().unwrap().clone();
+    assert!(status.into_iter().all(|s| s == Some("ok")));
+    let log_z_error = runs.column("log_z_error").unwrap().f64().unwrap().clone();
+    assert!(
+        log_z_error.into_iter().all(|e| e.unwrap().abs() < 1e-8),
+        "grid log Z disagrees with enumeration"
+    );
+
+    let curves = read(&results.join("curves.parquet"));
+    assert_eq!(curves.height(), 4 * 4, "epochs 0..=3 for each of 4 runs");
+    let names: Vec<&str> = curves
+        .get_column_names()
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "run_id",
+            "epoch",
+            "train_ll",
+            "test_ll",
+            "recon_error",
+            "sigma1",
+            "sigma2"
+        ]
+    );
+    assert_eq!(curves.null_count(), 0);
+
+    let models = read(&results.join("models.parquet"));
+    assert_eq!(models.height(), 4);
+    for name in ["w1", "w2", "c"] {
+        assert_eq!(
+            models.column(name).unwrap().dtype(),
+            &DataType::List(Box::new(DataType::Float64)),
+            "models.{name}"
+        );
+    }
+    let w1 = models.column("w1").unwrap().list().unwrap().clone();
+    let hidden = runs.column("hidden").unwrap().i64().unwrap().clone();
+    for (w, n) in w1.into_iter().zip(hidden.into_iter()) {
+        assert_eq!(
+            w.unwrap().len() as i64,
+            n.unwrap(),
+            "w1 has one weight per hidden unit"
+        );
+    }
+    assert_eq!(models.null_count(), 0);
+
+    let data = read(&results.join("data.parquet"));
+    assert_eq!(data.height(), 300);
+    let split = data.column("split").unwrap().str().unwrap().clone();
+    assert_eq!(
+        split.into_iter().filter(|s| *s == Some("train")).count(),
+        200
+    );
+
+    let copy = std::fs::read_to_string(results.join("sweep.toml")).unwrap();
+    assert_eq!(
+        copy,
+        std::fs::read_to_string(dir.path().join("exp.toml")).unwrap()
+    );
+}
+
+#[test]
+fn results_do_not_depend_on_threads_or_on_the_rest_of_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.toml",
+        &tiny("one", "hidden = [2, 4]\nlr = [0.01, 0.03]\nseed = [0, 1]\n"),
+    );
+    write(
+        dir.path(),
+        "b.toml",
+        &tiny("two", "hidden = [2, 4]\nlr = [0.01, 0.03]\nseed = [0, 1]\n"),
+    );
+    write(
+        dir.path(),
+        "c.toml",
+        &tiny("alone", "hidden = [4]\nlr = [0.03]\nseed = [1]\n"),
+    );
+    for (file, threads) in [("a.toml", "1"), ("b.toml", "2"), ("c.toml", "2")] {
+        let out = run(dir.path(), &[file, "--threads", threads, "--quiet"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let results = dir.path().join("results");
+    for table in ["runs.parquet", "curves.parquet", "models.parquet"] {
+        let one = read(&results.join("one").join(table));
+        let two = read(&results.join("two").join(table));
+        let (one, two) = if table == "runs.parquet" {
+            (without_timing(one), without_timing(two))
+        } else {
+            (one, two)
+        };
+        assert!(
+            one.equals_missing(&two),
+            "{table} differs between 1 and 2 threads"
+        );
+    }
+    let grid = without_timing(read(&results.join("one/runs.parquet")));
+    let alone = without_timing(read(&results.join("alone/runs.parquet")));
+    let id = alone
+        .column("run_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string();
+    let mask = grid
+        .column("run_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .equal(id.as_str());
+    let row = grid.filter(&mask).unwrap();
+    assert_eq!(row.height(), 1, "the lone run's id appears in the grid");
+    assert!(
+        row.equals_missing(&alone),
+        "a run computed alone differs from the same run inside a grid"
+    );
+}
+
+#[test]
+fn plan_lists_runs_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "exp.toml",
+        &tiny("planned", "hidden = [2, 3, 4]\nk = [1, 2]\n"),
+    );
+    let out = run(dir.path(), &["plan", "exp.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("6 runs"), "{stdout}");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.contains("hidden=") && l.contains("k="))
+            .count(),
+        6,
+        "{stdout}"
+    );
+    assert!(!dir.path().join("results").exists());
+}
+
+#[test]
+fn plain_progress_lines_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exp.toml", &tiny("plain", "seed = [0, 1]\n"));
+    let out = run(dir.path(), &["exp.toml", "--threads", "1"]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("[1/2]") && err.contains("[2/2]") && err.contains("test_ll="),
+        "{err}"
+    );
+    let quiet = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(stderr(&quiet).is_empty(), "{}", stderr(&quiet));
+}
+
+/// Runs a bad experiment file; checks the exit code, the message, and that nothing was written.
+fn rejects(text: &str, expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.toml", text);
+    let out = run(dir.path(), &["bad.toml"]);
+    assert!(!out.status.success(), "a bad file must fail");
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    for part in expected {
+        assert!(err.contains(part), "message lacks {part:?}: {err}");
+    }
+    assert!(
+        !dir.path().join("results").exists(),
+        "nothing may be written for a bad file"
+    );
+}
+
+fn tiny_with(key_line: &str) -> String {
+    tiny("bad", "").replace("[train]\n", &format!("[train]\n{key_line}\n"))
+}
+
+#[test]
+fn bad_file_unknown_key() {
+    rejects(
+        &tiny_with("hiden = 4"),
+        &["bad.toml:10", "unknown key `train.hiden`"],
+    );
+}
+
+#[test]
+fn bad_file_wrong_type() {
+    rejects(
+        &tiny_with("lr = \"fast\""),
+        &["bad.toml:10", "`train.lr`", "\"fast\"", "number"],
+    );
+}
+
+#[test]
+fn bad_file_hidden_zero() {
+    rejects(
+        &tiny_with("hidden = 0").replace("hidden = 3\n", ""),
+        &["bad.toml:10", "`train.hidden` = 0", ">= 1"],
+    );
+}
+
+#[test]
+fn bad_file_lr_not_positive() {
+    rejects(
+        &tiny_with("lr = -0.5"),
+        &["bad.toml", "`train.lr` = -0.5", "> 0"],
+    );
+}
+
+#[test]
+fn bad_file_lr_nan() {
+    rejects(
+        &tiny_with("lr = nan"),
+        &["bad.toml", "`train.lr` = nan", "finite"],
+    );
+}
+
+#[test]
+fn bad_file_k_zero() {
+    rejects(
+        &tiny_with("k = 0").replace("k = 2\n", ""),
+        &["bad.toml", "`train.k` = 0", ">= 1"],
+    );
+}
+
+#[test]
+fn bad_file_batch_larger_than_training_set() {
+    rejects(
+        &tiny_with("batch_size = 500").replace("batch_size = 50\n", ""),
+        &["bad.toml", "batch_size", "500", "200 training points"],
+    );
+}
+
+#[test]
+fn bad_file_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["nowhere.toml"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("nowhere.toml"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_file_syntax_error() {
+    rejects(&tiny_with("lr = 0.01 0.02"), &["bad.toml:10"]);
+}
+
+#[test]
+fn bad_grid_value_is_caught_before_training() {
+    rejects(
+        &tiny("bad", "hidden = [2, 0]\n"),
+        &["bad.toml", "`grid.hidden[1]` = 0"],
+    );
+}

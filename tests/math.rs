@@ -1,0 +1,341 @@
+//! The GRBM math against independent references: the NumPy fixture, enumeration of the
+//! partition function, central finite differences, and exact mixture moments.
+
+use faer::Mat;
+use grbm_sweep::estimate::{log_z_grid, mean_log_likelihood};
+use grbm_sweep::model::{Gradient, Grbm, Workspace};
+use grbm_sweep::rng::{Purpose, stream};
+use rand::RngExt;
+use rand_distr::StandardNormal;
+use rand_pcg::Pcg64;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Fixture {
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    hidden: usize,
+    b: [f64; 2],
+    sigma: [f64; 2],
+    w: [Vec<f64>; 2],
+    c: Vec<f64>,
+    x: Vec<[f64; 2]>,
+    free_energy: Vec<f64>,
+    p_hidden_given_x: Vec<Vec<f64>>,
+    grad_free_energy: Vec<FixtureGrad>,
+    log_z: f64,
+    log_likelihood: Vec<f64>,
+    mean_x: [f64; 2],
+    cov_x: [[f64; 2]; 2],
+}
+
+#[derive(Deserialize)]
+struct FixtureGrad {
+    b: [f64; 2],
+    log_sigma: [f64; 2],
+    w: [Vec<f64>; 2],
+    c: Vec<f64>,
+}
+
+fn fixture() -> Fixture {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/grbm_reference.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+impl Case {
+    fn model(&self) -> Grbm {
+        let w = Mat::from_fn(2, self.hidden, |i, j| self.w[i][j]);
+        Grbm::new(self.b, self.sigma, w, self.c.clone())
+    }
+}
+
+/// |a - b| within `tol` relative to max(1, |b|).
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * b.abs().max(1.0)
+}
+
+fn one_point(x: [f64; 2]) -> Mat<f64> {
+    Mat::from_fn(1, 2, |_, i| x[i])
+}
+
+#[test]
+fn fixture_free_energy_conditionals_and_gradients() {
+    for (n, case) in fixture().cases.iter().enumerate() {
+        let model = case.model();
+        let mut ws = Workspace::new(1, case.hidden);
+        let mut grad = Gradient::zeros(case.hidden);
+        for (p, x) in case.x.iter().enumerate() {
+            let f = model.free_energy(*x);
+            assert!(
+                close(f, case.free_energy[p], 1e-12),
+                "case {n} point {p}: F {f} vs {}",
+                case.free_energy[p]
+            );
+            model.mean_free_energy_grad(one_point(*x).as_ref(), &mut ws, &mut grad);
+            for j in 0..case.hidden {
+                let h = ws.hidden_probs[(0, j)];
+                assert!(
+                    (h - case.p_hidden_given_x[p][j]).abs() < 1e-12,
+                    "case {n}: p(z_{j}|x) {h}"
+                );
+            }
+            let want = &case.grad_free_energy[p];
+            for i in 0..2 {
+                assert!(close(grad.b[i], want.b[i], 1e-10), "case {n}: dF/db{i}");
+                assert!(
+                    close(grad.log_sigma[i], want.log_sigma[i], 1e-10),
+                    "case {n}: dF/ds{i}"
+                );
+                for j in 0..case.hidden {
+                    assert!(
+                        close(grad.w[(i, j)], want.w[i][j], 1e-10),
+                        "case {n}: dF/dW{i}{j}"
+                    );
+                }
+            }
+            for j in 0..case.hidden {
+                assert!(close(grad.c[j], want.c[j], 1e-10), "case {n}: dF/dc{j}");
+            }
+        }
+    }
+}
+
+#[test]
+fn fixture_log_z_log_likelihood_and_moments() {
+    for (n, case) in fixture().cases.iter().enumerate() {
+        let model = case.model();
+        let exact = model.log_z_exact().unwrap();
+        assert!(
+            close(exact, case.log_z, 1e-12),
+            "case {n}: enumeration {exact} vs {}",
+            case.log_z
+        );
+        let grid = log_z_grid(&model, None);
+        assert!(
+            (grid.log_z - case.log_z).abs() < 1e-8,
+            "case {n}: grid {} vs {}",
+            grid.log_z,
+            case.log_z
+        );
+        for (p, x) in case.x.iter().enumerate() {
+            let ll = mean_log_likelihood(&model, exact, &[*x]);
+            assert!(
+                close(ll, case.log_likelihood[p], 1e-11),
+                "case {n} point {p}: ll {ll}"
+            );
+        }
+        let (mean, cov) = model.exact_moments();
+        for a in 0..2 {
+            assert!(close(mean[a], case.mean_x[a], 1e-10), "case {n}: mean");
+            for b in 0..2 {
+                assert!(
+                    close(cov[a][b], case.cov_x[a][b], 1e-9),
+                    "case {n}: cov {a}{b}"
+                );
+            }
+        }
+    }
+}
+
+/// A random model: sigma per axis from 0.2 to 2.7, W entries of a random scale up to 3.
+fn random_model(rng: &mut Pcg64, n: usize) -> Grbm {
+    let mut normal = || -> f64 { rng.sample(StandardNormal) };
+    let b = [2.0 * normal(), 2.0 * normal()];
+    let w_scale = 0.1 + 2.9 * normal().abs().min(1.0);
+    let w = Mat::from_fn(2, n, |_, _| w_scale * normal());
+    let c = (0..n).map(|_| 1.5 * normal()).collect();
+    let mut uniform = |lo: f64, hi: f64| lo + (hi - lo) * rng.random::<f64>();
+    let sigma = [uniform(-1.6, 1.0).exp(), uniform(-1.6, 1.0).exp()];
+    Grbm::new(b, sigma, w, c)
+}
+
+#[test]
+fn grid_log_z_matches_enumeration_on_random_models() {
+    let mut rng = stream(2024, Purpose::Init);
+    let mut worst: f64 = 0.0;
+    for m in 0..128 {
+        let n = 1 + m % 16;
+        let model = random_model(&mut rng, n);
+        let exact = model.log_z_exact().unwrap();
+        let grid = log_z_grid(&model, None);
+        let err = (grid.log_z - exact).abs();
+        worst = worst.max(err);
+        assert!(
+            err < 1e-8,
+            "model {m} (n = {n}, sigma = {:?}): grid {} vs exact {exact} with {} points",
+            model.sigma(),
+            grid.log_z,
+            grid.points
+        );
+    }
+    eprintln!("worst |grid - exact| over 128 models: {worst:e}");
+}
+
+#[test]
+fn gradients_of_free_energy_match_central_differences() {
+    let mut rng = stream(7, Purpose::Init);
+    let eps = 1e-6;
+    for n in [1, 3, 8] {
+        let model = random_model(&mut rng, n);
+        let x = [
+            rng.sample::<f64, _>(StandardNormal) * 2.0,
+            rng.sample::<f64, _>(StandardNormal) * 2.0,
+        ];
+        let mut ws = Workspace::new(1, n);
+        let mut grad = Gradient::zeros(n);
+        model.mean_free_energy_grad(one_point(x).as_ref(), &mut ws, &mut grad);
+        let numeric = |perturb: &dyn Fn(&mut Grbm, f64)| {
+            let (mut plus, mut minus) = (model.clone(), model.clone());
+            perturb(&mut plus, eps);
+            perturb(&mut minus, -eps);
+            (plus.free_energy(x) - minus.free_energy(x)) / (2.0 * eps)
+        };
+        let check = |what: String, analytic: f64, numeric: f64| {
+            assert!(
+                (analytic - numeric).abs() <= 1e-6 * numeric.abs().max(1.0),
+                "n = {n}, {what}: {analytic} vs {numeric}"
+            );
+        };
+        for i in 0..2 {
+            check(format!("b{i}"), grad.b[i], numeric(&|m, d| m.b[i] += d));
+            check(
+                format!("ln sigma{i}"),
+                grad.log_sigma[i],
+                numeric(&|m, d| m.log_sigma[i] += d),
+            );
+            for j in 0..n {
+                check(
+                    format!("W{i}{j}"),
+                    grad.w[(i, j)],
+                    numeric(&|m, d| m.w[(i, j)] += d),
+                );
+            }
+        }
+        for j in 0..n {
+            check(format!("c{j}"), grad.c[j], numeric(&|m, d| m.c[j] += d));
+        }
+    }
+}
+
+#[test]
+fn batched_gradient_is_the_mean_of_pointwise_gradients() {
+    let mut rng = stream(11, Purpose::Init);
+    let n = 5;
+    let model = random_model(&mut rng, n);
+    let points: Vec<[f64; 2]> = (0..7)
+        .map(|_| [rng.sample(StandardNormal), rng.sample(StandardNormal)])
+        .collect();
+    let batch = Mat::from_fn(points.len(), 2, |r, i| points[r][i]);
+    let mut ws = Workspace::new(points.len(), n);
+    let mut batched = Gradient::zeros(n);
+    model.mean_free_energy_grad(batch.as_ref(), &mut ws, &mut batched);
+    let mut mean = Gradient::zeros(n);
+    let mut one = Gradient::zeros(n);
+    let mut ws1 = Workspace::new(1, n);
+    for p in &points {
+        model.mean_free_energy_grad(one_point(*p).as_ref(), &mut ws1, &mut one);
+        for i in 0..2 {
+            mean.b[i] += one.b[i] / 7.0;
+            mean.log_sigma[i] += one.log_sigma[i] / 7.0;
+            for j in 0..n {
+                mean.w[(i, j)] += one.w[(i, j)] / 7.0;
+            }
+        }
+        for j in 0..n {
+            mean.c[j] += one.c[j] / 7.0;
+        }
+    }
+    let mut diff = batched.clone();
+    for i in 0..2 {
+        diff.b[i] -= mean.b[i];
+        diff.log_sigma[i] -= mean.log_sigma[i];
+        for j in 0..n {
+            diff.w[(i, j)] -= mean.w[(i, j)];
+        }
+    }
+    for j in 0..n {
+        diff.c[j] -= mean.c[j];
+    }
+    assert!(
+        diff.norm() < 1e-12 * batched.norm().max(1.0),
+        "difference {}",
+        diff.norm()
+    );
+}
+
+/// Independent chains from z ~ Bernoulli(0.5), 200 Gibbs steps each, last state kept: nearly
+/// i.i.d. draws from p(x). Tolerance: 5 standard errors, each estimated from the draws themselves.
+#[test]
+fn gibbs_sampler_matches_exact_mixture_moments() {
+    let w = Mat::from_fn(2, 3, |i, j| [[1.2, -0.8, 0.5], [0.4, 1.0, -1.1]][i][j]);
+    let model = Grbm::new([0.3, -0.2], [0.9, 0.7], w, vec![-0.5, 0.2, 0.1]);
+    let (mean, cov) = model.exact_moments();
+    let chains = 20000;
+    let mut rng = stream(5, Purpose::Samples);
+    let samples = model.sample(chains, 200, 1, chains, &mut rng);
+    let n = samples.len() as f64;
+    let m = [0, 1].map(|a| samples.iter().map(|s| s[a]).sum::<f64>() / n);
+    for a in 0..2 {
+        let se = (cov[a][a] / n).sqrt();
+        assert!(
+            (m[a] - mean[a]).abs() < 5.0 * se,
+            "mean[{a}]: {} vs exact {} (se {se})",
+            m[a],
+            mean[a]
+        );
+        for b in 0..2 {
+            let products: Vec<f64> = samples
+                .iter()
+                .map(|s| (s[a] - m[a]) * (s[b] - m[b]))
+                .collect();
+            let c = products.iter().sum::<f64>() / n;
+            let spread = (products.iter().map(|p| (p - c).powi(2)).sum::<f64>() / n).sqrt();
+            let se = spread / n.sqrt();
+            assert!(
+                (c - cov[a][b]).abs() < 5.0 * se,
+                "cov[{a}][{b}]: {c} vs exact {} (se {se})",
+                cov[a][b]
+            );
+        }
+    }
+}
+
+/// log p_data(x) = log p_std((x - m) / s) - ln s1 - ln s2, with both sides' log Z by enumeration.
+#[test]
+fn unit_conversion_preserves_log_likelihood_up_to_the_jacobian() {
+    let mut rng = stream(3, Purpose::Init);
+    for n in [1, 4, 9] {
+        let model = random_model(&mut rng, n);
+        let shift = [3.0 * rng.sample::<f64, _>(StandardNormal), -2.0];
+        let scale = [0.3 + rng.random::<f64>() * 4.0, 2.5];
+        let converted = model.to_data_units(shift, scale);
+        let (lz, lz_data) = (
+            model.log_z_exact().unwrap(),
+            converted.log_z_exact().unwrap(),
+        );
+        let jacobian = scale[0].ln() + scale[1].ln();
+        for _ in 0..5 {
+            let x_data = [
+                rng.sample::<f64, _>(StandardNormal) * 5.0,
+                rng.sample::<f64, _>(StandardNormal) * 5.0,
+            ];
+            let x_std = [
+                (x_data[0] - shift[0]) / scale[0],
+                (x_data[1] - shift[1]) / scale[1],
+            ];
+            let ll_data = mean_log_likelihood(&converted, lz_data, &[x_data]);
+            let ll_std = mean_log_likelihood(&model, lz, &[x_std]);
+            assert!(
+                (ll_data - (ll_std - jacobian)).abs() < 1e-9,
+                "n = {n}: {ll_data} vs {}",
+                ll_std - jacobian
+            );
+        }
+    }
+}
