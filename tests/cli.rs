@@ -40,6 +40,24 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+fn total_nulls(df: &DataFrame) -> usize {
+    df.columns().iter().map(|c| c.null_count()).sum()
+}
+
+fn strings(df: &DataFrame, name: &str) -> Vec<String> {
+    let ca = df.column(name).unwrap().str().unwrap().clone();
+    (0..ca.len())
+        .map(|i| ca.get(i).unwrap_or_default().to_string())
+        .collect()
+}
+
+fn floats(df: &DataFrame, name: &str) -> Vec<f64> {
+    let ca = df.column(name).unwrap().f64().unwrap().clone();
+    (0..ca.len())
+        .map(|i| ca.get(i).unwrap_or(f64::NAN))
+        .collect()
+}
+
 fn without_timing(df: DataFrame) -> DataFrame {
     df.drop_many(["train_seconds", "eval_seconds"])
 }
@@ -120,11 +138,9 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
             "runs.{name} has nulls"
         );
     }
-    let status = runs.column("status").unwrap().str().unwrap().clone();
-    assert!(status.into_iter().all(|s| s == Some("ok")));
-    let log_z_error = runs.column("log_z_error").unwrap().f64().unwrap().clone();
+    assert!(strings(&runs, "status").iter().all(|s| s == "ok"));
     assert!(
-        log_z_error.into_iter().all(|e| e.unwrap().abs() < 1e-8),
+        floats(&runs, "log_z_error").iter().all(|e| e.abs() < 1e-8),
         "grid log Z disagrees with enumeration"
     );
 
@@ -147,7 +163,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
             "sigma2"
         ]
     );
-    assert_eq!(curves.null_count(), 0);
+    assert_eq!(total_nulls(&curves), 0);
 
     let models = read(&results.join("models.parquet"));
     assert_eq!(models.height(), 4);
@@ -160,20 +176,23 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
     }
     let w1 = models.column("w1").unwrap().list().unwrap().clone();
     let hidden = runs.column("hidden").unwrap().i64().unwrap().clone();
-    for (w, n) in w1.into_iter().zip(hidden.into_iter()) {
+    for i in 0..w1.len() {
+        let n = hidden.get(i).unwrap();
         assert_eq!(
-            w.unwrap().len() as i64,
-            n.unwrap(),
+            w1.get_as_series(i).unwrap().len() as i64,
+            n,
             "w1 has one weight per hidden unit"
         );
     }
-    assert_eq!(models.null_count(), 0);
+    assert_eq!(total_nulls(&models), 0);
 
     let data = read(&results.join("data.parquet"));
     assert_eq!(data.height(), 300);
-    let split = data.column("split").unwrap().str().unwrap().clone();
     assert_eq!(
-        split.into_iter().filter(|s| *s == Some("train")).count(),
+        strings(&data, "split")
+            .iter()
+            .filter(|s| *s == "train")
+            .count(),
         200
     );
 
