@@ -361,7 +361,8 @@ pub fn write_all(
         path: dir.to_path_buf(),
         source,
     })?;
-    let builders: [(&str, &dyn Fn(&Path) -> Result<DataFrame, OutputError>); 4] = [
+    type Build<'a> = &'a dyn Fn(&Path) -> Result<DataFrame, OutputError>;
+    let builders: [(&str, Build); 4] = [
         ("runs.parquet", &|p| runs_frame(p, records, data)),
         ("curves.parquet", &|p| curves_frame(p, records)),
         ("models.parquet", &|p| models_frame(p, records)),
