@@ -321,23 +321,57 @@ impl TrainConfig {
     }
 }
 
+/// Where one data set comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    /// A built-in generator, named by the label.
+    Generator,
+    /// A .csv or .parquet file, resolved against the experiment file's folder.
+    File(PathBuf),
+}
+
+/// One entry of `[data] source`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSource {
+    /// As written in the experiment file; the `dataset` column of every table.
+    pub label: String,
+    pub kind: SourceKind,
+}
+
 /// The `[data]` section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataConfig {
-    /// A built-in generator name or a path to a .csv/.parquet file.
-    pub source: String,
+    /// One or more data sets; several make the data set an axis of the grid (the outermost).
+    pub sources: Vec<DataSource>,
+    /// Generators only.
     pub n_train: usize,
+    /// Generators only.
     pub n_test: usize,
     pub seed: u64,
+    /// Files only: the two point columns; `None` = the first two numeric columns.
+    pub columns: Option<[String; 2]>,
+    /// Files only: the share of a file's rows held out for testing (ignored with `test_source`).
+    pub test_fraction: f64,
+    /// Files only: a separate file of test points.
+    pub test_source: Option<PathBuf>,
 }
 
 impl DataConfig {
-    /// Text that identifies the data section; part of every run id.
-    pub fn canonical(&self) -> String {
-        format!(
-            "source={};n_train={};n_test={};seed={}",
-            self.source, self.n_train, self.n_test, self.seed
-        )
+    /// Text that identifies data set `index` as the runs see it; part of every run id.
+    pub fn canonical(&self, index: usize) -> String {
+        let source = &self.sources[index];
+        match &source.kind {
+            SourceKind::Generator => {
+                format!(
+                    "source={};n_train={};n_test={};seed={}",
+                    source.label, self.n_train, self.n_test, self.seed
+                )
+            }
+            SourceKind::File(_) => format!(
+                "source={};columns={:?};test_fraction={:?};test_source={:?};seed={}",
+                source.label, self.columns, self.test_fraction, self.test_source, self.seed
+            ),
+        }
     }
 }
 
@@ -396,7 +430,7 @@ struct RawFile {
     grid: Option<Section>,
 }
 
-pub const GENERATORS: [&str; 2] = ["gmm_iso", "gmm_aniso"];
+use crate::data::GENERATORS;
 
 /// Reads and validates an experiment file. Nothing is written.
 pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
@@ -521,6 +555,33 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// A generator name, or a data file that exists (relative paths are taken from the experiment file's folder).
+    fn data_source(&self, label: &str) -> Result<DataSource, String> {
+        if GENERATORS.contains(&label) {
+            return Ok(DataSource {
+                label: label.to_string(),
+                kind: SourceKind::Generator,
+            });
+        }
+        let is_file = [".csv", ".parquet"]
+            .iter()
+            .any(|ext| label.to_ascii_lowercase().ends_with(ext));
+        if !is_file {
+            return Err(format!(
+                "source must be a built-in generator ({}) or a path to a .csv or .parquet file",
+                GENERATORS.join(", ")
+            ));
+        }
+        let path = self.path.parent().unwrap_or(Path::new("")).join(label);
+        if !path.is_file() {
+            return Err(format!("no such data file: {}", path.display()));
+        }
+        Ok(DataSource {
+            label: label.to_string(),
+            kind: SourceKind::File(path),
+        })
+    }
+
     fn line(&self, offset: usize) -> usize {
         self.text[..offset.min(self.text.len())]
             .matches('\n')
@@ -573,17 +634,30 @@ impl Ctx<'_> {
     }
 }
 
-const DATA_KEYS: [&str; 4] = ["source", "n_train", "n_test", "seed"];
-const EVAL_KEYS: [&str; 2] = ["every", "grid_points"];
+const DATA_KEYS: [&str; 7] = [
+    "source",
+    "n_train",
+    "n_test",
+    "seed",
+    "columns",
+    "test_fraction",
+    "test_source",
+];
 
 fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, ConfigError> {
     let mut data = DataConfig {
-        source: String::new(),
+        sources: Vec::new(),
         n_train: 10000,
         n_test: 2000,
         seed: 0,
+        columns: None,
+        test_fraction: 0.2,
+        test_source: None,
     };
-    let mut has_source = false;
+    let source_rule = format!(
+        "source must be a built-in generator ({}) or a path to a .csv or .parquet file, or a list of these",
+        GENERATORS.join(", ")
+    );
     for (key, value) in section.into_iter().flatten() {
         let v = value.get_ref();
         let bad = |rule: &str| {
@@ -596,37 +670,71 @@ fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, Co
         };
         match key.get_ref().as_str() {
             "source" => {
-                let allowed = format!(
-                    "source must be one of the built-in generators ({})",
-                    GENERATORS.join(", ")
-                );
-                let name = v.as_str().ok_or_else(|| bad(&allowed))?;
-                if !GENERATORS.contains(&name) {
-                    return Err(bad(&allowed));
+                let entries: Vec<&Value> = match v {
+                    Value::Array(list) if !list.is_empty() => list.iter().collect(),
+                    Value::String(_) => vec![v],
+                    _ => return Err(bad(&source_rule)),
+                };
+                for entry in entries {
+                    let label = entry.as_str().ok_or_else(|| bad(&source_rule))?;
+                    let source = ctx.data_source(label).map_err(|rule| bad(&rule))?;
+                    if data.sources.iter().any(|s| s.label == label) {
+                        return Err(bad("each source may appear once"));
+                    }
+                    data.sources.push(source);
                 }
-                data.source = name.to_string();
-                has_source = true;
             }
             "n_train" => {
                 data.n_train = int_at_least(v, 1, "n_train").map_err(|r| bad(&r))? as usize
             }
             "n_test" => data.n_test = int_at_least(v, 1, "n_test").map_err(|r| bad(&r))? as usize,
             "seed" => data.seed = int_at_least(v, 0, "seed").map_err(|r| bad(&r))? as u64,
+            "columns" => {
+                let rule =
+                    "columns must be a list of two distinct column names, e.g. [\"x\", \"y\"]";
+                let names: Vec<&str> = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| n.as_str())
+                    .collect();
+                match names.as_slice() {
+                    [a, b] if a != b && v.as_array().is_some_and(|l| l.len() == 2) => {
+                        data.columns = Some([a.to_string(), b.to_string()])
+                    }
+                    _ => return Err(bad(rule)),
+                }
+            }
+            "test_fraction" => {
+                data.test_fraction =
+                    finite_float(v, "test_fraction", |f| f > 0.0 && f < 1.0, "in (0, 1)")
+                        .map_err(|r| bad(&r))?
+            }
+            "test_source" => {
+                let label = v
+                    .as_str()
+                    .ok_or_else(|| bad("test_source must be a path to a .csv or .parquet file"))?;
+                match ctx.data_source(label).map_err(|rule| bad(&rule))?.kind {
+                    SourceKind::File(path) => data.test_source = Some(path),
+                    SourceKind::Generator => {
+                        return Err(bad("test_source must be a path to a .csv or .parquet file"));
+                    }
+                }
+            }
             _ => return Err(ctx.unknown("data", key, &DATA_KEYS)),
         }
     }
-    if !has_source {
+    if data.sources.is_empty() {
         return Err(ConfigError::Missing {
             path: ctx.path.to_path_buf(),
             key: "data.source".into(),
-            rule: format!(
-                "say where the points come from: one of {}",
-                GENERATORS.join(", ")
-            ),
+            rule: format!("say where the points come from: {source_rule}"),
         });
     }
     Ok(data)
 }
+
+const EVAL_KEYS: [&str; 2] = ["every", "grid_points"];
 
 fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, ConfigError> {
     let mut eval = EvalConfig {
@@ -784,6 +892,13 @@ mod tests {
     fn data_and_eval_rules() {
         assert!(err("name = \"t\"\n").contains("missing key `data.source`"));
         assert!(err("name = \"t\"\n[data]\nsource = \"moons\"\n").contains("gmm_iso"));
+        assert!(
+            err("name = \"t\"\n[data]\nsource = \"missing.csv\"\n").contains("no such data file")
+        );
+        assert!(
+            err(&format!("{MINIMAL}columns = [\"x\"]\n")).contains("two distinct column names")
+        );
+        assert!(err(&format!("{MINIMAL}test_fraction = 1.0\n")).contains("in (0, 1)"));
         assert!(err(&format!("{MINIMAL}n_train = 0\n")).contains("`data.n_train` = 0"));
         assert!(err(&format!("{MINIMAL}[eval]\ngrid_points = 3\n")).contains("from 16 to 16384"));
         assert!(err(&format!("{MINIMAL}[eval]\nevery = -1\n")).contains("`eval.every`"));

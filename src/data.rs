@@ -1,10 +1,12 @@
-//! The points a sweep trains and tests on: built-in generators with their exact densities, drawn from `[data] seed`.
+//! The points a sweep trains and tests on: built-in generators with their exact densities, and CSV/Parquet files, split by `[data] seed`.
 
-use crate::config::DataConfig;
+use crate::config::{DataConfig, SourceKind};
 use crate::rng::{Purpose, stream};
 use rand::RngExt;
+use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
 use rand_pcg::Pcg64;
+use std::path::{Path, PathBuf};
 
 /// A mixture of axis-aligned Gaussians in 2-D, with its exact log density.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +24,24 @@ impl GaussianMixture {
             weights: vec![0.33, 0.33, 0.34],
             means: vec![[-5.0, -5.0], [5.0, -5.0], [0.0, 5.0]],
             stds: stds.to_vec(),
+        }
+    }
+
+    /// Eight equal Gaussians on a circle of radius 2 sqrt(2), standard deviation 0.5 / sqrt(2).
+    fn eight_gaussians() -> Self {
+        let means = (0..8)
+            .map(|k| {
+                let angle = k as f64 * std::f64::consts::FRAC_PI_4;
+                [
+                    2.0 * 2f64.sqrt() * angle.cos(),
+                    2.0 * 2f64.sqrt() * angle.sin(),
+                ]
+            })
+            .collect();
+        GaussianMixture {
+            weights: vec![0.125; 8],
+            means,
+            stds: vec![[0.5 / 2f64.sqrt(); 2]; 8],
         }
     }
 
@@ -61,44 +81,174 @@ impl GaussianMixture {
     }
 }
 
-/// A built-in generator.
+/// The built-in generators, as named in `[data] source`.
+pub const GENERATORS: [&str; 9] = [
+    "gmm_iso",
+    "gmm_aniso",
+    "eight_gaussians",
+    "two_moons",
+    "rings",
+    "checkerboard",
+    "pinwheel",
+    "two_spirals",
+    "swiss_roll",
+];
+
+/// A built-in generator: the usual 2-D density-estimation toy sets.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Generator {
     Mixture(GaussianMixture),
+    /// Two interleaved half circles of radius 1, Gaussian noise 0.1, centred at the origin.
+    TwoMoons,
+    /// Four concentric circles of radius 0.5, 1, 1.5 and 2 (equal shares), radial noise 0.08.
+    Rings,
+    /// Uniform on the 8 dark squares (side 2) of a 4 x 4 board covering [-4, 4]^2: density 1/32 there.
+    Checkerboard,
+    /// Five arms: radial N(1, 0.3^2), tangential N(0, 0.1^2), bent by 0.25 exp(radial), scaled by 2.
+    Pinwheel,
+    /// Two interleaved Archimedean spirals (up to 1.5 turns), scaled by 1/3, noise 0.1.
+    TwoSpirals,
+    /// The (x, z) plane of the Swiss roll: t = 1.5 pi (1 + 2u), (t cos t, t sin t) + N(0, 1), scaled by 1/5.
+    SwissRoll,
 }
 
 impl Generator {
     pub fn by_name(name: &str) -> Option<Generator> {
-        match name {
-            "gmm_iso" => Some(Generator::Mixture(GaussianMixture::three_blobs(
-                [[1.0, 1.0]; 3],
-            ))),
-            "gmm_aniso" => Some(Generator::Mixture(GaussianMixture::three_blobs([
+        Some(match name {
+            "gmm_iso" => Generator::Mixture(GaussianMixture::three_blobs([[1.0, 1.0]; 3])),
+            "gmm_aniso" => Generator::Mixture(GaussianMixture::three_blobs([
                 [1.25, 0.5],
                 [1.25, 0.5],
                 [0.5, 1.25],
-            ]))),
-            _ => None,
-        }
+            ])),
+            "eight_gaussians" => Generator::Mixture(GaussianMixture::eight_gaussians()),
+            "two_moons" => Generator::TwoMoons,
+            "rings" => Generator::Rings,
+            "checkerboard" => Generator::Checkerboard,
+            "pinwheel" => Generator::Pinwheel,
+            "two_spirals" => Generator::TwoSpirals,
+            "swiss_roll" => Generator::SwissRoll,
+            _ => return None,
+        })
     }
 
     pub fn sample(&self, rng: &mut Pcg64) -> [f64; 2] {
+        use std::f64::consts::PI;
+        let normal = |rng: &mut Pcg64| -> f64 { rng.sample(StandardNormal) };
         match self {
             Generator::Mixture(m) => m.sample(rng),
+            Generator::TwoMoons => {
+                let t = PI * rng.random::<f64>();
+                let upper = rng.random::<bool>();
+                let (x, y) = if upper {
+                    (t.cos(), t.sin())
+                } else {
+                    (1.0 - t.cos(), 0.5 - t.sin())
+                };
+                [x - 0.5 + 0.1 * normal(rng), y - 0.25 + 0.1 * normal(rng)]
+            }
+            Generator::Rings => {
+                let radius = 0.5 * (1 + rng.random_range(0..4)) as f64 + 0.08 * normal(rng);
+                let angle = 2.0 * PI * rng.random::<f64>();
+                [radius * angle.cos(), radius * angle.sin()]
+            }
+            Generator::Checkerboard => {
+                let x1 = -4.0 + 8.0 * rng.random::<f64>();
+                let column = (x1 / 2.0).floor() as i64;
+                // Dark squares have an even column + row; pick one of the two rows of matching parity.
+                let row =
+                    if column.rem_euclid(2) == 0 { -2 } else { -1 } + 2 * rng.random_range(0..2i64);
+                [x1, 2.0 * row as f64 + 2.0 * rng.random::<f64>()]
+            }
+            Generator::Pinwheel => {
+                let arm = rng.random_range(0..5) as f64;
+                let radial = 1.0 + 0.3 * normal(rng);
+                let tangential = 0.1 * normal(rng);
+                let angle = arm * 2.0 * PI / 5.0 + 0.25 * radial.exp();
+                let (s, c) = angle.sin_cos();
+                [
+                    2.0 * (c * radial - s * tangential),
+                    2.0 * (s * radial + c * tangential),
+                ]
+            }
+            Generator::TwoSpirals => {
+                let n = rng.random::<f64>().sqrt() * 540.0 * 2.0 * PI / 360.0;
+                let x = -n.cos() * n + 0.5 * rng.random::<f64>();
+                let y = n.sin() * n + 0.5 * rng.random::<f64>();
+                let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
+                [
+                    sign * x / 3.0 + 0.1 * normal(rng),
+                    sign * y / 3.0 + 0.1 * normal(rng),
+                ]
+            }
+            Generator::SwissRoll => {
+                let t = 1.5 * PI * (1.0 + 2.0 * rng.random::<f64>());
+                [
+                    (t * t.cos() + normal(rng)) / 5.0,
+                    (t * t.sin() + normal(rng)) / 5.0,
+                ]
+            }
         }
     }
 
-    /// The exact log density, where the generator has one in closed form.
+    /// The exact log density, where the generator has one in closed form (`None` elsewhere).
     pub fn log_density(&self, x: [f64; 2]) -> Option<f64> {
         match self {
             Generator::Mixture(m) => Some(m.log_density(x)),
+            Generator::Checkerboard => {
+                let inside = x.iter().all(|v| (-4.0..4.0).contains(v));
+                let dark =
+                    ((x[0] / 2.0).floor() as i64 + (x[1] / 2.0).floor() as i64).rem_euclid(2) == 0;
+                Some(if inside && dark {
+                    -(32f64.ln())
+                } else {
+                    f64::NEG_INFINITY
+                })
+            }
+            _ => None,
         }
     }
+}
+
+/// An error reading a data file, naming the file and, where it applies, the column and the first bad row.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read data file {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("data file {path} has no data rows")]
+    Empty { path: PathBuf },
+    #[error("data file {path} has no column `{column}` (columns: {available})")]
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
+    #[error(
+        "data file {path} has fewer than two numeric columns (columns: {available}); name them with `columns`"
+    )]
+    NoNumericColumns { path: PathBuf, available: String },
+    #[error("data file {path}, column `{column}`, row {row}: {problem}")]
+    BadCell {
+        path: PathBuf,
+        column: String,
+        row: usize,
+        problem: String,
+    },
+    #[error(
+        "data file {path}: test_fraction {fraction} leaves {train} training and {test} test points; both must be at least 1"
+    )]
+    Split {
+        path: PathBuf,
+        fraction: f64,
+        train: usize,
+        test: usize,
+    },
 }
 
 /// The points of one data set, split into train and test.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The source as written in the experiment file.
     pub name: String,
     pub train: Vec<[f64; 2]>,
     pub test: Vec<[f64; 2]>,
@@ -107,10 +257,44 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Draws `n_train + n_test` points from the generator named in `config`, from `[data] seed` alone.
-    pub fn generate(config: &DataConfig) -> Dataset {
+    /// The data set of `config.sources[index]`, drawn or read and split from `[data] seed` alone.
+    pub fn load(config: &DataConfig, index: usize) -> Result<Dataset, DataError> {
+        let source = &config.sources[index];
+        match &source.kind {
+            SourceKind::Generator => Ok(Self::generate(&source.label, config)),
+            SourceKind::File(path) => {
+                let mut points = read_points(path, config.columns.as_ref())?;
+                let test = match &config.test_source {
+                    Some(test_path) => read_points(test_path, config.columns.as_ref())?,
+                    None => {
+                        let mut rng = stream(config.seed, Purpose::Data);
+                        points.shuffle(&mut rng);
+                        let n_test = (points.len() as f64 * config.test_fraction).round() as usize;
+                        if n_test == 0 || n_test >= points.len() {
+                            return Err(DataError::Split {
+                                path: path.clone(),
+                                fraction: config.test_fraction,
+                                train: points.len().saturating_sub(n_test),
+                                test: n_test,
+                            });
+                        }
+                        points.split_off(points.len() - n_test)
+                    }
+                };
+                Ok(Dataset {
+                    name: source.label.clone(),
+                    train: points,
+                    test,
+                    true_ll: None,
+                })
+            }
+        }
+    }
+
+    /// Draws `n_train + n_test` points from the generator `name`, from `[data] seed` alone.
+    fn generate(name: &str, config: &DataConfig) -> Dataset {
         let generator =
-            Generator::by_name(&config.source).expect("source is checked when the file is read");
+            Generator::by_name(name).expect("generator names are checked when the file is read");
         let mut rng = stream(config.seed, Purpose::Data);
         let train: Vec<[f64; 2]> = (0..config.n_train)
             .map(|_| generator.sample(&mut rng))
@@ -124,7 +308,7 @@ impl Dataset {
             .sum::<Option<f64>>()
             .map(|total| total / test.len() as f64);
         Dataset {
-            name: config.source.clone(),
+            name: name.to_string(),
             train,
             test,
             true_ll,
@@ -135,6 +319,148 @@ impl Dataset {
     pub fn train_moments(&self) -> ([f64; 2], [f64; 2]) {
         moments(&self.train)
     }
+}
+
+/// Reads the two point columns of a `.csv` or `.parquet` file.
+pub fn read_points(path: &Path, columns: Option<&[String; 2]>) -> Result<Vec<[f64; 2]>, DataError> {
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let (names, cells) = if is_parquet {
+        read_parquet_columns(path)?
+    } else {
+        read_csv_columns(path)?
+    };
+    if cells.first().is_none_or(|c| c.is_empty()) {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let available = names.join(", ");
+    let chosen: Vec<usize> = match columns {
+        Some(wanted) => wanted
+            .iter()
+            .map(|w| {
+                names
+                    .iter()
+                    .position(|n| n == w)
+                    .ok_or_else(|| DataError::MissingColumn {
+                        path: path.to_path_buf(),
+                        column: w.clone(),
+                        available: available.clone(),
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+        None => {
+            let numeric: Vec<usize> = (0..names.len())
+                .filter(|&c| matches!(&cells[c][0], Cell::Number(_)))
+                .take(2)
+                .collect();
+            if numeric.len() < 2 {
+                return Err(DataError::NoNumericColumns {
+                    path: path.to_path_buf(),
+                    available,
+                });
+            }
+            numeric
+        }
+    };
+    let rows = cells[0].len();
+    let mut points = vec![[0.0; 2]; rows];
+    for (axis, &c) in chosen.iter().enumerate() {
+        for (row, cell) in cells[c].iter().enumerate() {
+            let bad = |problem: String| DataError::BadCell {
+                path: path.to_path_buf(),
+                column: names[c].clone(),
+                row: row + 1,
+                problem,
+            };
+            points[row][axis] = match cell {
+                Cell::Number(v) if v.is_finite() => *v,
+                Cell::Number(v) => return Err(bad(format!("{v} is not a finite number"))),
+                Cell::Missing => return Err(bad("the cell is empty".into())),
+                Cell::Text(t) => return Err(bad(format!("\"{t}\" is not a number"))),
+            };
+        }
+    }
+    Ok(points)
+}
+
+/// One cell of a data file, before the point columns are chosen.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Number(f64),
+    Text(String),
+    Missing,
+}
+
+type Columns = (Vec<String>, Vec<Vec<Cell>>);
+
+/// A CSV file with a header line; cells separated by commas. Rows are numbered from 1 after the header.
+fn read_csv_columns(path: &Path) -> Result<Columns, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let Some(header) = lines.next() else {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    };
+    let unquote = |s: &str| s.trim().trim_matches('"').to_string();
+    let names: Vec<String> = header.split(',').map(unquote).collect();
+    let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); names.len()];
+    for line in lines {
+        let mut fields = line.split(',').map(unquote);
+        for column in cells.iter_mut() {
+            column.push(match fields.next() {
+                None => Cell::Missing,
+                Some(f) if f.is_empty() => Cell::Missing,
+                Some(f) => f.parse::<f64>().map(Cell::Number).unwrap_or(Cell::Text(f)),
+            });
+        }
+    }
+    Ok((names, cells))
+}
+
+fn read_parquet_columns(path: &Path) -> Result<Columns, DataError> {
+    use polars::prelude::*;
+    let read_err = |message: String| DataError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| read_err(e.to_string()))?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| read_err(e.to_string()))?;
+    let mut names = Vec::new();
+    let mut cells = Vec::new();
+    for column in df.columns() {
+        names.push(column.name().to_string());
+        let values: Vec<Cell> = if column.dtype().is_primitive_numeric() {
+            let floats = column
+                .cast(&DataType::Float64)
+                .map_err(|e| read_err(e.to_string()))?;
+            let floats = floats.f64().map_err(|e| read_err(e.to_string()))?;
+            (0..floats.len())
+                .map(|i| floats.get(i).map_or(Cell::Missing, Cell::Number))
+                .collect()
+        } else {
+            let text = column
+                .cast(&DataType::String)
+                .map_err(|e| read_err(e.to_string()))?;
+            let text = text.str().map_err(|e| read_err(e.to_string()))?;
+            (0..text.len())
+                .map(|i| {
+                    text.get(i)
+                        .map_or(Cell::Missing, |t| Cell::Text(t.to_string()))
+                })
+                .collect()
+        };
+        cells.push(values);
+    }
+    Ok((names, cells))
 }
 
 pub fn moments(points: &[[f64; 2]]) -> ([f64; 2], [f64; 2]) {
@@ -151,54 +477,121 @@ pub fn moments(points: &[[f64; 2]]) -> ([f64; 2], [f64; 2]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DataSource;
 
-    fn config(source: &str, seed: u64) -> DataConfig {
+    fn config(source: &str, n_train: usize, n_test: usize, seed: u64) -> DataConfig {
         DataConfig {
-            source: source.into(),
-            n_train: 3000,
-            n_test: 500,
+            sources: vec![DataSource {
+                label: source.into(),
+                kind: SourceKind::Generator,
+            }],
+            n_train,
+            n_test,
             seed,
+            columns: None,
+            test_fraction: 0.2,
+            test_source: None,
+        }
+    }
+
+    fn generate(source: &str, n_train: usize, n_test: usize, seed: u64) -> Dataset {
+        Dataset::load(&config(source, n_train, n_test, seed), 0).unwrap()
+    }
+
+    #[test]
+    fn every_generator_is_deterministic_given_the_seed() {
+        for name in GENERATORS {
+            let a = generate(name, 500, 100, 7);
+            let b = generate(name, 500, 100, 7);
+            let c = generate(name, 500, 100, 8);
+            assert_eq!(a.train, b.train, "{name}");
+            assert_eq!(a.test, b.test, "{name}");
+            assert_ne!(a.train, c.train, "{name}");
+            assert!(
+                a.train
+                    .iter()
+                    .chain(&a.test)
+                    .all(|p| p[0].is_finite() && p[1].is_finite()),
+                "{name}"
+            );
         }
     }
 
     #[test]
-    fn generation_is_deterministic_given_the_seed() {
-        let a = Dataset::generate(&config("gmm_iso", 7));
-        let b = Dataset::generate(&config("gmm_iso", 7));
-        let c = Dataset::generate(&config("gmm_iso", 8));
-        assert_eq!(a.train, b.train);
-        assert_eq!(a.test, b.test);
-        assert_ne!(a.train, c.train);
+    fn true_ll_exists_exactly_for_closed_form_densities() {
+        for name in GENERATORS {
+            let closed_form =
+                ["gmm_iso", "gmm_aniso", "eight_gaussians", "checkerboard"].contains(&name);
+            assert_eq!(
+                generate(name, 10, 10, 0).true_ll.is_some(),
+                closed_form,
+                "{name}"
+            );
+        }
     }
 
-    /// The closed-form density must integrate to 1; checked by a fine Riemann sum over a wide box.
-    #[test]
-    fn mixture_densities_integrate_to_one() {
-        for name in ["gmm_iso", "gmm_aniso"] {
-            let g = Generator::by_name(name).unwrap();
-            let (lo, hi, n) = (-15.0, 15.0, 1200);
-            let h = (hi - lo) / n as f64;
-            let mut total = 0.0;
-            for a in 0..n {
-                for b in 0..n {
-                    let x = [lo + (a as f64 + 0.5) * h, lo + (b as f64 + 0.5) * h];
-                    total += g.log_density(x).unwrap().exp() * h * h;
+    /// Riemann sums of p and of p ln p over a box holding all the mass.
+    fn integrate(g: &Generator, half_width: f64, n: usize) -> (f64, f64) {
+        let h = 2.0 * half_width / n as f64;
+        let (mut mass, mut neg_entropy) = (0.0, 0.0);
+        for a in 0..n {
+            for b in 0..n {
+                let x = [
+                    -half_width + (a as f64 + 0.5) * h,
+                    -half_width + (b as f64 + 0.5) * h,
+                ];
+                let log_p = g.log_density(x).unwrap();
+                if log_p.is_finite() {
+                    mass += log_p.exp() * h * h;
+                    neg_entropy += log_p.exp() * log_p * h * h;
                 }
             }
-            assert!((total - 1.0).abs() < 1e-9, "{name}: integral {total}");
+        }
+        (mass, neg_entropy)
+    }
+
+    /// Each closed-form density integrates to 1, and `true_ll` (a sample mean of log p over 20000
+    /// test points) agrees with the integral of p ln p within 5 standard errors.
+    #[test]
+    fn closed_form_true_ll_matches_numerical_integration() {
+        for (name, half_width) in [
+            ("gmm_iso", 15.0),
+            ("gmm_aniso", 15.0),
+            ("eight_gaussians", 6.0),
+            ("checkerboard", 4.0),
+        ] {
+            let g = Generator::by_name(name).unwrap();
+            let (mass, neg_entropy) = integrate(&g, half_width, 1600);
+            assert!((mass - 1.0).abs() < 1e-6, "{name}: integral of p = {mass}");
+            let data = generate(name, 10, 20000, 3);
+            let logs: Vec<f64> = data
+                .test
+                .iter()
+                .map(|x| g.log_density(*x).unwrap())
+                .collect();
+            assert!(
+                logs.iter().all(|l| l.is_finite()),
+                "{name}: a sample fell outside the support"
+            );
+            let mean = logs.iter().sum::<f64>() / logs.len() as f64;
+            let sd =
+                (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / logs.len() as f64).sqrt();
+            let tolerance = 5.0 * sd / (logs.len() as f64).sqrt() + 1e-9;
+            assert!(
+                (data.true_ll.unwrap() - neg_entropy).abs() <= tolerance,
+                "{name}: true_ll {:?} vs {neg_entropy}",
+                data.true_ll
+            );
         }
     }
 
     /// Sample moments match the mixture's exact mean and variance (tolerance: 5 standard errors).
     #[test]
     fn samples_match_mixture_moments() {
-        let data = Dataset::generate(&DataConfig {
-            source: "gmm_aniso".into(),
-            n_train: 40000,
-            n_test: 1,
-            seed: 1,
-        });
-        let Generator::Mixture(m) = Generator::by_name("gmm_aniso").unwrap();
+        let data = generate("gmm_aniso", 40000, 1, 1);
+        let Some(Generator::Mixture(m)) = Generator::by_name("gmm_aniso") else {
+            unreachable!()
+        };
         let (mean, std) = data.train_moments();
         for i in 0..2 {
             let exact_mean: f64 = (0..3).map(|k| m.weights[k] * m.means[k][i]).sum();
@@ -223,12 +616,7 @@ mod tests {
     #[test]
     fn true_ll_is_near_the_entropy_of_gmm_iso() {
         // Three well-separated unit Gaussians: -H = -ln(2 pi e) + sum w ln w = -3.9366 nats.
-        let data = Dataset::generate(&DataConfig {
-            source: "gmm_iso".into(),
-            n_train: 10,
-            n_test: 20000,
-            seed: 0,
-        });
+        let data = generate("gmm_iso", 10, 20000, 0);
         let entropy = (2.0 * std::f64::consts::PI * std::f64::consts::E).ln()
             - [0.33f64, 0.33, 0.34]
                 .iter()
@@ -238,6 +626,133 @@ mod tests {
             (data.true_ll.unwrap() + entropy).abs() < 0.03,
             "{:?}",
             data.true_ll
+        );
+    }
+
+    fn file_config(path: &Path) -> DataConfig {
+        DataConfig {
+            sources: vec![DataSource {
+                label: "f".into(),
+                kind: SourceKind::File(path.to_path_buf()),
+            }],
+            ..config("gmm_iso", 1, 1, 4)
+        }
+    }
+
+    fn csv(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("points.csv");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn csv_file_takes_first_two_numeric_columns_and_splits_by_seed() {
+        let rows: String = (0..50).map(|i| format!("p{i},{i},{}\n", 2 * i)).collect();
+        let (_dir, path) = csv(&format!("label,x,y\n{rows}"));
+        let data = Dataset::load(&file_config(&path), 0).unwrap();
+        assert_eq!((data.train.len(), data.test.len()), (40, 10));
+        assert!(
+            data.train
+                .iter()
+                .chain(&data.test)
+                .all(|p| p[1] == 2.0 * p[0])
+        );
+        let again = Dataset::load(&file_config(&path), 0).unwrap();
+        assert_eq!(data.test, again.test, "the split depends only on the seed");
+    }
+
+    #[test]
+    fn csv_bad_cells_name_file_column_and_first_bad_row() {
+        let cases = [
+            (
+                "x,y\n1,2\n3,abc\n5,6\n",
+                "column `y`, row 2",
+                "\"abc\" is not a number",
+            ),
+            (
+                "x,y\n1,2\nNaN,4\n",
+                "column `x`, row 2",
+                "not a finite number",
+            ),
+            (
+                "x,y\n1,2\n3,inf\n",
+                "column `y`, row 2",
+                "not a finite number",
+            ),
+            ("x,y\n1,2\n3,\n", "column `y`, row 2", "empty"),
+        ];
+        for (text, place, problem) in cases {
+            let (_dir, path) = csv(text);
+            let e = Dataset::load(&file_config(&path), 0)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("points.csv") && e.contains(place) && e.contains(problem),
+                "{text:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn csv_missing_column_and_empty_file_are_errors() {
+        let (_dir, path) = csv("x,y\n1,2\n");
+        let mut cfg = file_config(&path);
+        cfg.columns = Some(["x".into(), "z".into()]);
+        let e = Dataset::load(&cfg, 0).unwrap_err().to_string();
+        assert!(
+            e.contains("points.csv") && e.contains("no column `z`") && e.contains("x, y"),
+            "{e}"
+        );
+        let (_dir, path) = csv("x,y\n");
+        let e = Dataset::load(&file_config(&path), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("points.csv") && e.contains("no data rows"),
+            "{e}"
+        );
+        let (_dir, path) = csv("");
+        assert!(
+            Dataset::load(&file_config(&path), 0)
+                .unwrap_err()
+                .to_string()
+                .contains("no data rows")
+        );
+    }
+
+    #[test]
+    fn parquet_file_with_separate_test_source() {
+        use polars::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, n: usize| {
+            let path = dir.path().join(name);
+            let mut df = DataFrame::new(
+                n,
+                vec![
+                    Series::new("a".into(), (0..n).map(|i| i as f64).collect::<Vec<_>>())
+                        .into_column(),
+                    Series::new("b".into(), (0..n).map(|i| i as i64 * 3).collect::<Vec<_>>())
+                        .into_column(),
+                ],
+            )
+            .unwrap();
+            ParquetWriter::new(std::fs::File::create(&path).unwrap())
+                .finish(&mut df)
+                .unwrap();
+            path
+        };
+        let train = write("train.parquet", 30);
+        let test = write("test.parquet", 7);
+        let mut cfg = file_config(&train);
+        cfg.test_source = Some(test);
+        cfg.columns = Some(["b".into(), "a".into()]);
+        let data = Dataset::load(&cfg, 0).unwrap();
+        assert_eq!((data.train.len(), data.test.len()), (30, 7));
+        assert_eq!(
+            data.train[2],
+            [6.0, 2.0],
+            "columns are taken in the order named"
         );
     }
 }

@@ -8,17 +8,20 @@ pub struct RunSpec {
     /// Position in the expanded grid (the last axis varies fastest).
     pub index: usize,
     pub run_id: String,
+    /// Index into `[data] source`.
+    pub dataset: usize,
     pub train: TrainConfig,
 }
 
 /// Number of runs the grid expands to (saturating, so a mistaken huge grid is still counted).
 pub fn run_count(exp: &Experiment) -> usize {
-    exp.grid
-        .iter()
-        .fold(1usize, |n, axis| n.saturating_mul(axis.values.len()))
+    exp.grid.iter().fold(exp.data.sources.len(), |n, axis| {
+        n.saturating_mul(axis.values.len())
+    })
 }
 
-/// The Cartesian product of the grid axes applied over the `[train]` defaults, in a fixed order.
+/// The Cartesian product of the data sets and the grid axes applied over the `[train]` defaults,
+/// in a fixed order (data set outermost, the last grid axis fastest).
 pub fn expand(exp: &Experiment) -> Vec<RunSpec> {
     let total = run_count(exp);
     (0..total)
@@ -32,9 +35,11 @@ pub fn expand(exp: &Experiment) -> Vec<RunSpec> {
                     .set(axis.key, value)
                     .expect("grid values are checked when the file is read");
             }
+            let dataset = rest;
             RunSpec {
                 index,
-                run_id: run_id(exp, &train),
+                run_id: run_id(exp, dataset, &train),
+                dataset,
                 train,
             }
         })
@@ -43,8 +48,12 @@ pub fn expand(exp: &Experiment) -> Vec<RunSpec> {
 
 /// A stable 16-hex-digit id: FNV-1a over everything that determines the run's results
 /// (data section, evaluation settings and every resolved train parameter), not over its grid position.
-pub fn run_id(exp: &Experiment, train: &TrainConfig) -> String {
-    let mut text = format!("v1;{};{}", exp.data.canonical(), exp.eval.canonical());
+pub fn run_id(exp: &Experiment, dataset: usize, train: &TrainConfig) -> String {
+    let mut text = format!(
+        "v1;{};{}",
+        exp.data.canonical(dataset),
+        exp.eval.canonical()
+    );
     for (key, value) in train.params() {
         text.push_str(&format!(";{key}={value}"));
     }

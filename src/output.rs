@@ -174,8 +174,12 @@ fn as_float(v: ParamValue) -> f64 {
 pub fn runs_frame(
     path: &Path,
     records: &[RunRecord],
-    data: &Dataset,
+    datasets: &[Dataset],
 ) -> Result<DataFrame, OutputError> {
+    let true_ll: Vec<Option<f64>> = records
+        .iter()
+        .map(|r| datasets[r.spec.dataset].true_ll)
+        .collect();
     let evals: Vec<_> = records
         .iter()
         .map(|r| r.run.as_ref().and_then(|run| run.evaluation))
@@ -194,7 +198,13 @@ pub fn runs_frame(
                 .map(|r| r.spec.run_id.clone())
                 .collect::<Vec<_>>(),
         ),
-        col("dataset", vec![data.name.clone(); records.len()]),
+        col(
+            "dataset",
+            records
+                .iter()
+                .map(|r| datasets[r.spec.dataset].name.clone())
+                .collect::<Vec<_>>(),
+        ),
     ];
     columns.extend(param_columns(records));
     columns.extend([
@@ -208,10 +218,14 @@ pub fn runs_frame(
         ),
         col("train_ll", eval_f64(&|e| Some(e.train_ll))),
         col("test_ll", eval_f64(&|e| Some(e.test_ll))),
-        col("true_ll", vec![data.true_ll; records.len()]),
+        col("true_ll", true_ll.clone()),
         col(
             "test_ll_gap",
-            eval_f64(&|e| data.true_ll.map(|t| t - e.test_ll)),
+            evals
+                .iter()
+                .zip(&true_ll)
+                .map(|(e, t)| Some(t.as_ref()? - e.as_ref()?.test_ll))
+                .collect::<Vec<_>>(),
         ),
         col("log_z", eval_f64(&|e| Some(e.log_z))),
         col("log_z_exact", eval_f64(&|e| e.log_z_exact)),
@@ -251,11 +265,15 @@ pub fn runs_frame(
 }
 
 /// `curves.parquet`: one row per run and evaluation epoch.
-pub fn curves_frame(path: &Path, records: &[RunRecord]) -> Result<DataFrame, OutputError> {
-    let points: Vec<(&str, &crate::train::CurvePoint)> = records
+pub fn curves_frame(
+    path: &Path,
+    records: &[RunRecord],
+    datasets: &[Dataset],
+) -> Result<DataFrame, OutputError> {
+    let points: Vec<(&RunRecord, &crate::train::CurvePoint)> = records
         .iter()
-        .filter_map(|r| r.run.as_ref().map(|run| (r.spec.run_id.as_str(), run)))
-        .flat_map(|(id, run)| run.curve.iter().map(move |p| (id, p)))
+        .filter_map(|r| r.run.as_ref().map(|run| (r, run)))
+        .flat_map(|(r, run)| run.curve.iter().map(move |p| (r, p)))
         .collect();
     let f = |g: &dyn Fn(&crate::train::CurvePoint) -> f64| {
         points.iter().map(|(_, p)| g(p)).collect::<Vec<f64>>()
@@ -265,7 +283,14 @@ pub fn curves_frame(path: &Path, records: &[RunRecord]) -> Result<DataFrame, Out
             "run_id",
             points
                 .iter()
-                .map(|(id, _)| id.to_string())
+                .map(|(r, _)| r.spec.run_id.clone())
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "dataset",
+            points
+                .iter()
+                .map(|(r, _)| datasets[r.spec.dataset].name.clone())
                 .collect::<Vec<_>>(),
         ),
         col(
@@ -285,14 +310,14 @@ pub fn curves_frame(path: &Path, records: &[RunRecord]) -> Result<DataFrame, Out
 }
 
 /// `models.parquet`: one row per run that produced parameters, in data units.
-pub fn models_frame(path: &Path, records: &[RunRecord]) -> Result<DataFrame, OutputError> {
-    let models: Vec<(&str, &crate::model::Grbm)> = records
+pub fn models_frame(
+    path: &Path,
+    records: &[RunRecord],
+    datasets: &[Dataset],
+) -> Result<DataFrame, OutputError> {
+    let models: Vec<(&RunRecord, &crate::model::Grbm)> = records
         .iter()
-        .filter_map(|r| {
-            r.run
-                .as_ref()
-                .map(|run| (r.spec.run_id.as_str(), &run.model))
-        })
+        .filter_map(|r| r.run.as_ref().map(|run| (r, &run.model)))
         .collect();
     let scalar = |g: &dyn Fn(&crate::model::Grbm) -> f64| {
         models.iter().map(|(_, m)| g(m)).collect::<Vec<f64>>()
@@ -311,7 +336,14 @@ pub fn models_frame(path: &Path, records: &[RunRecord]) -> Result<DataFrame, Out
             "run_id",
             models
                 .iter()
-                .map(|(id, _)| id.to_string())
+                .map(|(r, _)| r.spec.run_id.clone())
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "dataset",
+            models
+                .iter()
+                .map(|(r, _)| datasets[r.spec.dataset].name.clone())
                 .collect::<Vec<_>>(),
         ),
         col("b1", scalar(&|m| m.b[0])),
@@ -334,18 +366,26 @@ pub fn models_frame(path: &Path, records: &[RunRecord]) -> Result<DataFrame, Out
     frame(path, models.len(), columns)
 }
 
-/// `data.parquet`: exactly the points the runs used.
-pub fn data_frame(path: &Path, data: &Dataset) -> Result<DataFrame, OutputError> {
-    let all: Vec<(&[f64; 2], &str)> = data
-        .train
+/// `data.parquet`: exactly the points the runs used, with the data set each belongs to.
+pub fn data_frame(path: &Path, datasets: &[Dataset]) -> Result<DataFrame, OutputError> {
+    let all: Vec<(&str, &[f64; 2], &str)> = datasets
         .iter()
-        .map(|p| (p, "train"))
-        .chain(data.test.iter().map(|p| (p, "test")))
+        .flat_map(|d| {
+            let name = d.name.as_str();
+            d.train
+                .iter()
+                .map(move |p| (name, p, "train"))
+                .chain(d.test.iter().map(move |p| (name, p, "test")))
+        })
         .collect();
     let columns = vec![
-        col("x1", all.iter().map(|(p, _)| p[0]).collect::<Vec<_>>()),
-        col("x2", all.iter().map(|(p, _)| p[1]).collect::<Vec<_>>()),
-        col("split", all.iter().map(|(_, s)| *s).collect::<Vec<_>>()),
+        col(
+            "dataset",
+            all.iter().map(|(d, _, _)| *d).collect::<Vec<_>>(),
+        ),
+        col("x1", all.iter().map(|(_, p, _)| p[0]).collect::<Vec<_>>()),
+        col("x2", all.iter().map(|(_, p, _)| p[1]).collect::<Vec<_>>()),
+        col("split", all.iter().map(|(_, _, s)| *s).collect::<Vec<_>>()),
     ];
     frame(path, all.len(), columns)
 }
@@ -354,7 +394,7 @@ pub fn data_frame(path: &Path, data: &Dataset) -> Result<DataFrame, OutputError>
 pub fn write_all(
     dir: &Path,
     exp: &Experiment,
-    data: &Dataset,
+    datasets: &[Dataset],
     records: &[RunRecord],
 ) -> Result<(), OutputError> {
     std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
@@ -363,10 +403,10 @@ pub fn write_all(
     })?;
     type Build<'a> = &'a dyn Fn(&Path) -> Result<DataFrame, OutputError>;
     let builders: [(&str, Build); 4] = [
-        ("runs.parquet", &|p| runs_frame(p, records, data)),
-        ("curves.parquet", &|p| curves_frame(p, records)),
-        ("models.parquet", &|p| models_frame(p, records)),
-        ("data.parquet", &|p| data_frame(p, data)),
+        ("runs.parquet", &|p| runs_frame(p, records, datasets)),
+        ("curves.parquet", &|p| curves_frame(p, records, datasets)),
+        ("models.parquet", &|p| models_frame(p, records, datasets)),
+        ("data.parquet", &|p| data_frame(p, datasets)),
     ];
     for (name, build) in builders {
         let path = dir.join(name);

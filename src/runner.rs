@@ -1,7 +1,7 @@
 //! Running a sweep: checks before anything is written, rayon across runs, progress, failure capture, the tables and the summary.
 
 use crate::config::{ConfigError, Experiment};
-use crate::data::Dataset;
+use crate::data::{DataError, Dataset};
 use crate::grid::{RunSpec, expand};
 use crate::output::{OutputError, RunRecord, Status, write_all};
 use crate::train::train_run;
@@ -24,6 +24,8 @@ pub enum RunError {
         value: String,
         rule: String,
     },
+    #[error(transparent)]
+    Data(#[from] DataError),
     #[error(transparent)]
     Output(#[from] OutputError),
     #[error("cannot start {threads} worker threads: {message}")]
@@ -52,13 +54,17 @@ pub struct SweepReport {
     /// In grid order.
     pub records: Vec<RunRecord>,
     pub seconds: f64,
-    /// Mean log density of the test points under the true distribution, where known.
-    pub true_ll: Option<f64>,
+    /// The data sets, in `[data] source` order.
+    pub datasets: Vec<Dataset>,
 }
 
 /// Checks that need the data (every run's batch fits in the training set). Runs before anything is written.
-fn check_runs(exp: &Experiment, data: &Dataset, runs: &[RunSpec]) -> Result<(), RunError> {
-    if let Some(run) = runs.iter().find(|r| r.train.batch_size > data.train.len()) {
+fn check_runs(exp: &Experiment, datasets: &[Dataset], runs: &[RunSpec]) -> Result<(), RunError> {
+    if let Some(run) = runs
+        .iter()
+        .find(|r| r.train.batch_size > datasets[r.dataset].train.len())
+    {
+        let data = &datasets[run.dataset];
         let key = if exp.grid.iter().any(|a| a.key == "batch_size") {
             "grid.batch_size"
         } else {
@@ -69,8 +75,9 @@ fn check_runs(exp: &Experiment, data: &Dataset, runs: &[RunSpec]) -> Result<(), 
             key: key.into(),
             value: run.train.batch_size.to_string(),
             rule: format!(
-                "batch_size must not exceed the {} training points",
-                data.train.len()
+                "batch_size must not exceed the {} training points of {}",
+                data.train.len(),
+                data.name
             ),
         });
     }
@@ -88,13 +95,16 @@ pub fn plan(exp: &Experiment) -> String {
     let runs = expand(exp);
     let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
     let mut out = format!(
-        "{}: {} run{} on {} (n_train = {}, n_test = {}), results in {}\n",
+        "{}: {} run{} on {}, results in {}\n",
         exp.name,
         runs.len(),
         if runs.len() == 1 { "" } else { "s" },
-        exp.data.source,
-        exp.data.n_train,
-        exp.data.n_test,
+        exp.data
+            .sources
+            .iter()
+            .map(|s| s.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         exp.output.display()
     );
     if axes.is_empty() {
@@ -107,19 +117,25 @@ pub fn plan(exp: &Experiment) -> String {
             "{:>5}  {}  {}\n",
             run.index,
             run.run_id,
-            describe(run, &axes)
+            describe(exp, run, &axes)
         ));
     }
     out
 }
 
-/// `key=value` for the swept keys (all keys when nothing is swept).
-fn describe(run: &RunSpec, axes: &[&str]) -> String {
-    run.train
+/// `key=value` for the data set (when there are several) and the swept keys (all keys when nothing is swept).
+fn describe(exp: &Experiment, run: &RunSpec, axes: &[&str]) -> String {
+    let dataset = (exp.data.sources.len() > 1)
+        .then(|| format!("dataset={}", exp.data.sources[run.dataset].label));
+    let params = run
+        .train
         .params()
         .into_iter()
         .filter(|(k, _)| axes.is_empty() || axes.contains(k))
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{k}={v}"));
+    dataset
+        .into_iter()
+        .chain(params)
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -127,9 +143,11 @@ fn describe(run: &RunSpec, axes: &[&str]) -> String {
 /// Runs every run of the experiment and writes the tables into its results folder.
 pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, RunError> {
     let start = Instant::now();
-    let data = Dataset::generate(&exp.data);
+    let datasets = (0..exp.data.sources.len())
+        .map(|i| Dataset::load(&exp.data, i))
+        .collect::<Result<Vec<_>, _>>()?;
     let runs = expand(exp);
-    check_runs(exp, &data, &runs)?;
+    check_runs(exp, &datasets, &runs)?;
 
     let threads = opts
         .threads
@@ -145,34 +163,33 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
     let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
     let reporter = Reporter::new(opts.progress, runs.len());
     let mut order: Vec<&RunSpec> = runs.iter().collect();
-    order.sort_by(|a, b| {
-        estimated_cost(b, data.train.len()).total_cmp(&estimated_cost(a, data.train.len()))
-    });
+    let cost = |r: &RunSpec| estimated_cost(r, datasets[r.dataset].train.len());
+    order.sort_by(|a, b| cost(b).total_cmp(&cost(a)));
     let mut records: Vec<RunRecord> = pool.install(|| {
         order
             .into_par_iter()
             .with_max_len(1)
             .map(|spec| {
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    train_run(&spec.train, &data, &exp.eval)
+                    train_run(&spec.train, &datasets[spec.dataset], &exp.eval)
                 }));
                 let record = match outcome {
                     Ok(run) => RunRecord::from_trained(spec.clone(), run),
                     Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
                 };
-                reporter.finished(&record, &axes);
+                reporter.finished(exp, &record, &axes);
                 record
             })
             .collect()
     });
     reporter.done();
     records.sort_by_key(|r| r.spec.index);
-    write_all(&exp.output, exp, &data, &records)?;
+    write_all(&exp.output, exp, &datasets, &records)?;
     Ok(SweepReport {
         output: exp.output.clone(),
         records,
         seconds: start.elapsed().as_secs_f64(),
-        true_ll: data.true_ll,
+        datasets,
     })
 }
 
@@ -214,7 +231,7 @@ impl Reporter {
         }
     }
 
-    fn finished(&self, record: &RunRecord, axes: &[&str]) {
+    fn finished(&self, exp: &Experiment, record: &RunRecord, axes: &[&str]) {
         let mut state = self
             .state
             .lock()
@@ -241,7 +258,7 @@ impl Reporter {
                 state.0,
                 self.total,
                 record.spec.run_id,
-                describe(&record.spec, axes),
+                describe(exp, &record.spec, axes),
                 result
             );
         }
@@ -254,7 +271,7 @@ impl Reporter {
     }
 }
 
-/// The text printed after a sweep: counts, where the tables are, and the best runs.
+/// The text printed after a sweep: counts, where the tables are, and the best runs of each data set.
 pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
     let count = |s: Status| report.records.iter().filter(|r| r.status == s).count();
     let mut out = format!(
@@ -267,46 +284,52 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
         count(Status::Failed),
         report.output.display()
     );
-    let mut ranked: Vec<&RunRecord> = report
-        .records
-        .iter()
-        .filter(|r| r.test_ll().is_some())
-        .collect();
-    ranked.sort_by(|a, b| {
-        b.test_ll()
-            .unwrap_or(f64::NEG_INFINITY)
-            .total_cmp(&a.test_ll().unwrap_or(f64::NEG_INFINITY))
-    });
-    if ranked.is_empty() {
-        return out;
-    }
     let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
-    out.push_str(&format!(
-        "\nbest {} of {} (test_ll in nats per point",
-        top.min(ranked.len()),
-        ranked.len()
-    ));
-    match report.true_ll {
-        Some(t) => out.push_str(&format!("; true_ll = {t:.4}):\n")),
-        None => out.push_str("):\n"),
-    }
-    out.push_str(&format!(
-        "  {:<16}  {:>10}  {:>10}  {}\n",
-        "run_id", "test_ll", "train_ll", "parameters"
-    ));
-    for r in ranked.iter().take(top) {
-        let e = r
-            .run
-            .as_ref()
-            .and_then(|run| run.evaluation)
-            .expect("ranked runs have an evaluation");
+    for (index, data) in report.datasets.iter().enumerate() {
+        let mut ranked: Vec<(&RunRecord, f64)> = report
+            .records
+            .iter()
+            .filter(|r| r.spec.dataset == index)
+            .filter_map(|r| r.test_ll().map(|ll| (r, ll)))
+            .collect();
+        if ranked.is_empty() {
+            continue;
+        }
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         out.push_str(&format!(
-            "  {:<16}  {:>10.4}  {:>10.4}  {}\n",
-            r.spec.run_id,
-            e.test_ll,
-            e.train_ll,
-            describe(&r.spec, &axes)
+            "\nbest {} of {} on {}",
+            top.min(ranked.len()),
+            ranked.len(),
+            data.name
         ));
+        match data.true_ll {
+            Some(t) => out.push_str(&format!(
+                " (true_ll = {t:.4}; gap = true_ll - test_ll, nats per point):\n"
+            )),
+            None => out.push_str(" (nats per point):\n"),
+        }
+        out.push_str(&format!(
+            "  {:<16}  {:>9}  {:>9}  {:>7}  {}\n",
+            "run_id", "test_ll", "train_ll", "gap", "parameters"
+        ));
+        for (r, test_ll) in ranked.iter().take(top) {
+            let train_ll = r
+                .run
+                .as_ref()
+                .and_then(|run| run.evaluation)
+                .map_or(f64::NAN, |e| e.train_ll);
+            let gap = data
+                .true_ll
+                .map_or("-".to_string(), |t| format!("{:.4}", t - test_ll));
+            out.push_str(&format!(
+                "  {:<16}  {:>9.4}  {:>9.4}  {:>7}  {}\n",
+                r.spec.run_id,
+                test_ll,
+                train_ll,
+                gap,
+                describe(exp, &r.spec, &axes)
+            ));
+        }
     }
     out
 }

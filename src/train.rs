@@ -148,6 +148,11 @@ impl<'a> Trainer<'a> {
         }
     }
 
+    /// The negative-phase chains after the last step (rows beyond the last batch are stale).
+    pub fn chains(&self) -> faer::MatRef<'_, f64> {
+        self.chains.as_ref()
+    }
+
     /// One optimizer step on the minibatch `batch` (rows in training units).
     pub fn step(&mut self, batch: &[[f64; 2]]) {
         let rows = batch.len();
@@ -314,4 +319,281 @@ pub fn train_run(cfg: &TrainConfig, data: &Dataset, eval: &EvalConfig) -> Traine
         last_finite.clone_from(&trainer.model);
     }
     unreachable!("epochs >= 1 is checked when the file is read")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DataConfig, DataSource, SourceKind};
+
+    fn gmm_iso(n_train: usize) -> Dataset {
+        let cfg = DataConfig {
+            sources: vec![DataSource {
+                label: "gmm_iso".into(),
+                kind: SourceKind::Generator,
+            }],
+            n_train,
+            n_test: 1000,
+            seed: 0,
+            columns: None,
+            test_fraction: 0.2,
+            test_source: None,
+        };
+        Dataset::load(&cfg, 0).unwrap()
+    }
+
+    fn short(cfg: TrainConfig) -> TrainConfig {
+        TrainConfig {
+            hidden: 4,
+            epochs: 2,
+            k: 2,
+            ..cfg
+        }
+    }
+
+    const FINAL_ONLY: EvalConfig = EvalConfig {
+        every: 0,
+        grid_points: None,
+    };
+
+    /// One-Gaussian fit of gmm_iso: about -5.85 nats. The default recipe must get well above it quickly.
+    #[test]
+    fn default_recipe_fits_gmm_iso_well_above_one_gaussian() {
+        let data = gmm_iso(3000);
+        let cfg = TrainConfig {
+            hidden: 8,
+            epochs: 15,
+            ..TrainConfig::default()
+        };
+        let run = train_run(&cfg, &data, &FINAL_ONLY);
+        let test_ll = run.evaluation.unwrap().test_ll;
+        assert!(
+            test_ll > -4.5,
+            "test_ll {test_ll} (true {:?}, one Gaussian about -5.85)",
+            data.true_ll
+        );
+    }
+
+    #[test]
+    fn same_seed_same_run_and_momentum_changes_the_trajectory() {
+        let data = gmm_iso(500);
+        let base = short(TrainConfig::default());
+        let a = train_run(&base, &data, &FINAL_ONLY);
+        let b = train_run(&base, &data, &FINAL_ONLY);
+        assert_eq!(a.model, b.model);
+        let no_momentum = train_run(
+            &TrainConfig {
+                momentum: 0.0,
+                ..base.clone()
+            },
+            &data,
+            &FINAL_ONLY,
+        );
+        assert_ne!(a.model, no_momentum.model);
+    }
+
+    #[test]
+    fn sigma_min_holds_and_learn_sigma_false_keeps_sigma() {
+        let data = gmm_iso(1000);
+        let (_, std) = data.train_moments();
+        // Standardized data have unit spread: sigma started at 3 shrinks and must stop at the floor of 1.5.
+        let cfg = TrainConfig {
+            hidden: 8,
+            epochs: 4,
+            sigma_init: 3.0,
+            sigma_min: 1.5,
+            ..TrainConfig::default()
+        };
+        let floored = train_run(
+            &cfg,
+            &data,
+            &EvalConfig {
+                every: 1,
+                grid_points: None,
+            },
+        );
+        let ratios: Vec<f64> = floored
+            .curve
+            .iter()
+            .flat_map(|p| [p.sigma[0] / std[0], p.sigma[1] / std[1]])
+            .collect();
+        assert!(
+            ratios.iter().all(|r| *r >= 1.5 * (1.0 - 1e-12)),
+            "sigma below the floor: {ratios:?}"
+        );
+        assert!(
+            ratios[2..].iter().any(|r| (r - 1.5).abs() < 1e-9),
+            "the floor never bound: {ratios:?}"
+        );
+        let fixed = train_run(
+            &short(TrainConfig {
+                learn_sigma: false,
+                ..TrainConfig::default()
+            }),
+            &data,
+            &FINAL_ONLY,
+        );
+        for i in 0..2 {
+            assert!(
+                (fixed.model.sigma()[i] - 0.5 * std[i]).abs() < 1e-12,
+                "sigma moved although learn_sigma = false"
+            );
+        }
+    }
+
+    /// With persistent chains, the chains after a step never depend on that step's minibatch;
+    /// with CD they start at it.
+    #[test]
+    fn pcd_carries_chains_across_minibatches_and_cd_restarts_them() {
+        let batch_a: Vec<[f64; 2]> = (0..10).map(|i| [i as f64 / 10.0, -0.5]).collect();
+        let batch_b: Vec<[f64; 2]> = (0..10).map(|i| [0.3, i as f64 / 5.0]).collect();
+        let batch_c: Vec<[f64; 2]> = (0..10).map(|i| [-(i as f64), 1.0]).collect();
+        let chains_after = |sampler: Sampler, second: &[[f64; 2]]| {
+            let cfg = TrainConfig {
+                hidden: 3,
+                batch_size: 10,
+                k: 1,
+                sampler,
+                lr: 1e-9,
+                ..TrainConfig::default()
+            };
+            let mut trainer = Trainer::new(&cfg, initial_model(&cfg, &batch_a), &batch_a);
+            trainer.step(&batch_a);
+            trainer.step(second);
+            trainer.chains().to_owned()
+        };
+        assert_eq!(
+            chains_after(Sampler::Pcd, &batch_b),
+            chains_after(Sampler::Pcd, &batch_c)
+        );
+        assert_ne!(
+            chains_after(Sampler::Cd, &batch_b),
+            chains_after(Sampler::Cd, &batch_c)
+        );
+        assert_eq!(
+            chains_after(Sampler::Noise, &batch_b),
+            chains_after(Sampler::Noise, &batch_c)
+        );
+    }
+
+    #[test]
+    fn clip_norm_bounds_each_step() {
+        let points: Vec<[f64; 2]> = (0..20)
+            .map(|i| [(i as f64).sin() * 2.0, (i as f64).cos()])
+            .collect();
+        let cfg = TrainConfig {
+            hidden: 4,
+            batch_size: 20,
+            momentum: 0.0,
+            clip_norm: 1e-3,
+            lr: 0.5,
+            lr_schedule: LrSchedule::Constant,
+            ..TrainConfig::default()
+        };
+        let start = initial_model(&cfg, &points);
+        let mut trainer = Trainer::new(&cfg, start.clone(), &points);
+        trainer.step(&points);
+        let m = &trainer.model;
+        let mut moved = 0.0;
+        for i in 0..2 {
+            moved += (m.b[i] - start.b[i]).powi(2) + (m.log_sigma[i] - start.log_sigma[i]).powi(2);
+            for j in 0..4 {
+                moved += (m.w[(i, j)] - start.w[(i, j)]).powi(2);
+            }
+        }
+        moved += (0..4).map(|j| (m.c[j] - start.c[j]).powi(2)).sum::<f64>();
+        assert!(
+            moved.sqrt() <= 0.5 * 1e-3 * (1.0 + 1e-9),
+            "step of norm {} exceeds lr * clip_norm",
+            moved.sqrt()
+        );
+        assert!(
+            moved.sqrt() > 0.5 * 1e-3 * 0.999,
+            "the clipped step should have exactly norm lr * clip_norm"
+        );
+    }
+
+    #[test]
+    fn weight_decay_shrinks_w() {
+        let data = gmm_iso(500);
+        let norm = |cfg: TrainConfig| {
+            let w = train_run(&short(cfg), &data, &FINAL_ONLY).model.w;
+            (0..w.ncols())
+                .map(|j| w[(0, j)].powi(2) + w[(1, j)].powi(2))
+                .sum::<f64>()
+        };
+        assert!(
+            norm(TrainConfig {
+                weight_decay: 5.0,
+                ..TrainConfig::default()
+            }) < 0.5 * norm(TrainConfig::default())
+        );
+    }
+
+    #[test]
+    fn schedules_decay_as_documented() {
+        assert_eq!(schedule_factor(LrSchedule::Constant, 0.7), 1.0);
+        assert!((schedule_factor(LrSchedule::Cosine, 0.0) - 1.0).abs() < 1e-15);
+        assert!((schedule_factor(LrSchedule::Cosine, 0.5) - 0.5).abs() < 1e-15);
+        assert!(schedule_factor(LrSchedule::Cosine, 1.0).abs() < 1e-15);
+        assert!((schedule_factor(LrSchedule::Linear, 0.25) - 0.75).abs() < 1e-15);
+    }
+
+    /// A model trained on standardized data and converted back reports the standardized model's
+    /// log-likelihood minus ln(s1 s2), the Jacobian of the standardization.
+    #[test]
+    fn standardized_training_reports_data_unit_log_likelihood() {
+        let data = gmm_iso(1000);
+        let run = train_run(&short(TrainConfig::default()), &data, &FINAL_ONLY);
+        let units = Units::for_training(&TrainConfig::default(), &data);
+        let back = units.scale.map(|s| 1.0 / s);
+        let shift = [
+            -units.shift[0] / units.scale[0],
+            -units.shift[1] / units.scale[1],
+        ];
+        let standardized_model = run.model.to_data_units(shift, back);
+        let test_std: Vec<[f64; 2]> = data.test.iter().map(|x| units.to_training(*x)).collect();
+        let ll_std = crate::estimate::mean_log_likelihood(
+            &standardized_model,
+            standardized_model.log_z_exact().unwrap(),
+            &test_std,
+        );
+        let jacobian = units.scale[0].ln() + units.scale[1].ln();
+        let reported = run.evaluation.unwrap().test_ll;
+        assert!(
+            (reported - (ll_std - jacobian)).abs() < 1e-8,
+            "{reported} vs {}",
+            ll_std - jacobian
+        );
+    }
+
+    #[test]
+    fn huge_learning_rate_diverges_without_panicking() {
+        let data = gmm_iso(500);
+        let cfg = TrainConfig {
+            lr: 1e12,
+            momentum: 0.0,
+            lr_schedule: LrSchedule::Constant,
+            ..short(TrainConfig::default())
+        };
+        let run = train_run(
+            &cfg,
+            &data,
+            &EvalConfig {
+                every: 1,
+                grid_points: None,
+            },
+        );
+        assert!(
+            matches!(run.outcome, Outcome::Diverged { .. }),
+            "{:?}",
+            run.outcome
+        );
+        assert!(run.evaluation.is_none());
+        assert!(
+            run.model.is_finite(),
+            "a diverged run keeps its last finite parameters"
+        );
+        assert!(run.curve.iter().all(|p| p.test_ll.is_finite()));
+    }
 }

@@ -155,6 +155,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
         names,
         [
             "run_id",
+            "dataset",
             "epoch",
             "train_ll",
             "test_ll",
@@ -397,4 +398,132 @@ fn bad_grid_value_is_caught_before_training() {
         &tiny("bad", "hidden = [2, 0]\n"),
         &["bad.toml", "`grid.hidden[1]` = 0"],
     );
+}
+
+#[test]
+fn huge_learning_rate_gives_diverged_rows_and_a_finished_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = tiny("wild", "lr = [0.01, 1e12]\n").replace(
+        "[train]\n",
+        "[train]\nmomentum = 0.0\nlr_schedule = \"constant\"\n",
+    );
+    write(dir.path(), "exp.toml", &text);
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(
+        out.status.success(),
+        "a diverged run is an outcome, not an error: {}",
+        stderr(&out)
+    );
+    let runs = read(&dir.path().join("results/wild/runs.parquet"));
+    assert_eq!(strings(&runs, "status"), ["ok", "diverged"]);
+    let diverged_epoch = runs
+        .column("diverged_epoch")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .clone();
+    assert_eq!(diverged_epoch.get(0), None);
+    assert!(diverged_epoch.get(1).is_some());
+    assert!(
+        floats(&runs, "test_ll")[1].is_nan(),
+        "a diverged run has no test_ll"
+    );
+}
+
+#[test]
+fn a_list_of_sources_is_an_axis_and_every_table_names_the_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: String = (0..150)
+        .map(|i| {
+            format!(
+                "{},{}\n",
+                (i as f64 * 0.37).sin() * 3.0,
+                (i as f64 * 0.11).cos()
+            )
+        })
+        .collect();
+    std::fs::write(dir.path().join("mine.csv"), format!("a,b\n{rows}")).unwrap();
+    let text = tiny("multi", "seed = [0, 1]\n").replace(
+        "source = \"gmm_iso\"",
+        "source = [\"gmm_iso\", \"eight_gaussians\", \"mine.csv\"]",
+    );
+    write(dir.path(), "exp.toml", &text);
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results = dir.path().join("results/multi");
+    let runs = read(&results.join("runs.parquet"));
+    assert_eq!(
+        strings(&runs, "dataset"),
+        [
+            "gmm_iso",
+            "gmm_iso",
+            "eight_gaussians",
+            "eight_gaussians",
+            "mine.csv",
+            "mine.csv"
+        ]
+    );
+    assert!(floats(&runs, "true_ll")[4].is_nan() && !floats(&runs, "true_ll")[2].is_nan());
+    for table in ["curves.parquet", "models.parquet", "data.parquet"] {
+        let df = read(&results.join(table));
+        let names = strings(&df, "dataset");
+        assert!(
+            ["gmm_iso", "eight_gaussians", "mine.csv"]
+                .iter()
+                .all(|d| names.iter().any(|n| n == d)),
+            "{table}"
+        );
+    }
+    let data = read(&results.join("data.parquet"));
+    assert_eq!(
+        strings(&data, "dataset")
+            .iter()
+            .filter(|d| *d == "mine.csv")
+            .count(),
+        150
+    );
+}
+
+#[test]
+fn bad_data_file_is_reported_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pts.csv"), "x,y\n1,2\n3,oops\n").unwrap();
+    write(
+        dir.path(),
+        "bad.toml",
+        &tiny("bad", "").replace("source = \"gmm_iso\"", "source = \"pts.csv\""),
+    );
+    let out = run(dir.path(), &["bad.toml"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("pts.csv") && err.contains("column `y`, row 2"),
+        "{err}"
+    );
+    assert!(!dir.path().join("results").exists());
+}
+
+#[test]
+fn file_with_fewer_training_points_than_batch_size_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("few.csv"),
+        "x,y\n1,2\n3,4\n5,6\n7,8\n9,10\n",
+    )
+    .unwrap();
+    write(
+        dir.path(),
+        "bad.toml",
+        &tiny("bad", "").replace("source = \"gmm_iso\"", "source = \"few.csv\""),
+    );
+    let out = run(dir.path(), &["bad.toml"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.toml")
+            && err.contains("batch_size")
+            && err.contains("4 training points of few.csv"),
+        "{err}"
+    );
+    assert!(!dir.path().join("results").exists());
 }
