@@ -567,10 +567,7 @@ impl Ctx<'_> {
             .iter()
             .any(|ext| label.to_ascii_lowercase().ends_with(ext));
         if !is_file {
-            return Err(format!(
-                "source must be a built-in generator ({}) or a path to a .csv or .parquet file",
-                GENERATORS.join(", ")
-            ));
+            return Err(source_rule());
         }
         let path = self.path.parent().unwrap_or(Path::new("")).join(label);
         if !path.is_file() {
@@ -634,6 +631,14 @@ impl Ctx<'_> {
     }
 }
 
+/// What `[data] source` accepts, for every message about it.
+fn source_rule() -> String {
+    format!(
+        "source must be a built-in generator ({}) or a path to a .csv or .parquet file, or a list of these",
+        GENERATORS.join(", ")
+    )
+}
+
 const DATA_KEYS: [&str; 7] = [
     "source",
     "n_train",
@@ -654,10 +659,7 @@ fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, Co
         test_fraction: 0.2,
         test_source: None,
     };
-    let source_rule = format!(
-        "source must be a built-in generator ({}) or a path to a .csv or .parquet file, or a list of these",
-        GENERATORS.join(", ")
-    );
+    let source_rule = source_rule();
     for (key, value) in section.into_iter().flatten() {
         let v = value.get_ref();
         let bad = |rule: &str| {

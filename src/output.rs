@@ -87,6 +87,24 @@ where
     Series::new(name.into(), values).into_column()
 }
 
+/// The `run_id` and `dataset` columns that open every per-run table, one row per item of `rows`.
+fn id_columns(rows: &[&RunRecord], datasets: &[Dataset]) -> [Column; 2] {
+    [
+        col(
+            "run_id",
+            rows.iter()
+                .map(|r| r.spec.run_id.clone())
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "dataset",
+            rows.iter()
+                .map(|r| datasets[r.spec.dataset].name.clone())
+                .collect::<Vec<_>>(),
+        ),
+    ]
+}
+
 /// Writes `df` to `path` through a temporary file and a rename, so a reader never sees half a table.
 fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), OutputError> {
     let tmp = path.with_extension(format!("parquet.tmp-{}", std::process::id()));
@@ -190,22 +208,7 @@ pub fn runs_frame(
     let eval_f64 = |f: &dyn Fn(&crate::estimate::Evaluation) -> Option<f64>| -> Vec<Option<f64>> {
         evals.iter().map(|e| e.as_ref().and_then(f)).collect()
     };
-    let mut columns = vec![
-        col(
-            "run_id",
-            records
-                .iter()
-                .map(|r| r.spec.run_id.clone())
-                .collect::<Vec<_>>(),
-        ),
-        col(
-            "dataset",
-            records
-                .iter()
-                .map(|r| datasets[r.spec.dataset].name.clone())
-                .collect::<Vec<_>>(),
-        ),
-    ];
+    let mut columns = id_columns(&records.iter().collect::<Vec<_>>(), datasets).to_vec();
     columns.extend(param_columns(records));
     columns.extend([
         col(
@@ -278,21 +281,9 @@ pub fn curves_frame(
     let f = |g: &dyn Fn(&crate::train::CurvePoint) -> f64| {
         points.iter().map(|(_, p)| g(p)).collect::<Vec<f64>>()
     };
-    let columns = vec![
-        col(
-            "run_id",
-            points
-                .iter()
-                .map(|(r, _)| r.spec.run_id.clone())
-                .collect::<Vec<_>>(),
-        ),
-        col(
-            "dataset",
-            points
-                .iter()
-                .map(|(r, _)| datasets[r.spec.dataset].name.clone())
-                .collect::<Vec<_>>(),
-        ),
+    let rows: Vec<&RunRecord> = points.iter().map(|(r, _)| *r).collect();
+    let mut columns = id_columns(&rows, datasets).to_vec();
+    columns.extend([
         col(
             "epoch",
             points
@@ -305,7 +296,7 @@ pub fn curves_frame(
         col("recon_error", f(&|p| p.recon_error)),
         col("sigma1", f(&|p| p.sigma[0])),
         col("sigma2", f(&|p| p.sigma[1])),
-    ];
+    ]);
     frame(path, points.len(), columns)
 }
 
@@ -331,26 +322,14 @@ pub fn models_frame(
     let w_row = |i: usize| {
         move |m: &crate::model::Grbm| (0..m.n_hidden()).map(|j| m.w[(i, j)]).collect::<Vec<f64>>()
     };
-    let mut columns = vec![
-        col(
-            "run_id",
-            models
-                .iter()
-                .map(|(r, _)| r.spec.run_id.clone())
-                .collect::<Vec<_>>(),
-        ),
-        col(
-            "dataset",
-            models
-                .iter()
-                .map(|(r, _)| datasets[r.spec.dataset].name.clone())
-                .collect::<Vec<_>>(),
-        ),
+    let rows: Vec<&RunRecord> = models.iter().map(|(r, _)| *r).collect();
+    let mut columns = id_columns(&rows, datasets).to_vec();
+    columns.extend([
         col("b1", scalar(&|m| m.b[0])),
         col("b2", scalar(&|m| m.b[1])),
         col("sigma1", scalar(&|m| m.sigma()[0])),
         col("sigma2", scalar(&|m| m.sigma()[1])),
-    ];
+    ]);
     for (name, values) in [
         ("w1", list(&w_row(0))),
         ("w2", list(&w_row(1))),

@@ -304,7 +304,15 @@ fn plain_progress_lines_when_stderr_is_not_a_terminal() {
 
 /// Runs a bad experiment file; checks the exit code, the message, and that nothing was written.
 fn rejects(text: &str, expected: &[&str]) {
+    rejects_with_files(&[], text, expected)
+}
+
+/// As [`rejects`], with extra files (name, contents) beside the experiment file.
+fn rejects_with_files(files: &[(&str, &str)], text: &str, expected: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
+    for (name, contents) in files {
+        write(dir.path(), name, contents);
+    }
     write(dir.path(), "bad.toml", text);
     let out = run(dir.path(), &["bad.toml"]);
     assert!(!out.status.success(), "a bad file must fail");
@@ -484,46 +492,24 @@ fn a_list_of_sources_is_an_axis_and_every_table_names_the_dataset() {
     );
 }
 
+fn tiny_on(source: &str) -> String {
+    tiny("bad", "").replace("source = \"gmm_iso\"", &format!("source = \"{source}\""))
+}
+
 #[test]
 fn bad_data_file_is_reported_before_anything_is_written() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pts.csv"), "x,y\n1,2\n3,oops\n").unwrap();
-    write(
-        dir.path(),
-        "bad.toml",
-        &tiny("bad", "").replace("source = \"gmm_iso\"", "source = \"pts.csv\""),
+    rejects_with_files(
+        &[("pts.csv", "x,y\n1,2\n3,oops\n")],
+        &tiny_on("pts.csv"),
+        &["pts.csv", "column `y`, row 2"],
     );
-    let out = run(dir.path(), &["bad.toml"]);
-    assert!(!out.status.success());
-    let err = stderr(&out);
-    assert!(
-        err.contains("pts.csv") && err.contains("column `y`, row 2"),
-        "{err}"
-    );
-    assert!(!dir.path().join("results").exists());
 }
 
 #[test]
 fn file_with_fewer_training_points_than_batch_size_is_rejected() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("few.csv"),
-        "x,y\n1,2\n3,4\n5,6\n7,8\n9,10\n",
-    )
-    .unwrap();
-    write(
-        dir.path(),
-        "bad.toml",
-        &tiny("bad", "").replace("source = \"gmm_iso\"", "source = \"few.csv\""),
+    rejects_with_files(
+        &[("few.csv", "x,y\n1,2\n3,4\n5,6\n7,8\n9,10\n")],
+        &tiny_on("few.csv"),
+        &["bad.toml", "batch_size", "4 training points of few.csv"],
     );
-    let out = run(dir.path(), &["bad.toml"]);
-    assert!(!out.status.success());
-    let err = stderr(&out);
-    assert!(
-        err.contains("bad.toml")
-            && err.contains("batch_size")
-            && err.contains("4 training points of few.csv"),
-        "{err}"
-    );
-    assert!(!dir.path().join("results").exists());
 }
