@@ -56,6 +56,24 @@ pub enum LrSchedule {
     Linear,
 }
 
+/// How the gradient moves the parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optimizer {
+    /// Plain SGD with classical momentum `momentum`.
+    Sgd,
+    /// Adam with first-moment decay `momentum` and second-moment decay 0.999.
+    Adam,
+}
+
+impl Optimizer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Optimizer::Sgd => "sgd",
+            Optimizer::Adam => "adam",
+        }
+    }
+}
+
 /// Where the negative-phase Gibbs chains start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sampler {
@@ -123,6 +141,7 @@ pub struct TrainConfig {
     pub sigma_lr: f64,
     pub sigma_min: f64,
     pub w_init: f64,
+    pub optimizer: Optimizer,
     pub momentum: f64,
     pub weight_decay: f64,
     pub lr_schedule: LrSchedule,
@@ -145,6 +164,7 @@ impl Default for TrainConfig {
             sigma_lr: 1.0,
             sigma_min: 0.01,
             w_init: 1.0,
+            optimizer: Optimizer::Sgd,
             momentum: 0.9,
             weight_decay: 0.0,
             lr_schedule: LrSchedule::Cosine,
@@ -155,7 +175,7 @@ impl Default for TrainConfig {
 }
 
 /// Every `[train]` key, in the order used for grid expansion, tables and run ids.
-pub const TRAIN_KEYS: [&str; 17] = [
+pub const TRAIN_KEYS: [&str; 18] = [
     "hidden",
     "lr",
     "k",
@@ -168,6 +188,7 @@ pub const TRAIN_KEYS: [&str; 17] = [
     "sigma_lr",
     "sigma_min",
     "w_init",
+    "optimizer",
     "momentum",
     "weight_decay",
     "lr_schedule",
@@ -253,6 +274,13 @@ impl TrainConfig {
                 "sigma_lr" => self.sigma_lr = finite_float(value, key, |v| v >= 0.0, ">= 0")?,
                 "sigma_min" => self.sigma_min = finite_float(value, key, |v| v > 0.0, "> 0")?,
                 "w_init" => self.w_init = finite_float(value, key, |v| v >= 0.0, ">= 0")?,
+                "optimizer" => {
+                    self.optimizer = choice(
+                        value,
+                        key,
+                        &[("sgd", Optimizer::Sgd), ("adam", Optimizer::Adam)],
+                    )?
+                }
                 "momentum" => {
                     self.momentum =
                         finite_float(value, key, |v| (0.0..1.0).contains(&v), "in [0, 1)")?
@@ -312,6 +340,7 @@ impl TrainConfig {
             ("sigma_lr", Float(self.sigma_lr)),
             ("sigma_min", Float(self.sigma_min)),
             ("w_init", Float(self.w_init)),
+            ("optimizer", Text(self.optimizer.name())),
             ("momentum", Float(self.momentum)),
             ("weight_decay", Float(self.weight_decay)),
             ("lr_schedule", Text(self.lr_schedule.name())),
@@ -850,6 +879,7 @@ mod tests {
             ("clip_norm", "-1", ">= 0"),
             ("lr_schedule", "\"step\"", "\"cosine\""),
             ("sampler", "\"gibbs\"", "\"pcd\""),
+            ("optimizer", "\"rmsprop\"", "\"adam\""),
             ("standardize", "1", "true or false"),
         ] {
             let e = err(&format!("{MINIMAL}[train]\n{key} = {value}\n"));

@@ -1,6 +1,6 @@
 //! The training loop of one run: initialization, minibatch SGD on the CD-k gradient of the free energy, learning curves and divergence.
 
-use crate::config::{EvalConfig, LrSchedule, Sampler, TrainConfig};
+use crate::config::{EvalConfig, LrSchedule, Optimizer, Sampler, TrainConfig};
 use crate::data::{Dataset, moments};
 use crate::estimate::{Evaluation, evaluate};
 use crate::model::{Gradient, Grbm, Workspace};
@@ -109,7 +109,12 @@ pub fn schedule_factor(schedule: LrSchedule, progress: f64) -> f64 {
 pub struct Trainer<'a> {
     pub cfg: &'a TrainConfig,
     pub model: Grbm,
+    /// First-moment state: the momentum velocity (SGD) or Adam's running mean.
     velocity: Gradient,
+    /// Adam's running mean of squared gradients (unused by SGD).
+    second_moment: Gradient,
+    /// Optimizer updates made so far (Adam's bias correction).
+    updates: usize,
     positive: Gradient,
     negative: Gradient,
     ws: Workspace,
@@ -134,6 +139,8 @@ impl<'a> Trainer<'a> {
             cfg,
             model,
             velocity: Gradient::zeros(n),
+            second_moment: Gradient::zeros(n),
+            updates: 0,
             positive: Gradient::zeros(n),
             negative: Gradient::zeros(n),
             ws: Workspace::new(cfg.batch_size, n),
@@ -222,21 +229,71 @@ impl<'a> Trainer<'a> {
         } else {
             1.0
         };
-        let mu = cfg.momentum;
-        let v = &mut self.velocity;
-        let m = &mut self.model;
+        self.updates += 1;
+        let step = Step {
+            optimizer: cfg.optimizer,
+            momentum: cfg.momentum,
+            lr: lr * clip,
+            adam_correction: [
+                1.0 - cfg.momentum.powi(self.updates as i32),
+                1.0 - ADAM_BETA2.powi(self.updates as i32),
+            ],
+        };
+        let (v, sq, m) = (&mut self.velocity, &mut self.second_moment, &mut self.model);
         for i in 0..2 {
-            v.b[i] = mu * v.b[i] - lr * clip * g.b[i];
-            m.b[i] += v.b[i];
-            v.log_sigma[i] = mu * v.log_sigma[i] - lr * cfg.sigma_lr * clip * g.log_sigma[i];
-            m.log_sigma[i] = (m.log_sigma[i] + v.log_sigma[i]).max(cfg.sigma_min.ln());
+            step.apply(&mut m.b[i], &mut v.b[i], &mut sq.b[i], g.b[i], 1.0);
+            step.apply(
+                &mut m.log_sigma[i],
+                &mut v.log_sigma[i],
+                &mut sq.log_sigma[i],
+                g.log_sigma[i],
+                cfg.sigma_lr,
+            );
+            m.log_sigma[i] = m.log_sigma[i].max(cfg.sigma_min.ln());
         }
         for j in 0..cfg.hidden {
-            v.c[j] = mu * v.c[j] - lr * clip * g.c[j];
-            m.c[j] += v.c[j];
+            step.apply(&mut m.c[j], &mut v.c[j], &mut sq.c[j], g.c[j], 1.0);
             for i in 0..2 {
-                v.w[(i, j)] = mu * v.w[(i, j)] - lr * clip * g.w[(i, j)];
-                m.w[(i, j)] += v.w[(i, j)];
+                step.apply(
+                    &mut m.w[(i, j)],
+                    &mut v.w[(i, j)],
+                    &mut sq.w[(i, j)],
+                    g.w[(i, j)],
+                    1.0,
+                );
+            }
+        }
+    }
+}
+
+/// Adam's decay of the squared-gradient average (its first-moment decay is `momentum`).
+const ADAM_BETA2: f64 = 0.999;
+const ADAM_EPSILON: f64 = 1e-8;
+
+/// One optimizer update of a single parameter, shared by every parameter group.
+struct Step {
+    optimizer: Optimizer,
+    momentum: f64,
+    /// Learning rate after the schedule and clipping.
+    lr: f64,
+    /// Adam's bias corrections `1 - beta^t` for the first and second moments.
+    adam_correction: [f64; 2],
+}
+
+impl Step {
+    /// Moves `param` against gradient `g`; `velocity` and `second` are its optimizer state.
+    fn apply(&self, param: &mut f64, velocity: &mut f64, second: &mut f64, g: f64, lr_scale: f64) {
+        match self.optimizer {
+            Optimizer::Sgd => {
+                *velocity = self.momentum * *velocity - self.lr * lr_scale * g;
+                *param += *velocity;
+            }
+            Optimizer::Adam => {
+                *velocity = self.momentum * *velocity + (1.0 - self.momentum) * g;
+                *second = ADAM_BETA2 * *second + (1.0 - ADAM_BETA2) * g * g;
+                let m_hat = *velocity / self.adam_correction[0];
+                let v_hat = *second / self.adam_correction[1];
+                *param -= self.lr * lr_scale * m_hat / (v_hat.sqrt() + ADAM_EPSILON);
             }
         }
     }
@@ -511,6 +568,38 @@ mod tests {
             moved.sqrt() > 0.5 * 1e-3 * 0.999,
             "the clipped step should have exactly norm lr * clip_norm"
         );
+    }
+
+    /// Adam's first update, after bias correction, moves every parameter with a nonzero gradient by lr.
+    #[test]
+    fn adam_first_step_moves_each_parameter_by_lr() {
+        let points: Vec<[f64; 2]> = (0..20)
+            .map(|i| [(i as f64).sin() * 2.0, (i as f64).cos()])
+            .collect();
+        let cfg = TrainConfig {
+            hidden: 3,
+            batch_size: 20,
+            optimizer: Optimizer::Adam,
+            lr: 0.01,
+            lr_schedule: LrSchedule::Constant,
+            ..TrainConfig::default()
+        };
+        let start = initial_model(&cfg, &points);
+        let mut trainer = Trainer::new(&cfg, start.clone(), &points);
+        trainer.step(&points);
+        let m = &trainer.model;
+        let mut moves = vec![(m.b[0] - start.b[0]).abs(), (m.b[1] - start.b[1]).abs()];
+        moves.extend((0..2).map(|i| (m.log_sigma[i] - start.log_sigma[i]).abs()));
+        for j in 0..3 {
+            moves.push((m.c[j] - start.c[j]).abs());
+            moves.extend((0..2).map(|i| (m.w[(i, j)] - start.w[(i, j)]).abs()));
+        }
+        for (k, moved) in moves.iter().enumerate() {
+            assert!(
+                (moved - 0.01).abs() < 1e-6,
+                "parameter {k} moved {moved}, not lr = 0.01"
+            );
+        }
     }
 
     #[test]
