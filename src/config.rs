@@ -386,6 +386,20 @@ pub struct DataConfig {
 }
 
 impl DataConfig {
+    /// The whole section as key/value text, for telling whether a results folder was computed on it.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let labels: Vec<&str> = self.sources.iter().map(|s| s.label.as_str()).collect();
+        vec![
+            ("source", format!("{labels:?}")),
+            ("n_train", self.n_train.to_string()),
+            ("n_test", self.n_test.to_string()),
+            ("seed", self.seed.to_string()),
+            ("columns", format!("{:?}", self.columns)),
+            ("test_fraction", format!("{:?}", self.test_fraction)),
+            ("test_source", format!("{:?}", self.test_source)),
+        ]
+    }
+
     /// Text that identifies data set `index` as the runs see it; part of every run id.
     pub fn canonical(&self, index: usize) -> String {
         let source = &self.sources[index];

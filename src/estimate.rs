@@ -129,7 +129,7 @@ pub fn reconstruction_error(model: &Grbm, points: &[[f64; 2]]) -> f64 {
 }
 
 /// Everything measured about one model at one point of training, in data units.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
     pub train_ll: f64,
     pub test_ll: f64,

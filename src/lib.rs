@@ -2,7 +2,8 @@
 //!
 //! Data flow: `config` (read + validate the experiment file) -> `grid` (expand into runs) ->
 //! `data` (points) -> `model` (GRBM math, sampling) -> `train` (CD-k loop) -> `estimate`
-//! (log Z, log-likelihoods) -> `output` (Parquet tables); `runner` drives it across runs.
+//! (log Z, log-likelihoods) -> `output` (Parquet tables); `runner` drives it across runs and
+//! `store` keeps each finished run on disk so an interrupted sweep resumes.
 
 pub mod config;
 pub mod data;
@@ -12,4 +13,5 @@ pub mod model;
 pub mod output;
 pub mod rng;
 pub mod runner;
+pub mod store;
 pub mod train;

@@ -1,10 +1,14 @@
-//! The `grbm-sweep` command line: parses arguments, calls the library, reports errors.
+//! The `grbm-sweep` command line: parses arguments, calls the library, reports errors and picks the exit code.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use grbm_sweep::output::Status;
 use grbm_sweep::{config, runner};
+use signal_hook::consts::{SIGINT, SIGTERM};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 
 /// Train every Gaussian-Bernoulli RBM of a TOML experiment grid and write exact log-likelihoods to Parquet.
 #[derive(Parser, Debug)]
@@ -34,6 +38,15 @@ struct RunArgs {
     /// Rows in the summary table of best runs.
     #[arg(long, default_value_t = 5)]
     top: usize,
+    /// Discard earlier results in the results folder instead of reusing them.
+    #[arg(long)]
+    fresh: bool,
+    /// Start no new run after the first failed run (finished runs are kept).
+    #[arg(long)]
+    fail_fast: bool,
+    /// Refuse a grid of more runs than this.
+    #[arg(long, default_value_t = runner::DEFAULT_MAX_RUNS)]
+    max_runs: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -44,6 +57,9 @@ enum Command {
     Plan {
         /// The experiment file (TOML).
         file: PathBuf,
+        /// Refuse (and do not list) a grid of more runs than this.
+        #[arg(long, default_value_t = runner::DEFAULT_MAX_RUNS)]
+        max_runs: usize,
     },
 }
 
@@ -59,8 +75,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let args = match cli.command {
-        Some(Command::Plan { file }) => {
+        Some(Command::Plan { file, max_runs }) => {
             let exp = config::load(&file)?;
+            runner::check_size(&exp, max_runs)?;
             print!("{}", runner::plan(&exp));
             return Ok(ExitCode::SUCCESS);
         }
@@ -69,6 +86,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let file = args.file.context("no experiment file given")?;
     let exp = config::load(&file)?;
+    // SIGINT and SIGTERM stop new runs from starting; a second one ends the process at once.
+    let interrupt = Arc::new(AtomicUsize::new(0));
+    let signalled = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Handlers run in this order: exit only if an earlier signal already set `signalled`.
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            Arc::clone(&signalled),
+        )
+        .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&signalled)))
+        .and_then(|_| {
+            signal_hook::flag::register_usize(signal, Arc::clone(&interrupt), signal as usize)
+        })
+        .context("cannot install signal handlers")?;
+    }
     let opts = runner::RunOptions {
         threads: args.threads.map(usize::from),
         progress: if args.quiet {
@@ -76,9 +109,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } else {
             runner::Progress::Auto
         },
+        fresh: args.fresh,
+        fail_fast: args.fail_fast,
+        max_runs: args.max_runs,
+        interrupt,
     };
     let report = runner::run_sweep(&exp, &opts)
         .with_context(|| format!("sweep {} did not complete", file.display()))?;
+    if let Some(pid) = report.took_over_lock {
+        eprintln!("note: took over the lock of process {pid}, which no longer exists");
+    }
     print!("{}", runner::summary(&exp, &report, args.top));
+    let resume = format!(
+        "run `grbm-sweep {}` again to compute the {} missing runs",
+        file.display(),
+        report.missing
+    );
+    if let Some(signal) = report.interrupted {
+        let name = if signal == SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        eprintln!("interrupted by {name}: every finished run is saved; {resume}");
+        return Ok(ExitCode::from((128 + signal) as u8));
+    }
+    let failed: Vec<&str> = report
+        .records
+        .iter()
+        .filter(|r| r.status == Status::Failed)
+        .map(|r| r.spec.run_id.as_str())
+        .collect();
+    if !failed.is_empty() {
+        eprintln!(
+            "{} run{} failed: {}",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" },
+            failed.join(", ")
+        );
+        if report.missing > 0 {
+            eprintln!("--fail-fast stopped the sweep; {resume}");
+        }
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }

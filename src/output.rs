@@ -3,6 +3,7 @@
 use crate::config::{Experiment, ParamValue};
 use crate::data::Dataset;
 use crate::grid::RunSpec;
+use crate::store::write_atomically;
 use crate::train::{Outcome, TrainedRun};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -17,10 +18,13 @@ pub enum OutputError {
     },
     #[error("cannot write {path}: {source}")]
     Polars { path: PathBuf, source: PolarsError },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// How a run ended, as written in the `status` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
     Diverged,
@@ -107,21 +111,14 @@ fn id_columns(rows: &[&RunRecord], datasets: &[Dataset]) -> [Column; 2] {
 
 /// Writes `df` to `path` through a temporary file and a rename, so a reader never sees half a table.
 fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), OutputError> {
-    let tmp = path.with_extension(format!("parquet.tmp-{}", std::process::id()));
-    let file = std::fs::File::create(&tmp).map_err(|source| OutputError::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    ParquetWriter::new(file)
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes)
         .finish(df)
         .map_err(|source| OutputError::Polars {
             path: path.to_path_buf(),
             source,
         })?;
-    std::fs::rename(&tmp, path).map_err(|source| OutputError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    write_atomically(path, &bytes).map_err(OutputError::Store)
 }
 
 fn frame(path: &Path, height: usize, columns: Vec<Column>) -> Result<DataFrame, OutputError> {
@@ -391,14 +388,6 @@ pub fn write_all(
         let path = dir.join(name);
         write_parquet(&path, &mut build(&path)?)?;
     }
-    let toml_path = dir.join("sweep.toml");
-    let tmp = dir.join(format!("sweep.toml.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, &exp.text).map_err(|source| OutputError::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, &toml_path).map_err(|source| OutputError::Io {
-        path: toml_path,
-        source,
-    })
+    write_atomically(&dir.join("sweep.toml"), exp.text.as_bytes())?;
+    Ok(())
 }

@@ -2,14 +2,17 @@
 
 use crate::config::{ConfigError, Experiment};
 use crate::data::{DataError, Dataset};
+use crate::grid::run_count;
 use crate::grid::{RunSpec, expand};
 use crate::output::{OutputError, RunRecord, Status, write_all};
+use crate::store::{ResultsDir, StoreError};
 use crate::train::train_run;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// An error that stops a sweep before or after its runs (a failing run is a row, not an error).
@@ -28,6 +31,16 @@ pub enum RunError {
     Data(#[from] DataError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "{path}: the grid expands to {count} runs, more than --max-runs {max}; shrink the [grid] lists or raise --max-runs"
+    )]
+    TooManyRuns {
+        path: PathBuf,
+        count: usize,
+        max: usize,
+    },
     #[error("cannot start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
 }
@@ -45,7 +58,31 @@ pub struct RunOptions {
     /// Worker threads; `None` = one per core.
     pub threads: Option<usize>,
     pub progress: Progress,
+    /// Discard earlier results in the folder instead of reusing them.
+    pub fresh: bool,
+    /// Start no new run after the first failure.
+    pub fail_fast: bool,
+    /// Refuse grids of more runs than this.
+    pub max_runs: usize,
+    /// Set (to the signal number) by the caller when the sweep must stop starting runs.
+    pub interrupt: Arc<AtomicUsize>,
 }
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            threads: None,
+            progress: Progress::Auto,
+            fresh: false,
+            fail_fast: false,
+            max_runs: DEFAULT_MAX_RUNS,
+            interrupt: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+/// The default of `--max-runs`.
+pub const DEFAULT_MAX_RUNS: usize = 100_000;
 
 /// What a finished sweep hands back to the caller.
 #[derive(Debug)]
@@ -56,6 +93,14 @@ pub struct SweepReport {
     pub seconds: f64,
     /// The data sets, in `[data] source` order.
     pub datasets: Vec<Dataset>,
+    /// Runs whose earlier results were reused instead of computed.
+    pub reused: usize,
+    /// Runs of the grid that have no result (not started after an interrupt or a failure with `fail_fast`).
+    pub missing: usize,
+    /// The signal that stopped the sweep early, if one did.
+    pub interrupted: Option<i32>,
+    /// Set when a stale lock of a dead process was taken over: its process id.
+    pub took_over_lock: Option<u32>,
 }
 
 /// Checks that need the data (every run's batch fits in the training set). Runs before anything is written.
@@ -140,15 +185,30 @@ fn describe(exp: &Experiment, run: &RunSpec, axes: &[&str]) -> String {
         .join(" ")
 }
 
-/// Runs every run of the experiment and writes the tables into its results folder.
+/// Refuses grids larger than `max_runs`, before anything is expanded or written.
+pub fn check_size(exp: &Experiment, max_runs: usize) -> Result<usize, RunError> {
+    let count = run_count(exp);
+    if count > max_runs {
+        return Err(RunError::TooManyRuns {
+            path: exp.path.clone(),
+            count,
+            max: max_runs,
+        });
+    }
+    Ok(count)
+}
+
+/// Runs every run of the experiment that has no result yet and writes the tables into its
+/// results folder. Every input is checked before the folder is touched; each finished run is
+/// on disk before it counts as done, and the tables are built from what is on disk.
 pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, RunError> {
     let start = Instant::now();
+    check_size(exp, opts.max_runs)?;
     let datasets = (0..exp.data.sources.len())
         .map(|i| Dataset::load(&exp.data, i))
         .collect::<Result<Vec<_>, _>>()?;
     let runs = expand(exp);
     check_runs(exp, &datasets, &runs)?;
-
     let threads = opts
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -160,36 +220,78 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
             message: e.to_string(),
         })?;
 
-    let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
-    let reporter = Reporter::new(opts.progress, runs.len());
-    let mut order: Vec<&RunSpec> = runs.iter().collect();
+    let dir = ResultsDir::open(&exp.output, &exp.data.fields(), opts.fresh)?;
+    let done = dir.records();
+    let is_reusable = |r: &RunSpec| {
+        done.get(&r.run_id)
+            .is_some_and(|d| d.status != Status::Failed)
+    };
+    let reused = runs.iter().filter(|r| is_reusable(r)).count();
+    let mut todo: Vec<&RunSpec> = runs.iter().filter(|r| !is_reusable(r)).collect();
     let cost = |r: &RunSpec| estimated_cost(r, datasets[r.dataset].train.len());
-    order.sort_by(|a, b| cost(b).total_cmp(&cost(a)));
-    let mut records: Vec<RunRecord> = pool.install(|| {
-        order
-            .into_par_iter()
+    todo.sort_by(|a, b| cost(b).total_cmp(&cost(a)));
+    drop(done);
+
+    let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
+    let reporter = Reporter::new(opts.progress, todo.len());
+    let failed_once = AtomicBool::new(false);
+    let should_stop = || {
+        opts.interrupt.load(Ordering::SeqCst) != 0
+            || (opts.fail_fast && failed_once.load(Ordering::SeqCst))
+    };
+    // Failed runs are kept in memory for the tables (they are recomputed next time, not reused).
+    let failed: Vec<RunRecord> = pool.install(|| {
+        todo.into_par_iter()
             .with_max_len(1)
-            .map(|spec| {
+            .filter_map(|spec| {
+                if should_stop() {
+                    return None;
+                }
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     train_run(&spec.train, &datasets[spec.dataset], &exp.eval)
                 }));
-                let record = match outcome {
+                let mut record = match outcome {
                     Ok(run) => RunRecord::from_trained(spec.clone(), run),
                     Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
                 };
+                if let Err(e) = dir.save(&record) {
+                    record = RunRecord::failed(spec.clone(), e.to_string());
+                }
+                if record.status == Status::Failed {
+                    failed_once.store(true, Ordering::SeqCst);
+                }
                 reporter.finished(exp, &record, &axes);
-                record
+                (record.status == Status::Failed).then_some(record)
             })
             .collect()
     });
     reporter.done();
+
+    let mut on_disk = dir.records();
+    let mut records: Vec<RunRecord> = runs
+        .iter()
+        .filter_map(|spec| match on_disk.remove(&spec.run_id) {
+            Some(stored) if stored.status != Status::Failed => {
+                Some(stored.into_record(spec.clone()))
+            }
+            _ => failed
+                .iter()
+                .find(|f| f.spec.run_id == spec.run_id)
+                .cloned(),
+        })
+        .collect();
     records.sort_by_key(|r| r.spec.index);
     write_all(&exp.output, exp, &datasets, &records)?;
+    let signal = opts.interrupt.load(Ordering::SeqCst);
     Ok(SweepReport {
         output: exp.output.clone(),
+        missing: runs.len() - records.len(),
         records,
         seconds: start.elapsed().as_secs_f64(),
         datasets,
+        reused,
+        interrupted: (signal != 0).then_some(signal as i32),
+        took_over_lock: dir.took_over,
     })
 }
 
@@ -275,10 +377,12 @@ impl Reporter {
 pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
     let count = |s: Status| report.records.iter().filter(|r| r.status == s).count();
     let mut out = format!(
-        "{}: {} runs in {:.1}s: {} ok, {} diverged, {} failed\nresults: {}\n",
+        "{}: {} of {} runs in {:.1}s ({} reused from earlier results): {} ok, {} diverged, {} failed\nresults: {}\n",
         exp.name,
         report.records.len(),
+        report.records.len() + report.missing,
         report.seconds,
+        report.reused,
         count(Status::Ok),
         count(Status::Diverged),
         count(Status::Failed),

@@ -13,7 +13,7 @@ use rand_distr::StandardNormal;
 use std::time::Instant;
 
 /// One learning-curve point, measured in data units.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CurvePoint {
     pub epoch: usize,
     pub train_ll: f64,
@@ -23,7 +23,7 @@ pub struct CurvePoint {
 }
 
 /// How a run's training ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     Ok,
     /// Parameters or log-likelihood became non-finite in this epoch.

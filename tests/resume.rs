@@ -1,0 +1,406 @@
+//! Nothing lost: kills and interrupts mid-sweep, resumes, isolated failures, the folder lock,
+//! the data-section check and the size limit, all through the real binary.
+
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_grbm-sweep");
+
+/// 40 runs of roughly 50 ms each: long enough to be stopped halfway with one thread.
+fn forty_runs(name: &str, output: &str) -> String {
+    format!(
+        "name = \"{name}\"\noutput = \"{output}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 2000\nn_test = 500\nseed = 3\n\n\
+         [train]\nepochs = 60\nbatch_size = 50\nk = 5\n\n[eval]\nevery = 20\n\n[grid]\nhidden = [2, 3, 4, 5, 6]\nseed = [0, 1, 2, 3, 4, 5, 6, 7]\n"
+    )
+}
+
+fn write(dir: &Path, file: &str, text: &str) {
+    std::fs::write(dir.join(file), text).unwrap();
+}
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).current_dir(dir);
+    cmd
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("the binary runs")
+}
+
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    command(dir, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn records_in(results: &Path) -> usize {
+    std::fs::read_dir(results.join("records"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits until `results` holds at least `count` finished runs (or fails after 60 s).
+fn wait_for_records(results: &Path, count: usize) {
+    let start = Instant::now();
+    while records_in(results) < count {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the sweep never reached {count} runs"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn read(path: &Path) -> DataFrame {
+    ParquetReader::new(
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .finish()
+    .unwrap()
+}
+
+fn strings(df: &DataFrame, name: &str) -> Vec<String> {
+    let ca = df.column(name).unwrap().str().unwrap().clone();
+    (0..ca.len())
+        .map(|i| ca.get(i).unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Every table of `a` equals that of `b` in every non-timing column, with no duplicate run ids.
+fn assert_same_tables(a: &Path, b: &Path) {
+    for table in [
+        "runs.parquet",
+        "curves.parquet",
+        "models.parquet",
+        "data.parquet",
+    ] {
+        let (mut x, mut y) = (read(&a.join(table)), read(&b.join(table)));
+        if table == "runs.parquet" {
+            x = x.drop_many(["train_seconds", "eval_seconds"]);
+            y = y.drop_many(["train_seconds", "eval_seconds"]);
+            let ids = strings(&x, "run_id");
+            let mut unique = ids.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), ids.len(), "duplicate run ids");
+            assert_eq!(ids.len(), 40);
+        }
+        assert!(
+            x.equals_missing(&y),
+            "{table} differs from the uninterrupted sweep"
+        );
+    }
+}
+
+fn reference(dir: &Path) -> PathBuf {
+    write(dir, "reference.toml", &forty_runs("reference", "ref"));
+    let out = run(dir, &["reference.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir.join("ref")
+}
+
+#[test]
+fn sigkill_halfway_then_resume_equals_an_uninterrupted_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = reference(dir.path());
+    write(dir.path(), "exp.toml", &forty_runs("killed", "out"));
+    let results = dir.path().join("out");
+    let mut child = spawn(dir.path(), &["exp.toml", "--threads", "1", "--quiet"]);
+    wait_for_records(&results, 20);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let kept = records_in(&results);
+    assert!(
+        (20..40).contains(&kept),
+        "{kept} runs were on disk when the process was killed"
+    );
+
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("({kept} reused from earlier results)")),
+        "{stdout}"
+    );
+    assert_same_tables(&results, &reference);
+}
+
+fn interrupt_then_resume(signal: &str, exit_code: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = reference(dir.path());
+    write(dir.path(), "exp.toml", &forty_runs("stopped", "out"));
+    let results = dir.path().join("out");
+    let child = spawn(dir.path(), &["exp.toml", "--threads", "1", "--quiet"]);
+    wait_for_records(&results, 20);
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(exit_code), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("interrupted by SIG{signal}"))
+            && err.contains("again to compute the"),
+        "{err}"
+    );
+    let done = read(&results.join("runs.parquet")).height();
+    assert!(
+        done < 40 && done == records_in(&results),
+        "the tables hold exactly the finished runs"
+    );
+    assert!(!results.join(".lock").exists(), "the lock is released");
+
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same_tables(&results, &reference);
+}
+
+#[test]
+fn sigint_stops_new_runs_exits_130_and_resumes() {
+    interrupt_then_resume("INT", 130);
+}
+
+#[test]
+fn sigterm_stops_new_runs_exits_143_and_resumes() {
+    interrupt_then_resume("TERM", 143);
+}
+
+fn small(name: &str) -> String {
+    format!(
+        "name = \"{name}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 300\nn_test = 100\nseed = 3\n\n\
+         [train]\nepochs = 2\nbatch_size = 50\nk = 2\n\n[eval]\nevery = 1\n\n[grid]\nhidden = [2, 3, 4]\nseed = [0, 1]\n"
+    )
+}
+
+/// The run id of the first run in `plan` (hidden = 2, seed = 0) and of the costliest (hidden = 4, seed = 1).
+fn run_ids(dir: &Path, file: &str) -> Vec<String> {
+    let out = run(dir, &["plan", file]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .filter(|id| id.len() == 16)
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn one_failing_run_does_not_stop_the_others_and_is_retried_next_time() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exp.toml", &small("iso"));
+    let ids = run_ids(dir.path(), "exp.toml");
+    assert_eq!(ids.len(), 6);
+    // Only this run meets the condition: the place its record must go is taken by a folder.
+    let blocked = dir
+        .path()
+        .join("results/iso/records")
+        .join(format!("{}.json", ids[2]));
+    std::fs::create_dir_all(&blocked).unwrap();
+
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("1 run failed: {}", ids[2])),
+        "{}",
+        stderr(&out)
+    );
+    let runs = read(&dir.path().join("results/iso/runs.parquet"));
+    let status = strings(&runs, "status");
+    assert_eq!(status, ["ok", "ok", "failed", "ok", "ok", "ok"]);
+    let error = runs
+        .column("error")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(2)
+        .unwrap()
+        .to_string();
+    assert!(error.contains(&ids[2]), "the failed row says why: {error}");
+
+    std::fs::remove_dir(&blocked).unwrap();
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(5 reused from earlier results)"));
+    assert!(
+        strings(
+            &read(&dir.path().join("results/iso/runs.parquet")),
+            "status"
+        )
+        .iter()
+        .all(|s| s == "ok")
+    );
+}
+
+#[test]
+fn fail_fast_starts_no_run_after_the_first_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exp.toml", &small("ff"));
+    let ids = run_ids(dir.path(), "exp.toml");
+    // hidden = 4, seed = 0 is among the costliest runs, which start first.
+    let blocked = dir
+        .path()
+        .join("results/ff/records")
+        .join(format!("{}.json", ids[4]));
+    std::fs::create_dir_all(&blocked).unwrap();
+    let out = run(
+        dir.path(),
+        &["exp.toml", "--quiet", "--threads", "1", "--fail-fast"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--fail-fast stopped the sweep"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        records_in(&dir.path().join("results/ff")) < 5,
+        "runs kept starting after the failure"
+    );
+}
+
+#[test]
+fn a_second_sweep_on_the_same_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exp.toml", &forty_runs("busy", "out"));
+    let mut first = spawn(dir.path(), &["exp.toml", "--threads", "1", "--quiet"]);
+    wait_for_records(&dir.path().join("out"), 1);
+    let second = run(dir.path(), &["exp.toml", "--quiet"]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let err = stderr(&second);
+    assert!(
+        err.contains("is in use by process") && err.contains(&first.id().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_stale_lock_of_a_dead_process_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exp.toml", &small("stale"));
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    std::fs::create_dir_all(dir.path().join("results/stale")).unwrap();
+    write(
+        &dir.path().join("results/stale"),
+        ".lock",
+        &format!("{dead_pid} {}\n", hostname.trim()),
+    );
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("took over the lock of process {dead_pid}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("results/stale/.lock").exists());
+}
+
+#[test]
+fn results_of_another_data_section_are_refused_unless_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exp.toml", &small("data"));
+    assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
+    write(
+        dir.path(),
+        "exp.toml",
+        &small("data").replace("seed = 3", "seed = 4"),
+    );
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("different [data] section")
+            && err.contains("data.seed was 3, is now 4")
+            && err.contains("--fresh"),
+        "{err}"
+    );
+    let out = run(dir.path(), &["exp.toml", "--quiet", "--fresh"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(0 reused from earlier results)"));
+}
+
+#[test]
+fn an_extended_grid_computes_only_the_new_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exp.toml", &small("grow"));
+    assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
+    write(
+        dir.path(),
+        "exp.toml",
+        &small("grow").replace("hidden = [2, 3, 4]", "hidden = [2, 3, 4, 5]"),
+    );
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("8 of 8 runs") && stdout.contains("(6 reused from earlier results)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_grid_above_max_runs_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds: Vec<String> = (0..1000).map(|s| s.to_string()).collect();
+    let lrs: Vec<String> = (1..=1000)
+        .map(|i| format!("{:?}", i as f64 * 1e-4))
+        .collect();
+    let text = small("huge").replace(
+        "seed = [0, 1]",
+        &format!("seed = [{}]\nlr = [{}]", seeds.join(", "), lrs.join(", ")),
+    );
+    write(dir.path(), "exp.toml", &text);
+    for args in [vec!["exp.toml"], vec!["plan", "exp.toml"]] {
+        let out = run(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("exp.toml") && err.contains("3000000 runs, more than --max-runs 100000"),
+            "{err}"
+        );
+    }
+    let out = run(dir.path(), &["exp.toml", "--max-runs", "5"]);
+    assert!(stderr(&out).contains("more than --max-runs 5"));
+    assert!(!dir.path().join("results").exists());
+}
+
+#[test]
+fn an_unusable_results_folder_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "taken",
+        "a file where the results folder should be",
+    );
+    write(
+        dir.path(),
+        "exp.toml",
+        &small("x").replace("name = \"x\"", "name = \"x\"\noutput = \"taken\""),
+    );
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("results folder taken cannot be used"), "{err}");
+}
