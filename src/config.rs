@@ -14,7 +14,7 @@ use toml::{Spanned, Value};
 /// An error in the experiment file. Every variant names the file; all but `Read` name the line.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read experiment file {path}: {source}")]
+    #[error("cannot read experiment file {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

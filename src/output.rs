@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 /// An error writing the results, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Polars { path: PathBuf, source: PolarsError },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

@@ -255,7 +255,7 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
                     Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
                 };
                 if let Err(e) = dir.save(&record) {
-                    record = RunRecord::failed(spec.clone(), e.to_string());
+                    record = RunRecord::failed(spec.clone(), error_chain(&e));
                 }
                 if record.status == Status::Failed {
                     failed_once.store(true, Ordering::SeqCst);
@@ -293,6 +293,17 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
         interrupted: (signal != 0).then_some(signal as i32),
         took_over_lock: dir.took_over,
     })
+}
+
+/// An error with its causes, `outer: inner: ...`, for the `error` column.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

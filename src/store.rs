@@ -29,7 +29,7 @@ const TABLE_FILES: [&str; 5] = [
 /// A problem with the results folder, naming it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("results folder {path} cannot be used: {source}")]
+    #[error("results folder {path} cannot be used")]
     Io {
         path: PathBuf,
         source: std::io::Error,
