@@ -13,5 +13,7 @@ pub mod model;
 pub mod output;
 pub mod rng;
 pub mod runner;
+pub mod shard;
+pub mod slurm;
 pub mod store;
 pub mod train;

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use grbm_sweep::output::Status;
-use grbm_sweep::{config, runner};
+use grbm_sweep::shard::Shard;
+use grbm_sweep::{config, runner, slurm};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +48,13 @@ struct RunArgs {
     /// Refuse a grid of more runs than this.
     #[arg(long, default_value_t = runner::DEFAULT_MAX_RUNS)]
     max_runs: usize,
+    /// Compute only shard I of N (0-based), e.g. 2/8. Without it, SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT (or JOB_COMPLETION_INDEX with --shard-count) select the shard.
+    #[arg(long)]
+    shard: Option<Shard>,
+    /// The number of shards when JOB_COMPLETION_INDEX (Kubernetes indexed Jobs) gives the index.
+    #[arg(long)]
+    shard_count: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -61,6 +69,70 @@ enum Command {
         #[arg(long, default_value_t = runner::DEFAULT_MAX_RUNS)]
         max_runs: usize,
     },
+    /// Build the tables of a sharded sweep from every shard's results in its results folder.
+    Merge {
+        /// The results folder the shards wrote into.
+        dir: PathBuf,
+        /// Write the tables even if some runs have no result yet (and exit 0).
+        #[arg(long)]
+        partial: bool,
+    },
+    /// Write Slurm batch scripts for the sweep: an array job of shards and a merge job after it.
+    Slurm {
+        /// The experiment file (TOML).
+        file: PathBuf,
+        /// Array tasks, one shard each.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+        tasks: u32,
+        /// CPUs per task; each task runs that many threads.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+        cpus_per_task: u32,
+        /// Time limit of each task, as Slurm writes it (e.g. 02:00:00).
+        #[arg(long)]
+        time: Option<String>,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Run at most this many array tasks at once.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        max_concurrent: Option<u32>,
+        /// Slurm account to charge.
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+/// The shard to compute: `--shard`, else Slurm's array variables, else a Kubernetes completion index.
+fn select_shard(args: &RunArgs) -> anyhow::Result<Option<Shard>> {
+    if let Some(shard) = args.shard {
+        return Ok(Some(shard));
+    }
+    let var = |name: &str| -> anyhow::Result<Option<usize>> {
+        match std::env::var(name) {
+            Ok(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .with_context(|| format!("{name}={v} is not a whole number")),
+            Err(_) => Ok(None),
+        }
+    };
+    if let (Some(id), Some(count)) = (var("SLURM_ARRAY_TASK_ID")?, var("SLURM_ARRAY_TASK_COUNT")?) {
+        let first = var("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        let shard = Shard::new(id.saturating_sub(first), count).map_err(anyhow::Error::msg);
+        return shard
+            .map(Some)
+            .context("from SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT");
+    }
+    if let Some(index) = var("JOB_COMPLETION_INDEX")? {
+        let count = args
+            .shard_count
+            .context("JOB_COMPLETION_INDEX is set: give the number of shards with --shard-count")?;
+        return Shard::new(index, count)
+            .map(Some)
+            .map_err(anyhow::Error::msg);
+    }
+    Ok(None)
 }
 
 fn main() -> ExitCode {
@@ -81,9 +153,55 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", runner::plan(&exp));
             return Ok(ExitCode::SUCCESS);
         }
+        Some(Command::Merge { dir, partial }) => return merge(&dir, partial),
+        Some(Command::Slurm {
+            file,
+            tasks,
+            cpus_per_task,
+            time,
+            partition,
+            max_concurrent,
+            account,
+        }) => {
+            let exp = config::load(&file)?;
+            let opts = slurm::SlurmOptions {
+                tasks: tasks as usize,
+                cpus_per_task: cpus_per_task as usize,
+                time,
+                partition,
+                max_concurrent: max_concurrent.map(|m| m as usize),
+                account,
+            };
+            let workdir = std::env::current_dir().context("cannot read the current folder")?;
+            let absolute = |p: &std::path::Path| workdir.join(p);
+            let binary = std::env::current_exe().context("cannot find the grbm-sweep binary")?;
+            let scripts = slurm::write_scripts(
+                &exp.name,
+                &absolute(&file),
+                &absolute(&exp.output),
+                &workdir,
+                &binary,
+                &opts,
+            )
+            .with_context(|| {
+                format!(
+                    "cannot write the Slurm scripts under {}",
+                    exp.output.display()
+                )
+            })?;
+            println!(
+                "wrote {}, {} and {}",
+                scripts.array.display(),
+                scripts.merge.display(),
+                scripts.submit.display()
+            );
+            println!("submit with:\n  {}", scripts.command);
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::Run(args)) => args,
         None => cli.run,
     };
+    let shard = select_shard(&args)?;
     let file = args.file.context("no experiment file given")?;
     let exp = config::load(&file)?;
     // SIGINT and SIGTERM stop new runs from starting; a second one ends the process at once.
@@ -113,6 +231,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         fail_fast: args.fail_fast,
         max_runs: args.max_runs,
         interrupt,
+        shard,
     };
     let report = runner::run_sweep(&exp, &opts)
         .with_context(|| format!("sweep {} did not complete", file.display()))?;
@@ -120,6 +239,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         eprintln!("note: took over the lock of process {pid}, which no longer exists");
     }
     print!("{}", runner::summary(&exp, &report, args.top));
+    if let Some(shard) = report.shard {
+        println!(
+            "shard {shard} leaves its runs in {}; when every shard is done: grbm-sweep merge {}",
+            report.output.join("records").display(),
+            report.output.display()
+        );
+    }
     let resume = format!(
         "run `grbm-sweep {}` again to compute the {} missing runs",
         file.display(),
@@ -153,4 +279,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn merge(dir: &std::path::Path, partial: bool) -> anyhow::Result<ExitCode> {
+    let merged = runner::merge(dir).with_context(|| format!("cannot merge {}", dir.display()))?;
+    print!("{}", runner::summary(&merged.experiment, &merged.report, 5));
+    if merged.missing.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (shard, ids) in &merged.missing {
+        eprintln!(
+            "shard {shard}/{}: {} run{} missing: {}",
+            merged.shards,
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" },
+            ids.join(", ")
+        );
+    }
+    if partial {
+        eprintln!(
+            "--partial: wrote the tables of the {} runs that have results",
+            merged.report.records.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "error: {} runs have no result; rerun their shards, or merge with --partial",
+            merged.report.missing
+        );
+        Ok(ExitCode::from(1))
+    }
 }

@@ -5,12 +5,13 @@ use crate::data::{DataError, Dataset};
 use crate::grid::run_count;
 use crate::grid::{RunSpec, expand};
 use crate::output::{OutputError, RunRecord, Status, write_all};
-use crate::store::{ResultsDir, StoreError};
+use crate::shard::{self, Shard};
+use crate::store::{ResultsDir, StoreError, publish, write_atomically};
 use crate::train::train_run;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -41,6 +42,12 @@ pub enum RunError {
         count: usize,
         max: usize,
     },
+    #[error(
+        "--fresh cannot be combined with --shard {shard}: one shard would delete the others' results; clear the folder once before starting the shards"
+    )]
+    FreshShard { shard: Shard },
+    #[error("{path} holds no sweep to merge: {reason}")]
+    NothingToMerge { path: PathBuf, reason: String },
     #[error("cannot start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
 }
@@ -66,6 +73,8 @@ pub struct RunOptions {
     pub max_runs: usize,
     /// Set (to the signal number) by the caller when the sweep must stop starting runs.
     pub interrupt: Arc<AtomicUsize>,
+    /// Compute only this shard of the grid.
+    pub shard: Option<Shard>,
 }
 
 impl Default for RunOptions {
@@ -77,6 +86,7 @@ impl Default for RunOptions {
             fail_fast: false,
             max_runs: DEFAULT_MAX_RUNS,
             interrupt: Arc::new(AtomicUsize::new(0)),
+            shard: None,
         }
     }
 }
@@ -101,6 +111,8 @@ pub struct SweepReport {
     pub interrupted: Option<i32>,
     /// Set when a stale lock of a dead process was taken over: its process id.
     pub took_over_lock: Option<u32>,
+    /// The shard this process computed (its records only; no tables), if any.
+    pub shard: Option<Shard>,
 }
 
 /// Checks that need the data (every run's batch fits in the training set). Runs before anything is written.
@@ -127,12 +139,6 @@ fn check_runs(exp: &Experiment, datasets: &[Dataset], runs: &[RunSpec]) -> Resul
         });
     }
     Ok(())
-}
-
-/// A relative cost of a run, used to start the longest runs first so no core idles at the end.
-fn estimated_cost(run: &RunSpec, n_train: usize) -> f64 {
-    let t = &run.train;
-    (t.hidden as f64 + 2.0) * (t.k as f64 + 1.0) * t.epochs as f64 * n_train as f64
 }
 
 /// The text `grbm-sweep plan` prints: the run count and one line per run.
@@ -207,8 +213,20 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
     let datasets = (0..exp.data.sources.len())
         .map(|i| Dataset::load(&exp.data, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let runs = expand(exp);
+    let mut runs = expand(exp);
     check_runs(exp, &datasets, &runs)?;
+    if let Some(shard) = opts.shard {
+        if opts.fresh {
+            return Err(RunError::FreshShard { shard });
+        }
+        let shard_of = assign_shards(&runs, &datasets, shard.count);
+        runs = runs
+            .into_iter()
+            .zip(shard_of)
+            .filter(|(_, s)| *s == shard.index)
+            .map(|(r, _)| r)
+            .collect();
+    }
     let threads = opts
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -220,7 +238,7 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
             message: e.to_string(),
         })?;
 
-    let dir = ResultsDir::open(&exp.output, &exp.data.fields(), opts.fresh)?;
+    let dir = ResultsDir::open(&exp.output, &exp.data.fields(), opts.fresh, opts.shard)?;
     let done = dir.records();
     let is_reusable = |r: &RunSpec| {
         done.get(&r.run_id)
@@ -228,8 +246,8 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
     };
     let reused = runs.iter().filter(|r| is_reusable(r)).count();
     let mut todo: Vec<&RunSpec> = runs.iter().filter(|r| !is_reusable(r)).collect();
-    let cost = |r: &RunSpec| estimated_cost(r, datasets[r.dataset].train.len());
-    todo.sort_by(|a, b| cost(b).total_cmp(&cost(a)));
+    let cost = |r: &RunSpec| shard::cost(r, datasets[r.dataset].train.len());
+    todo.sort_by_key(|r| std::cmp::Reverse(cost(r)));
     drop(done);
 
     let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
@@ -281,7 +299,12 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
         })
         .collect();
     records.sort_by_key(|r| r.spec.index);
-    write_all(&exp.output, exp, &datasets, &records)?;
+    // Shards share the folder: each leaves only its records (and the one copy of the experiment);
+    // `grbm-sweep merge` builds the tables once every shard is done.
+    write_experiment_info(exp, opts.shard)?;
+    if opts.shard.is_none() {
+        write_all(&exp.output, exp, &datasets, &records)?;
+    }
     let signal = opts.interrupt.load(Ordering::SeqCst);
     Ok(SweepReport {
         output: exp.output.clone(),
@@ -292,6 +315,111 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
         reused,
         interrupted: (signal != 0).then_some(signal as i32),
         took_over_lock: dir.took_over,
+        shard: opts.shard,
+    })
+}
+
+/// The shard of every run, from the runs' costs on their data sets.
+fn assign_shards(runs: &[RunSpec], datasets: &[Dataset], count: usize) -> Vec<usize> {
+    let costs: Vec<u128> = runs
+        .iter()
+        .map(|r| shard::cost(r, datasets[r.dataset].train.len()))
+        .collect();
+    shard::assign(runs, &costs, count)
+}
+
+/// What `merge` needs to rebuild the experiment from its results folder alone.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExperimentInfo {
+    /// The experiment file as given, made absolute: relative data paths are resolved from its folder.
+    experiment: PathBuf,
+    /// Shards the sweep was split into (1 for an unsharded sweep).
+    shards: usize,
+}
+
+const EXPERIMENT_INFO: &str = "experiment.json";
+
+fn write_experiment_info(exp: &Experiment, shard: Option<Shard>) -> Result<(), RunError> {
+    let experiment = std::path::absolute(&exp.path).unwrap_or_else(|_| exp.path.clone());
+    let info = ExperimentInfo {
+        experiment,
+        shards: shard.map_or(1, |s| s.count),
+    };
+    let text = serde_json::to_string_pretty(&info).expect("the info serializes");
+    let info_path = exp.output.join(EXPERIMENT_INFO);
+    if shard.is_some() {
+        publish(&info_path, text.as_bytes())?;
+        publish(&exp.output.join("sweep.toml"), exp.text.as_bytes())?;
+    } else {
+        write_atomically(&info_path, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// What `merge` found.
+#[derive(Debug)]
+pub struct MergeReport {
+    pub report: SweepReport,
+    /// Run ids without a result, by the shard that should have computed them.
+    pub missing: Vec<(usize, Vec<String>)>,
+    pub shards: usize,
+    /// The experiment as read back from the folder.
+    pub experiment: Experiment,
+}
+
+/// Builds the final tables of a (sharded) sweep from every record in its results folder.
+pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
+    let start = Instant::now();
+    let nothing = |reason: String| RunError::NothingToMerge {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let info_text = std::fs::read_to_string(dir.join(EXPERIMENT_INFO)).map_err(|e| {
+        nothing(format!(
+            "cannot read {EXPERIMENT_INFO} ({e}); run the sweep or its shards first"
+        ))
+    })?;
+    let info: ExperimentInfo = serde_json::from_str(&info_text)
+        .map_err(|e| nothing(format!("{EXPERIMENT_INFO} is damaged ({e})")))?;
+    let text = std::fs::read_to_string(dir.join("sweep.toml"))
+        .map_err(|e| nothing(format!("cannot read sweep.toml ({e})")))?;
+    let mut exp = crate::config::parse(&info.experiment, &text)?;
+    exp.output = dir.to_path_buf();
+    let datasets = (0..exp.data.sources.len())
+        .map(|i| Dataset::load(&exp.data, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let runs = expand(&exp);
+    let shard_of = assign_shards(&runs, &datasets, info.shards);
+    // Holding the folder's main lock keeps a second merge or an unsharded sweep out meanwhile.
+    let store = ResultsDir::open(dir, &exp.data.fields(), false, None)?;
+    let mut on_disk = store.records();
+    let mut missing: Vec<(usize, Vec<String>)> =
+        (0..info.shards).map(|s| (s, Vec::new())).collect();
+    let mut records = Vec::new();
+    for (run, shard) in runs.iter().zip(&shard_of) {
+        match on_disk.remove(&run.run_id) {
+            Some(stored) => records.push(stored.into_record(run.clone())),
+            None => missing[*shard].1.push(run.run_id.clone()),
+        }
+    }
+    missing.retain(|(_, ids)| !ids.is_empty());
+    write_all(dir, &exp, &datasets, &records)?;
+    let report = SweepReport {
+        output: dir.to_path_buf(),
+        missing: runs.len() - records.len(),
+        reused: records.len(),
+        records,
+        seconds: start.elapsed().as_secs_f64(),
+        datasets,
+        interrupted: None,
+        took_over_lock: store.took_over,
+        shard: None,
+    };
+    Ok(MergeReport {
+        report,
+        missing,
+        shards: info.shards,
+        experiment: exp,
     })
 }
 
@@ -388,8 +516,11 @@ impl Reporter {
 pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
     let count = |s: Status| report.records.iter().filter(|r| r.status == s).count();
     let mut out = format!(
-        "{}: {} of {} runs in {:.1}s ({} reused from earlier results): {} ok, {} diverged, {} failed\nresults: {}\n",
+        "{}{}: {} of {} runs in {:.1}s ({} reused from earlier results): {} ok, {} diverged, {} failed\nresults: {}\n",
         exp.name,
+        report
+            .shard
+            .map_or(String::new(), |s| format!(" shard {s}")),
         report.records.len(),
         report.records.len() + report.missing,
         report.seconds,

@@ -8,6 +8,7 @@
 use crate::grid::RunSpec;
 use crate::model::Grbm;
 use crate::output::{RunRecord, Status};
+use crate::shard::Shard;
 use crate::train::{CurvePoint, Outcome, TrainedRun};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -18,12 +19,13 @@ const RECORDS_DIR: &str = "records";
 const MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";
 /// The final tables and copies a sweep writes beside its records; `--fresh` removes them too.
-const TABLE_FILES: [&str; 5] = [
+const TABLE_FILES: [&str; 6] = [
     "runs.parquet",
     "curves.parquet",
     "models.parquet",
     "data.parquet",
     "sweep.toml",
+    "experiment.json",
 ];
 
 /// A problem with the results folder, naming it.
@@ -165,14 +167,19 @@ fn lock_holder_alive(pid: u32, host: &str) -> bool {
 
 impl ResultsDir {
     /// Creates the folder if needed, takes its lock, and checks (then records) the data section.
-    /// With `fresh`, earlier records and tables are discarded first.
+    /// With `fresh`, earlier records and tables are discarded first. A shard takes a lock of its
+    /// own, so the shards of a sweep share the folder while a second process per shard is refused.
     pub fn open(
         path: &Path,
         data_fields: &[(&'static str, String)],
         fresh: bool,
+        shard: Option<Shard>,
     ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(path).map_err(io_error(path))?;
-        let lock = path.join(LOCK_FILE);
+        let lock = match shard {
+            None => path.join(LOCK_FILE),
+            Some(s) => path.join(format!("{LOCK_FILE}-shard-{}-of-{}", s.index, s.count)),
+        };
         let took_over = Self::take_lock(path, &lock)?;
         let dir = ResultsDir {
             path: path.to_path_buf(),
@@ -256,6 +263,7 @@ impl ResultsDir {
                     differences: differences.join("; "),
                 });
             }
+            return Ok(());
         }
         let map: std::collections::BTreeMap<&str, &String> =
             data_fields.iter().map(|(k, v)| (*k, v)).collect();
@@ -301,6 +309,23 @@ impl Drop for ResultsDir {
         if std::fs::read_to_string(&self.lock).is_ok_and(|text| text.starts_with(&mine)) {
             let _ = std::fs::remove_file(&self.lock);
         }
+    }
+}
+
+/// Writes `bytes` under `path` unless a file is already there, atomically and with one writer even
+/// when several processes try at once. Returns whether this call wrote it.
+pub fn publish(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
+    let file_name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io_error(&tmp))?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_error(path)(e)),
     }
 }
 

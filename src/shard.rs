@@ -1,0 +1,166 @@
+//! Splitting a sweep into deterministic, cost-balanced shards that a cluster's scheduler runs side by side.
+
+use crate::grid::RunSpec;
+use std::fmt;
+use std::str::FromStr;
+
+/// Shard `index` (0-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    pub fn new(index: usize, count: usize) -> Result<Shard, String> {
+        if count == 0 || index >= count {
+            return Err(format!("shard {index}/{count}: need 0 <= I < N and N >= 1"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    /// `I/N`, e.g. `0/4`.
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not of the form I/N, e.g. 0/4"))?;
+        let parse = |v: &str| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("`{text}` is not of the form I/N, e.g. 0/4"))
+        };
+        Shard::new(parse(i)?, parse(n)?)
+    }
+}
+
+/// A run's relative cost in integer units, the same on every machine: hidden units (plus the two
+/// visible ones) times Gibbs steps per update (plus the two free-energy passes) times epochs times
+/// training points.
+pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
+    let t = &run.train;
+    (t.hidden as u128 + 2) * (t.k as u128 + 2) * t.epochs as u128 * n_train as u128
+}
+
+/// The shard of every run (by position in `runs`): longest runs first, each to the shard with the
+/// least cost so far (lowest index on ties). A fixed function of the runs and their costs.
+pub fn assign(runs: &[RunSpec], costs: &[u128], count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by(|&a, &b| {
+        costs[b]
+            .cmp(&costs[a])
+            .then(runs[a].index.cmp(&runs[b].index))
+    });
+    let mut load = vec![0u128; count];
+    let mut shard_of = vec![0; runs.len()];
+    for i in order {
+        let lightest = (0..count)
+            .min_by_key(|&s| (load[s], s))
+            .expect("count >= 1");
+        load[lightest] += costs[i];
+        shard_of[i] = lightest;
+    }
+    shard_of
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+    use crate::grid::expand;
+    use std::path::Path;
+
+    fn runs() -> Vec<RunSpec> {
+        let text = "name = \"s\"\n[data]\nsource = \"gmm_iso\"\n[grid]\nhidden = [2, 8, 32]\nk = [1, 5]\nseed = [0, 1, 2]\n";
+        expand(&parse(Path::new("s.toml"), text).unwrap())
+    }
+
+    #[test]
+    fn shards_cover_every_run_exactly_once_for_any_count() {
+        let runs = runs();
+        let costs: Vec<u128> = runs.iter().map(|r| cost(r, 1000)).collect();
+        for count in [1, 2, 3, 5, 17, 18, 40] {
+            let shard_of = assign(&runs, &costs, count);
+            assert_eq!(shard_of.len(), runs.len());
+            assert!(shard_of.iter().all(|&s| s < count), "N = {count}");
+            let per_shard: Vec<usize> = (0..count)
+                .map(|s| shard_of.iter().filter(|&&x| x == s).count())
+                .collect();
+            assert_eq!(
+                per_shard.iter().sum::<usize>(),
+                runs.len(),
+                "N = {count}: each run in exactly one shard"
+            );
+            if count > runs.len() {
+                assert_eq!(
+                    per_shard.iter().filter(|&&n| n > 0).count(),
+                    runs.len(),
+                    "N = {count}: one run per busy shard"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shards_are_balanced_by_cost_not_count() {
+        let runs = runs();
+        let costs: Vec<u128> = runs.iter().map(|r| cost(r, 1000)).collect();
+        let shard_of = assign(&runs, &costs, 3);
+        let loads: Vec<u128> = (0..3)
+            .map(|s| {
+                (0..runs.len())
+                    .filter(|&i| shard_of[i] == s)
+                    .map(|i| costs[i])
+                    .sum()
+            })
+            .collect();
+        let (max, total) = (*loads.iter().max().unwrap(), loads.iter().sum::<u128>());
+        let biggest = *costs.iter().max().unwrap();
+        // Greedy longest-first is within one run of the ideal share.
+        assert!(max <= total / 3 + biggest, "loads {loads:?}");
+        let counts: Vec<usize> = (0..3)
+            .map(|s| shard_of.iter().filter(|&&x| x == s).count())
+            .collect();
+        assert_ne!(
+            counts,
+            [6, 6, 6],
+            "equal counts would mean the costs were ignored: {loads:?}"
+        );
+    }
+
+    #[test]
+    fn assignment_is_a_fixed_function_of_the_runs() {
+        let runs = runs();
+        let costs: Vec<u128> = runs.iter().map(|r| cost(r, 1000)).collect();
+        assert_eq!(assign(&runs, &costs, 4), assign(&runs, &costs, 4));
+        let mut shuffled = runs.clone();
+        shuffled.reverse();
+        let shuffled_costs: Vec<u128> = shuffled.iter().map(|r| cost(r, 1000)).collect();
+        let back: Vec<usize> = assign(&shuffled, &shuffled_costs, 4)
+            .into_iter()
+            .rev()
+            .collect();
+        assert_eq!(
+            back,
+            assign(&runs, &costs, 4),
+            "the order runs are listed in does not matter"
+        );
+    }
+
+    #[test]
+    fn shard_text_is_checked() {
+        assert_eq!("1/4".parse::<Shard>(), Ok(Shard { index: 1, count: 4 }));
+        assert!("4/4".parse::<Shard>().is_err());
+        assert!("1-4".parse::<Shard>().is_err());
+        assert!("0/0".parse::<Shard>().is_err());
+    }
+}

@@ -1,0 +1,290 @@
+//! Sharded sweeps through the real binary: shards side by side in one folder, `merge`, and the
+//! scripts of `grbm-sweep slurm` submitted to a real single-node Slurm (tests/slurm/cluster.sh).
+
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_grbm-sweep");
+
+fn experiment(output: &str) -> String {
+    format!(
+        "name = \"sharded\"\noutput = \"{output}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 600\nn_test = 200\nseed = 5\n\n\
+         [train]\nepochs = 4\nbatch_size = 50\nk = 2\n\n[eval]\nevery = 2\n\n[grid]\nhidden = [2, 4, 8]\nlr = [0.005, 0.01]\nseed = [0, 1]\n"
+    )
+}
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX");
+    cmd
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("the binary runs")
+}
+
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    command(dir, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn read(path: &Path) -> DataFrame {
+    ParquetReader::new(
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .finish()
+    .unwrap()
+}
+
+/// A single-process sweep of the same experiment, the reference every merge must equal.
+fn reference(dir: &Path) -> PathBuf {
+    std::fs::write(dir.join("local.toml"), experiment("local")).unwrap();
+    let out = run(dir, &["local.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir.join("local")
+}
+
+fn assert_same_tables(a: &Path, b: &Path) {
+    for table in [
+        "runs.parquet",
+        "curves.parquet",
+        "models.parquet",
+        "data.parquet",
+    ] {
+        let (mut x, mut y) = (read(&a.join(table)), read(&b.join(table)));
+        if table == "runs.parquet" {
+            x = x.drop_many(["train_seconds", "eval_seconds"]);
+            y = y.drop_many(["train_seconds", "eval_seconds"]);
+        }
+        assert_eq!(x.height(), y.height(), "{table}");
+        assert!(
+            x.equals_missing(&y),
+            "{table} of the merge differs from the single-process sweep"
+        );
+    }
+}
+
+#[test]
+fn shards_side_by_side_then_merge_equal_a_single_process_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = reference(dir.path());
+    std::fs::write(dir.path().join("e.toml"), experiment("out")).unwrap();
+    // Three shards at once in one folder, with different thread counts; the third through the
+    // Kubernetes variable, the first two through Slurm's.
+    let mut children = Vec::new();
+    for (index, threads) in [(0, "1"), (1, "2")] {
+        let mut cmd = command(dir.path(), &["e.toml", "--quiet", "--threads", threads]);
+        cmd.env("SLURM_ARRAY_TASK_ID", index.to_string())
+            .env("SLURM_ARRAY_TASK_COUNT", "3");
+        children.push(
+            cmd.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let mut k8s = command(dir.path(), &["e.toml", "--quiet", "--shard-count", "3"]);
+    children.push(
+        k8s.env("JOB_COMPLETION_INDEX", "2")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "shard {i}: {}", stderr(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("shard {i}/3")),
+            "the summary names the shard"
+        );
+    }
+    assert!(
+        !dir.path().join("out/runs.parquet").exists(),
+        "shards write no shared table"
+    );
+    let out = run(dir.path(), &["merge", "out"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same_tables(&dir.path().join("out"), &local);
+}
+
+#[test]
+fn merge_reports_missing_runs_by_shard_unless_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("e.toml"), experiment("out")).unwrap();
+    for shard in ["0/4", "2/4"] {
+        let out = run(dir.path(), &["e.toml", "--quiet", "--shard", shard]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = run(dir.path(), &["merge", "out"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("shard 1/4:") && err.contains("shard 3/4:") && !err.contains("shard 0/4:"),
+        "{err}"
+    );
+    let out = run(dir.path(), &["merge", "out", "--partial"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = read(&dir.path().join("out/runs.parquet")).height();
+    assert!(
+        rows > 0 && rows < 12,
+        "the partial tables hold only the finished runs ({rows})"
+    );
+}
+
+#[test]
+fn a_second_process_for_the_same_shard_is_refused_and_fresh_is_refused_with_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let slow = experiment("out").replace("epochs = 4", "epochs = 400");
+    std::fs::write(dir.path().join("e.toml"), slow).unwrap();
+    let mut first = spawn(
+        dir.path(),
+        &["e.toml", "--quiet", "--shard", "1/2", "--threads", "1"],
+    );
+    let lock = dir.path().join("out/.lock-shard-1-of-2");
+    let start = Instant::now();
+    while !lock.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the shard never took its lock"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let same = run(dir.path(), &["e.toml", "--quiet", "--shard", "1/2"]);
+    let fresh = run(
+        dir.path(),
+        &["e.toml", "--quiet", "--shard", "0/2", "--fresh"],
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(same.status.code(), Some(2));
+    assert!(
+        stderr(&same).contains(&format!("in use by process {}", first.id())),
+        "{}",
+        stderr(&same)
+    );
+    assert_eq!(fresh.status.code(), Some(2));
+    assert!(
+        stderr(&fresh).contains("--fresh cannot be combined with --shard"),
+        "{}",
+        stderr(&fresh)
+    );
+}
+
+#[test]
+fn slurm_writes_array_and_merge_scripts_with_the_options() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("e.toml"), experiment("out")).unwrap();
+    let args = [
+        "slurm",
+        "e.toml",
+        "--tasks",
+        "5",
+        "--cpus-per-task",
+        "4",
+        "--time",
+        "01:30:00",
+        "--partition",
+        "short",
+        "--max-concurrent",
+        "2",
+        "--account",
+        "lab",
+    ];
+    let out = run(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("submit with:\n  bash"));
+    let array = std::fs::read_to_string(dir.path().join("out/slurm/array.sbatch")).unwrap();
+    for line in [
+        "#SBATCH --array=0-4%2",
+        "#SBATCH --cpus-per-task=4",
+        "#SBATCH --time=01:30:00",
+        "#SBATCH --partition=short",
+        "#SBATCH --account=lab",
+        "task-%A_%a.out",
+        "--threads \"${SLURM_CPUS_PER_TASK:-4}\"",
+    ] {
+        assert!(array.contains(line), "array.sbatch lacks {line}:\n{array}");
+    }
+    let submit = std::fs::read_to_string(dir.path().join("out/slurm/submit.sh")).unwrap();
+    assert!(submit.contains("--dependency=afterok:"), "{submit}");
+    let merge = std::fs::read_to_string(dir.path().join("out/slurm/merge.sbatch")).unwrap();
+    assert!(merge.contains(" merge "), "{merge}");
+}
+
+/// End to end on a real Slurm: the generated scripts, 3 array tasks, the merge job after them.
+#[test]
+fn slurm_array_job_and_merge_on_a_real_cluster_equal_a_local_sweep() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let started = Command::new("bash")
+        .arg(root.join("tests/slurm/cluster.sh"))
+        .arg("start")
+        .output()
+        .unwrap();
+    assert!(
+        started.status.success(),
+        "the test cluster did not start: {}",
+        stderr(&started)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let local = reference(dir.path());
+    std::fs::write(dir.path().join("e.toml"), experiment("out")).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "slurm",
+            "e.toml",
+            "--tasks",
+            "3",
+            "--cpus-per-task",
+            "1",
+            "--time",
+            "00:10:00",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut submit = Command::new("bash")
+        .arg(dir.path().join("out/slurm/submit.sh"))
+        .arg("--wait")
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = submit.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            submit.kill().unwrap();
+            panic!("the Slurm jobs did not finish in 5 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let logs: String = std::fs::read_dir(dir.path().join("out/slurm/logs"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .collect();
+    assert!(status.success(), "sbatch --wait failed; job logs:\n{logs}");
+    for shard in 0..3 {
+        assert!(
+            logs.contains(&format!("shard {shard}/3")),
+            "array task {shard} did not compute its shard:\n{logs}"
+        );
+    }
+    assert_same_tables(&dir.path().join("out"), &local);
+}
