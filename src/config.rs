@@ -425,15 +425,40 @@ pub struct EvalConfig {
     pub every: usize,
     /// Points per axis of the integration grid; `None` = chosen from each model's parameters.
     pub grid_points: Option<usize>,
+    /// Gibbs samples drawn from every trained model (0 = none).
+    pub samples: usize,
+    /// Parallel chains the samples are drawn with, each started from z ~ Bernoulli(0.5).
+    pub sample_chains: usize,
+    /// Gibbs steps each chain makes before its first sample.
+    pub burn_in: usize,
+    /// Gibbs steps between two samples of a chain.
+    pub thin: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            every: 5,
+            grid_points: None,
+            samples: 1000,
+            sample_chains: 100,
+            burn_in: 200,
+            thin: 10,
+        }
+    }
 }
 
 impl EvalConfig {
     pub fn canonical(&self) -> String {
         format!(
-            "every={};grid_points={}",
+            "every={};grid_points={};samples={};sample_chains={};burn_in={};thin={}",
             self.every,
             self.grid_points
-                .map_or("auto".to_string(), |p| p.to_string())
+                .map_or("auto".to_string(), |p| p.to_string()),
+            self.samples,
+            self.sample_chains,
+            self.burn_in,
+            self.thin
         )
     }
 }
@@ -779,13 +804,17 @@ fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, Co
     Ok(data)
 }
 
-const EVAL_KEYS: [&str; 2] = ["every", "grid_points"];
+const EVAL_KEYS: [&str; 6] = [
+    "every",
+    "grid_points",
+    "samples",
+    "sample_chains",
+    "burn_in",
+    "thin",
+];
 
 fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, ConfigError> {
-    let mut eval = EvalConfig {
-        every: 5,
-        grid_points: None,
-    };
+    let mut eval = EvalConfig::default();
     for (key, value) in section.into_iter().flatten() {
         let v = value.get_ref();
         let bad = |rule: &str| {
@@ -798,6 +827,17 @@ fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, Co
         };
         match key.get_ref().as_str() {
             "every" => eval.every = int_at_least(v, 0, "every").map_err(|r| bad(&r))? as usize,
+            "samples" => {
+                eval.samples = int_at_least(v, 0, "samples").map_err(|r| bad(&r))? as usize
+            }
+            "sample_chains" => {
+                eval.sample_chains =
+                    int_at_least(v, 1, "sample_chains").map_err(|r| bad(&r))? as usize
+            }
+            "burn_in" => {
+                eval.burn_in = int_at_least(v, 0, "burn_in").map_err(|r| bad(&r))? as usize
+            }
+            "thin" => eval.thin = int_at_least(v, 1, "thin").map_err(|r| bad(&r))? as usize,
             "grid_points" => {
                 eval.grid_points = match v {
                     Value::String(s) if s == "auto" => None,

@@ -11,6 +11,7 @@ pub mod estimate;
 pub mod grid;
 pub mod model;
 pub mod output;
+pub mod plot;
 pub mod rng;
 pub mod runner;
 pub mod shard;

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use grbm_sweep::output::Status;
 use grbm_sweep::shard::Shard;
-use grbm_sweep::{config, runner, slurm};
+use grbm_sweep::{config, plot, runner, slurm};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,6 +76,20 @@ enum Command {
         /// Write the tables even if some runs have no result yet (and exit 0).
         #[arg(long)]
         partial: bool,
+    },
+    /// Draw the sweep: model densities with data and samples, learning curves, grid heat maps.
+    Plot {
+        /// The results folder of a sweep.
+        dir: PathBuf,
+        /// Draw the densities of the best N runs of each data set.
+        #[arg(long, default_value_t = 4)]
+        top: usize,
+        /// Draw the density of this run (repeatable) instead of the best ones.
+        #[arg(long = "run", value_name = "ID")]
+        runs: Vec<String>,
+        /// Write an SVG beside every PNG.
+        #[arg(long)]
+        svg: bool,
     },
     /// Write Slurm batch scripts for the sweep: an array job of shards and a merge job after it.
     Slurm {
@@ -154,6 +168,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Merge { dir, partial }) => return merge(&dir, partial),
+        Some(Command::Plot {
+            dir,
+            top,
+            runs,
+            svg,
+        }) => {
+            let folder = runner::load_folder(&dir)
+                .with_context(|| format!("cannot plot {}", dir.display()))?;
+            let written = plot::plot(&folder, &dir, &plot::PlotOptions { top, runs, svg })?;
+            println!(
+                "wrote {} pictures under {}",
+                written.len(),
+                dir.join("plots").display()
+            );
+            for path in written {
+                println!("  {}", path.display());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::Slurm {
             file,
             tasks,

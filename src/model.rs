@@ -303,6 +303,9 @@ impl Grbm {
         n_samples: usize,
         rng: &mut Pcg64,
     ) -> Vec<[f64; 2]> {
+        if n_samples == 0 {
+            return Vec::new();
+        }
         let n = self.n_hidden();
         let mut ws = Workspace::new(chains, n);
         let mut z = Mat::<f64>::zeros(chains, n);

@@ -342,6 +342,30 @@ pub fn models_frame(
     frame(path, models.len(), columns)
 }
 
+/// `samples.parquet`: the Gibbs samples of every trained model, in data units.
+pub fn samples_frame(
+    path: &Path,
+    records: &[RunRecord],
+    datasets: &[Dataset],
+) -> Result<DataFrame, OutputError> {
+    let points: Vec<(&RunRecord, &[f64; 2])> = records
+        .iter()
+        .filter_map(|r| r.run.as_ref().map(|run| (r, run)))
+        .flat_map(|(r, run)| run.samples.iter().map(move |p| (r, p)))
+        .collect();
+    let rows: Vec<&RunRecord> = points.iter().map(|(r, _)| *r).collect();
+    let mut columns = id_columns(&rows, datasets).to_vec();
+    columns.push(col(
+        "x1",
+        points.iter().map(|(_, p)| p[0]).collect::<Vec<_>>(),
+    ));
+    columns.push(col(
+        "x2",
+        points.iter().map(|(_, p)| p[1]).collect::<Vec<_>>(),
+    ));
+    frame(path, points.len(), columns)
+}
+
 /// `data.parquet`: exactly the points the runs used, with the data set each belongs to.
 pub fn data_frame(path: &Path, datasets: &[Dataset]) -> Result<DataFrame, OutputError> {
     let all: Vec<(&str, &[f64; 2], &str)> = datasets
@@ -378,11 +402,12 @@ pub fn write_all(
         source,
     })?;
     type Build<'a> = &'a dyn Fn(&Path) -> Result<DataFrame, OutputError>;
-    let builders: [(&str, Build); 4] = [
+    let builders: [(&str, Build); 5] = [
         ("runs.parquet", &|p| runs_frame(p, records, datasets)),
         ("curves.parquet", &|p| curves_frame(p, records, datasets)),
         ("models.parquet", &|p| models_frame(p, records, datasets)),
         ("data.parquet", &|p| data_frame(p, datasets)),
+        ("samples.parquet", &|p| samples_frame(p, records, datasets)),
     ];
     for (name, build) in builders {
         let path = dir.join(name);

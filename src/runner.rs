@@ -46,8 +46,8 @@ pub enum RunError {
         "--fresh cannot be combined with --shard {shard}: one shard would delete the others' results; clear the folder once before starting the shards"
     )]
     FreshShard { shard: Shard },
-    #[error("{path} holds no sweep to merge: {reason}")]
-    NothingToMerge { path: PathBuf, reason: String },
+    #[error("{path} holds no sweep results: {reason}")]
+    NoSweep { path: PathBuf, reason: String },
     #[error("cannot start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
 }
@@ -175,7 +175,7 @@ pub fn plan(exp: &Experiment) -> String {
 }
 
 /// `key=value` for the data set (when there are several) and the swept keys (all keys when nothing is swept).
-fn describe(exp: &Experiment, run: &RunSpec, axes: &[&str]) -> String {
+pub fn describe(exp: &Experiment, run: &RunSpec, axes: &[&str]) -> String {
     let dataset = (exp.data.sources.len() > 1)
         .then(|| format!("dataset={}", exp.data.sources[run.dataset].label));
     let params = run
@@ -367,10 +367,22 @@ pub struct MergeReport {
     pub experiment: Experiment,
 }
 
-/// Builds the final tables of a (sharded) sweep from every record in its results folder.
-pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
-    let start = Instant::now();
-    let nothing = |reason: String| RunError::NothingToMerge {
+/// A results folder read back: the experiment that wrote it, its data and every run's record.
+#[derive(Debug)]
+pub struct Folder {
+    pub experiment: Experiment,
+    pub datasets: Vec<Dataset>,
+    /// Every run of the grid, in grid order.
+    pub runs: Vec<RunSpec>,
+    /// The runs that have a record, in grid order.
+    pub records: Vec<RunRecord>,
+    /// Shards the sweep was split into (1 for an unsharded sweep).
+    pub shards: usize,
+}
+
+/// Reads a results folder without locking it (a sweep may still be adding records).
+pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
+    let nothing = |reason: String| RunError::NoSweep {
         path: dir.to_path_buf(),
         reason,
     };
@@ -383,34 +395,49 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
         .map_err(|e| nothing(format!("{EXPERIMENT_INFO} is damaged ({e})")))?;
     let text = std::fs::read_to_string(dir.join("sweep.toml"))
         .map_err(|e| nothing(format!("cannot read sweep.toml ({e})")))?;
-    let mut exp = crate::config::parse(&info.experiment, &text)?;
-    exp.output = dir.to_path_buf();
-    let datasets = (0..exp.data.sources.len())
-        .map(|i| Dataset::load(&exp.data, i))
+    let mut experiment = crate::config::parse(&info.experiment, &text)?;
+    experiment.output = dir.to_path_buf();
+    let datasets = (0..experiment.data.sources.len())
+        .map(|i| Dataset::load(&experiment.data, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let runs = expand(&exp);
-    let shard_of = assign_shards(&runs, &datasets, info.shards);
-    // Holding the folder's main lock keeps a second merge or an unsharded sweep out meanwhile.
-    let store = ResultsDir::open(dir, &exp.data.fields(), false, None)?;
-    let mut on_disk = store.records();
+    let runs = expand(&experiment);
+    let mut on_disk = crate::store::read_records(dir);
+    let records = runs
+        .iter()
+        .filter_map(|run| Some(on_disk.remove(&run.run_id)?.into_record(run.clone())))
+        .collect();
+    Ok(Folder {
+        experiment,
+        datasets,
+        runs,
+        records,
+        shards: info.shards,
+    })
+}
+
+/// Builds the final tables of a (sharded) sweep from every record in its results folder.
+pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
+    let start = Instant::now();
+    let folder = load_folder(dir)?;
+    // Holding the folder's main lock keeps a second merge or an unsharded sweep out while writing.
+    let store = ResultsDir::open(dir, &folder.experiment.data.fields(), false, None)?;
+    let shard_of = assign_shards(&folder.runs, &folder.datasets, folder.shards);
     let mut missing: Vec<(usize, Vec<String>)> =
-        (0..info.shards).map(|s| (s, Vec::new())).collect();
-    let mut records = Vec::new();
-    for (run, shard) in runs.iter().zip(&shard_of) {
-        match on_disk.remove(&run.run_id) {
-            Some(stored) => records.push(stored.into_record(run.clone())),
-            None => missing[*shard].1.push(run.run_id.clone()),
+        (0..folder.shards).map(|s| (s, Vec::new())).collect();
+    for (run, shard) in folder.runs.iter().zip(&shard_of) {
+        if !folder.records.iter().any(|r| r.spec.run_id == run.run_id) {
+            missing[*shard].1.push(run.run_id.clone());
         }
     }
     missing.retain(|(_, ids)| !ids.is_empty());
-    write_all(dir, &exp, &datasets, &records)?;
+    write_all(dir, &folder.experiment, &folder.datasets, &folder.records)?;
     let report = SweepReport {
         output: dir.to_path_buf(),
-        missing: runs.len() - records.len(),
-        reused: records.len(),
-        records,
+        missing: folder.runs.len() - folder.records.len(),
+        reused: folder.records.len(),
+        records: folder.records,
         seconds: start.elapsed().as_secs_f64(),
-        datasets,
+        datasets: folder.datasets,
         interrupted: None,
         took_over_lock: store.took_over,
         shard: None,
@@ -418,8 +445,8 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
     Ok(MergeReport {
         report,
         missing,
-        shards: info.shards,
-        experiment: exp,
+        shards: folder.shards,
+        experiment: folder.experiment,
     })
 }
 

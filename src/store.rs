@@ -19,13 +19,14 @@ const RECORDS_DIR: &str = "records";
 const MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";
 /// The final tables and copies a sweep writes beside its records; `--fresh` removes them too.
-const TABLE_FILES: [&str; 6] = [
+const TABLE_FILES: [&str; 7] = [
     "runs.parquet",
     "curves.parquet",
     "models.parquet",
     "data.parquet",
     "sweep.toml",
     "experiment.json",
+    "samples.parquet",
 ];
 
 /// A problem with the results folder, naming it.
@@ -74,6 +75,7 @@ struct StoredRun {
     model: StoredModel,
     evaluation: Option<crate::estimate::Evaluation>,
     curve: Vec<CurvePoint>,
+    samples: Vec<[f64; 2]>,
     outcome: Outcome,
     epochs_done: usize,
     train_seconds: f64,
@@ -103,6 +105,7 @@ impl StoredRecord {
                 },
                 evaluation: run.evaluation,
                 curve: run.curve.clone(),
+                samples: run.samples.clone(),
                 outcome: run.outcome,
                 epochs_done: run.epochs_done,
                 train_seconds: run.train_seconds,
@@ -131,6 +134,7 @@ impl StoredRecord {
                 },
                 evaluation: stored.evaluation,
                 curve: stored.curve,
+                samples: stored.samples,
                 outcome: stored.outcome,
                 epochs_done: stored.epochs_done,
                 train_seconds: stored.train_seconds,
@@ -271,22 +275,9 @@ impl ResultsDir {
         write_atomically(&manifest, text.as_bytes())
     }
 
-    /// Every complete record on disk, by run id. Unreadable or partial files are skipped.
+    /// Every complete record on disk, by run id.
     pub fn records(&self) -> HashMap<String, StoredRecord> {
-        let Ok(entries) = std::fs::read_dir(self.path.join(RECORDS_DIR)) else {
-            return HashMap::new();
-        };
-        entries
-            .filter_map(|entry| {
-                let path = entry.ok()?.path();
-                if path.extension()? != "json" {
-                    return None;
-                }
-                let record: StoredRecord =
-                    serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
-                Some((record.run_id.clone(), record))
-            })
-            .collect()
+        read_records(&self.path)
     }
 
     /// Writes one run's record durably: complete under its final name, or not at all.
@@ -310,6 +301,25 @@ impl Drop for ResultsDir {
             let _ = std::fs::remove_file(&self.lock);
         }
     }
+}
+
+/// Every complete record under the results folder `dir`, by run id. Unreadable or partial files
+/// are skipped; reading needs no lock.
+pub fn read_records(dir: &Path) -> HashMap<String, StoredRecord> {
+    let Ok(entries) = std::fs::read_dir(dir.join(RECORDS_DIR)) else {
+        return HashMap::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            if path.extension()? != "json" {
+                return None;
+            }
+            let record: StoredRecord =
+                serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
+            Some((record.run_id.clone(), record))
+        })
+        .collect()
 }
 
 /// Writes `bytes` under `path` unless a file is already there, atomically and with one writer even

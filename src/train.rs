@@ -40,6 +40,8 @@ pub struct TrainedRun {
     /// The final evaluation; `None` for a diverged run.
     pub evaluation: Option<Evaluation>,
     pub curve: Vec<CurvePoint>,
+    /// Gibbs samples of the final model in data units (`[eval] samples`; none for a diverged run).
+    pub samples: Vec<[f64; 2]>,
     pub outcome: Outcome,
     /// Epochs completed with finite parameters.
     pub epochs_done: usize,
@@ -347,6 +349,7 @@ pub fn train_run(cfg: &TrainConfig, data: &Dataset, eval: &EvalConfig) -> Traine
             model: last.to_data_units(units.shift, units.scale),
             evaluation: None,
             curve,
+            samples: Vec::new(),
             outcome: Outcome::Diverged { epoch },
             epochs_done: epoch - 1,
             train_seconds,
@@ -362,10 +365,21 @@ pub fn train_run(cfg: &TrainConfig, data: &Dataset, eval: &EvalConfig) -> Traine
                 return diverged(last_finite, curve, train_seconds, eval_seconds);
             }
             if is_last {
+                let start = Instant::now();
+                let mut rng = stream(cfg.seed, Purpose::Samples);
+                let samples = data_model.sample(
+                    eval.sample_chains,
+                    eval.burn_in,
+                    eval.thin,
+                    eval.samples,
+                    &mut rng,
+                );
+                eval_seconds += start.elapsed().as_secs_f64();
                 return TrainedRun {
                     model: data_model,
                     evaluation: Some(e),
                     curve,
+                    samples,
                     outcome: Outcome::Ok,
                     epochs_done: epoch,
                     train_seconds,
@@ -411,6 +425,10 @@ mod tests {
     const FINAL_ONLY: EvalConfig = EvalConfig {
         every: 0,
         grid_points: None,
+        samples: 0,
+        sample_chains: 1,
+        burn_in: 0,
+        thin: 1,
     };
 
     /// One-Gaussian fit of gmm_iso: about -5.85 nats. The default recipe must get well above it quickly.
@@ -466,7 +484,7 @@ mod tests {
             &data,
             &EvalConfig {
                 every: 1,
-                grid_points: None,
+                ..FINAL_ONLY
             },
         );
         let ratios: Vec<f64> = floored
@@ -670,7 +688,7 @@ mod tests {
             &data,
             &EvalConfig {
                 every: 1,
-                grid_points: None,
+                ..FINAL_ONLY
             },
         );
         assert!(

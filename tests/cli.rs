@@ -513,3 +513,87 @@ fn file_with_fewer_training_points_than_batch_size_is_rejected() {
         &["bad.toml", "batch_size", "4 training points of few.csv"],
     );
 }
+
+/// Width and height from a PNG's IHDR chunk, after checking the signature.
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let word = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (word(16), word(20))
+}
+
+#[test]
+fn plot_writes_pngs_of_the_expected_size() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "exp.toml",
+        &tiny("pics", "hidden = [2, 3]\nseed = [0, 1]\n"),
+    );
+    assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
+    let out = run(dir.path(), &["plot", "results/pics", "--top", "2", "--svg"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plots = dir.path().join("results/pics/plots");
+    let runs = read(&dir.path().join("results/pics/runs.parquet"));
+    let mut ids: Vec<(f64, String)> = floats(&runs, "test_ll")
+        .into_iter()
+        .zip(strings(&runs, "run_id"))
+        .collect();
+    ids.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (_, id) in &ids[..2] {
+        // gmm_iso has a known density, drawn beside the model's.
+        assert_eq!(
+            png_size(&plots.join(format!("density-{id}.png"))),
+            grbm_sweep::plot::DENSITY_SIZE
+        );
+        assert!(plots.join(format!("density-{id}.svg")).exists());
+    }
+    assert!(
+        !plots.join(format!("density-{}.png", ids[2].1)).exists(),
+        "--top 2 draws two densities"
+    );
+    assert_eq!(
+        png_size(&plots.join("curves.png")),
+        grbm_sweep::plot::CURVES_SIZE
+    );
+    assert_eq!(
+        png_size(&plots.join("grid-hidden-seed.png")),
+        grbm_sweep::plot::GRID_SIZE
+    );
+
+    let one = run(dir.path(), &["plot", "results/pics", "--run", &ids[3].1]);
+    assert!(one.status.success(), "{}", stderr(&one));
+    assert!(plots.join(format!("density-{}.png", ids[3].1)).exists());
+}
+
+#[test]
+fn plot_errors_name_the_folder_and_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    let out = run(dir.path(), &["plot", "empty"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot plot empty") && stderr(&out).contains("run the sweep"),
+        "{}",
+        stderr(&out)
+    );
+
+    write(dir.path(), "exp.toml", &tiny("pics", "seed = [0]\n"));
+    assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
+    let out = run(
+        dir.path(),
+        &["plot", "results/pics", "--run", "0123456789abcdef"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("has no finished run with id 0123456789abcdef"),
+        "{}",
+        stderr(&out)
+    );
+}

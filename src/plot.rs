@@ -1,0 +1,533 @@
+//! Pictures of a finished sweep: each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, and the best test log-likelihood over every pair of grid axes.
+
+use crate::config::ParamValue;
+use crate::data::{Dataset, Generator};
+use crate::estimate::log_z_grid;
+use crate::model::Grbm;
+use crate::output::RunRecord;
+use crate::runner::{Folder, describe};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::colors::colormaps::ViridisRGB;
+use std::path::{Path, PathBuf};
+
+/// The font every picture is drawn with, compiled in: text renders without any system font.
+static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+
+/// What `grbm-sweep plot` draws.
+#[derive(Debug, Clone, Default)]
+pub struct PlotOptions {
+    /// Best runs of each data set to draw densities for (when `runs` is empty).
+    pub top: usize,
+    /// Run ids to draw densities for, instead of the best ones.
+    pub runs: Vec<String>,
+    /// Write an SVG beside every PNG.
+    pub svg: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    #[error("{dir} has no finished runs to plot; run the sweep first")]
+    NoResults { dir: PathBuf },
+    #[error("{dir} has no finished run with id {id}")]
+    UnknownRun { dir: PathBuf, id: String },
+    #[error("cannot draw {path}: {message}")]
+    Draw { path: PathBuf, message: String },
+}
+
+/// Pixel sizes of the pictures.
+pub const DENSITY_SIZE: (u32, u32) = (1200, 560);
+pub const DENSITY_SIZE_ALONE: (u32, u32) = (640, 560);
+pub const CURVES_SIZE: (u32, u32) = (900, 560);
+pub const GRID_SIZE: (u32, u32) = (720, 560);
+/// The parameters a density's title names when the experiment sweeps nothing.
+const TITLE_KEYS: [&str; 5] = ["hidden", "lr", "k", "sampler", "seed"];
+/// Raster cells per axis of a density heat map.
+const RASTER: usize = 140;
+/// Heat maps show log densities down to this many nats below their maximum.
+const LOG_DENSITY_RANGE: f64 = 12.0;
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// Draws `$figure(&root, args...)` to `$stem.png`, and to `$stem.svg` when `$svg`.
+macro_rules! render {
+    ($written:expr, $stem:expr, $size:expr, $svg:expr, $figure:ident($($arg:expr),*)) => {{
+        let png = $stem.with_extension("png");
+        let draw_err = |path: &Path, e: &dyn std::fmt::Display| PlotError::Draw { path: path.to_path_buf(), message: e.to_string() };
+        {
+            let root = BitMapBackend::new(&png, $size).into_drawing_area();
+            $figure(&root, $($arg),*).map_err(|e| draw_err(&png, &e))?;
+            root.present().map_err(|e| draw_err(&png, &e))?;
+        }
+        $written.push(png);
+        if $svg {
+            let svg = $stem.with_extension("svg");
+            {
+                let root = SVGBackend::new(&svg, $size).into_drawing_area();
+                $figure(&root, $($arg),*).map_err(|e| draw_err(&svg, &e))?;
+                root.present().map_err(|e| draw_err(&svg, &e))?;
+            }
+            $written.push(svg);
+        }
+    }};
+}
+
+/// A file-name-safe form of `text`.
+fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes the pictures under `dir/plots/` and returns their paths.
+pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    let finished: Vec<&RunRecord> = folder
+        .records
+        .iter()
+        .filter(|r| r.test_ll().is_some())
+        .collect();
+    if finished.is_empty() {
+        return Err(PlotError::NoResults {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let out = dir.join("plots");
+    std::fs::create_dir_all(&out).map_err(|e| PlotError::Draw {
+        path: out.clone(),
+        message: e.to_string(),
+    })?;
+    let mut written = Vec::new();
+
+    let chosen: Vec<&RunRecord> = if opts.runs.is_empty() {
+        (0..folder.datasets.len())
+            .flat_map(|d| best(&finished, d, opts.top))
+            .collect()
+    } else {
+        opts.runs
+            .iter()
+            .map(|id| {
+                finished
+                    .iter()
+                    .find(|r| &r.spec.run_id == id)
+                    .copied()
+                    .ok_or_else(|| PlotError::UnknownRun {
+                        dir: dir.to_path_buf(),
+                        id: id.clone(),
+                    })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    for record in chosen {
+        let data = &folder.datasets[record.spec.dataset];
+        let truth = folder.experiment.data.sources[record.spec.dataset]
+            .kind
+            .eq(&crate::config::SourceKind::Generator)
+            .then(|| Generator::by_name(&data.name))
+            .flatten()
+            .filter(|g| g.log_density([0.0, 0.0]).is_some());
+        let swept: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
+        let keys = if swept.is_empty() {
+            TITLE_KEYS.to_vec()
+        } else {
+            swept
+        };
+        let title = format!(
+            "run {}: {}",
+            record.spec.run_id,
+            describe(&folder.experiment, &record.spec, &keys)
+        );
+        let stem = out.join(format!("density-{}", record.spec.run_id));
+        let size = if truth.is_some() {
+            DENSITY_SIZE
+        } else {
+            DENSITY_SIZE_ALONE
+        };
+        render!(
+            written,
+            stem,
+            size,
+            opts.svg,
+            density_figure(record, data, truth.as_ref(), &title)
+        );
+    }
+    for (index, data) in folder.datasets.iter().enumerate() {
+        let suffix = if folder.datasets.len() > 1 {
+            format!("-{}", slug(&data.name))
+        } else {
+            String::new()
+        };
+        let top = best(&finished, index, opts.top.max(1));
+        let runs: Vec<&RunRecord> = finished
+            .iter()
+            .filter(|r| r.spec.dataset == index)
+            .copied()
+            .collect();
+        let stem = out.join(format!("curves{suffix}"));
+        render!(
+            written,
+            stem,
+            CURVES_SIZE,
+            opts.svg,
+            curves_figure(&runs, &top, data)
+        );
+        let axes: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
+        for a in 0..axes.len() {
+            for b in a + 1..axes.len() {
+                let stem = out.join(format!("grid-{}-{}{suffix}", axes[a], axes[b]));
+                render!(
+                    written,
+                    stem,
+                    GRID_SIZE,
+                    opts.svg,
+                    grid_figure(&runs, axes[a], axes[b], data)
+                );
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// The `count` runs of data set `dataset` with the highest test log-likelihood.
+fn best<'a>(finished: &[&'a RunRecord], dataset: usize, count: usize) -> Vec<&'a RunRecord> {
+    let mut runs: Vec<&RunRecord> = finished
+        .iter()
+        .filter(|r| r.spec.dataset == dataset)
+        .copied()
+        .collect();
+    runs.sort_by(|a, b| {
+        b.test_ll()
+            .unwrap_or(f64::MIN)
+            .total_cmp(&a.test_ll().unwrap_or(f64::MIN))
+    });
+    runs.truncate(count);
+    runs
+}
+
+/// The data's bounding box, padded by a tenth of its size on each side.
+fn data_bounds(data: &Dataset) -> [(f64, f64); 2] {
+    let mut bounds = [(f64::INFINITY, f64::NEG_INFINITY); 2];
+    for p in data.train.iter().chain(&data.test) {
+        for i in 0..2 {
+            bounds[i] = (bounds[i].0.min(p[i]), bounds[i].1.max(p[i]));
+        }
+    }
+    bounds.map(|(lo, hi)| {
+        let pad = 0.1 * (hi - lo).max(1e-9);
+        (lo - pad, hi + pad)
+    })
+}
+
+fn colour(value: f64, max: f64) -> RGBColor {
+    let t = if value.is_finite() {
+        ((value - (max - LOG_DENSITY_RANGE)) / LOG_DENSITY_RANGE).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    ViridisRGB::get_color(t)
+}
+
+/// One heat map panel of `log_density` over `bounds`, with points overlaid.
+fn density_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    bounds: [(f64, f64); 2],
+    log_density: &dyn Fn([f64; 2]) -> f64,
+    overlays: &[(&[[f64; 2]], RGBAColor)],
+) -> DrawResult<DB> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(52)
+        .build_cartesian_2d(bounds[0].0..bounds[0].1, bounds[1].0..bounds[1].1)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("x1 (data units)")
+        .y_desc("x2 (data units)")
+        .draw()?;
+    let step = [
+        (bounds[0].1 - bounds[0].0) / RASTER as f64,
+        (bounds[1].1 - bounds[1].0) / RASTER as f64,
+    ];
+    let cells: Vec<(f64, f64, f64)> = (0..RASTER * RASTER)
+        .map(|k| {
+            let (a, b) = (k / RASTER, k % RASTER);
+            let x = [
+                bounds[0].0 + (a as f64 + 0.5) * step[0],
+                bounds[1].0 + (b as f64 + 0.5) * step[1],
+            ];
+            (x[0], x[1], log_density(x))
+        })
+        .collect();
+    let max = cells
+        .iter()
+        .map(|c| c.2)
+        .filter(|v| v.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    chart.draw_series(cells.iter().map(|&(x, y, v)| {
+        let half = [step[0] / 2.0, step[1] / 2.0];
+        Rectangle::new(
+            [(x - half[0], y - half[1]), (x + half[0], y + half[1])],
+            colour(v, max).filled(),
+        )
+    }))?;
+    for (points, colour) in overlays {
+        chart.draw_series(
+            points
+                .iter()
+                .take(3000)
+                .map(|p| Circle::new((p[0], p[1]), 1, colour.filled())),
+        )?;
+    }
+    Ok(())
+}
+
+fn density_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    record: &RunRecord,
+    data: &Dataset,
+    truth: Option<&Generator>,
+    title: &str,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let run = record.run.as_ref().expect("plotted runs have a model");
+    let model: &Grbm = &run.model;
+    let log_z = log_z_grid(model, None).log_z;
+    let e = run.evaluation.expect("plotted runs are evaluated");
+    let (body, footer) = root.split_vertically(root.dim_in_pixel().1 - 30);
+    let title_area = body.titled(title, ("sans-serif", 16))?;
+    let panels = if truth.is_some() {
+        title_area.split_evenly((1, 2))
+    } else {
+        vec![title_area]
+    };
+    let bounds = data_bounds(data);
+    let model_density = |x: [f64; 2]| -model.free_energy(x) - log_z;
+    let overlays: [(&[[f64; 2]], RGBAColor); 2] =
+        [(&data.test, BLACK.mix(0.6)), (&run.samples, RED.mix(0.8))];
+    let caption = format!("model log density; test_ll = {:.4} nats", e.test_ll);
+    density_panel(&panels[0], &caption, bounds, &model_density, &overlays)?;
+    if let (Some(truth), Some(panel)) = (truth, panels.get(1)) {
+        let caption = format!(
+            "true log density; true_ll = {:.4} nats",
+            data.true_ll.unwrap_or(f64::NAN)
+        );
+        let truth_density = |x: [f64; 2]| truth.log_density(x).unwrap_or(f64::NEG_INFINITY);
+        density_panel(panel, &caption, bounds, &truth_density, &overlays[..1])?;
+    }
+    footer.draw(&Text::new(
+        format!(
+            "colour: log density, viridis from {LOG_DENSITY_RANGE} nats below its maximum (dark) to the maximum (yellow); \
+             black: test points; red: {} Gibbs samples of the model",
+            run.samples.len()
+        ),
+        (12, 6),
+        ("sans-serif", 13),
+    ))?;
+    Ok(())
+}
+
+fn curves_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    runs: &[&RunRecord],
+    top: &[&RunRecord],
+    data: &Dataset,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let points = |r: &RunRecord| -> Vec<(f64, f64)> {
+        r.run.as_ref().map_or(Vec::new(), |run| {
+            run.curve
+                .iter()
+                .map(|p| (p.epoch as f64, p.test_ll))
+                .collect()
+        })
+    };
+    let max_epoch = runs
+        .iter()
+        .flat_map(|r| points(r))
+        .map(|p| p.0)
+        .fold(1.0, f64::max);
+    let best_final = top.first().and_then(|r| r.test_ll()).unwrap_or(0.0);
+    let upper = runs
+        .iter()
+        .flat_map(|r| points(r))
+        .map(|p| p.1)
+        .chain(data.true_ll)
+        .fold(f64::NEG_INFINITY, f64::max);
+    // Early epochs can sit hundreds of nats below: show the range where the runs compete.
+    let lower = runs
+        .iter()
+        .flat_map(|r| points(r))
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .max(best_final - 4.0);
+    let pad = 0.05 * (upper - lower).max(0.1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!("test log-likelihood during training on {}", data.name),
+            ("sans-serif", 20),
+        )
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..max_epoch, (lower - pad)..(upper + pad))?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_desc("epoch")
+        .y_desc("test_ll (nats per point)")
+        .draw()?;
+    for r in runs {
+        chart.draw_series(LineSeries::new(
+            points(r),
+            RGBColor(190, 190, 190).stroke_width(1),
+        ))?;
+    }
+    for (i, r) in top.iter().enumerate() {
+        let colour = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(points(r), colour.stroke_width(2)))?
+            .label(format!(
+                "{} ({:.4})",
+                r.spec.run_id,
+                r.test_ll().unwrap_or(f64::NAN)
+            ))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+    }
+    if let Some(t) = data.true_ll {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, t), (max_epoch, t)],
+                BLACK.stroke_width(1),
+            ))?
+            .label(format!("true_ll ({t:.4})"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(1)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+fn param(record: &RunRecord, key: &str) -> ParamValue {
+    record
+        .spec
+        .train
+        .params()
+        .into_iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+        .expect("grid keys are train keys")
+}
+
+/// The best test log-likelihood of every cell of the (a, b) grid axes.
+fn grid_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    runs: &[&RunRecord],
+    a: &str,
+    b: &str,
+    data: &Dataset,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let mut values_a: Vec<String> = Vec::new();
+    let mut values_b: Vec<String> = Vec::new();
+    for r in runs {
+        for (key, values) in [(a, &mut values_a), (b, &mut values_b)] {
+            let v = param(r, key).to_string();
+            if !values.contains(&v) {
+                values.push(v);
+            }
+        }
+    }
+    let mut cells = vec![vec![f64::NEG_INFINITY; values_b.len()]; values_a.len()];
+    for r in runs {
+        let i = values_a
+            .iter()
+            .position(|v| *v == param(r, a).to_string())
+            .expect("collected above");
+        let j = values_b
+            .iter()
+            .position(|v| *v == param(r, b).to_string())
+            .expect("collected above");
+        cells[i][j] = cells[i][j].max(r.test_ll().unwrap_or(f64::NEG_INFINITY));
+    }
+    let max = cells
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (na, nb) = (values_a.len(), values_b.len());
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!(
+                "best test_ll (nats per point) on {} by {a} and {b}",
+                data.name
+            ),
+            ("sans-serif", 18),
+        )
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5..(na as f64 - 0.5), -0.5..(nb as f64 - 0.5))?;
+    let label = |values: &[String], v: f64| {
+        let i = v.round();
+        if (v - i).abs() < 1e-6 && i >= 0.0 {
+            values.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(na * 2 + 1)
+        .y_labels(nb * 2 + 1)
+        .x_label_formatter(&|v| label(&values_a, *v))
+        .y_label_formatter(&|v| label(&values_b, *v))
+        .x_desc(a)
+        .y_desc(b)
+        .draw()?;
+    // Colours span the cells' own range so that the differences of the grid stand out.
+    let min = cells
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let span = (max - min).max(1e-9);
+    for (i, row) in cells.iter().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            let t = if v.is_finite() { (v - min) / span } else { 0.0 };
+            let (x, y) = (i as f64, j as f64);
+            chart.draw_series([Rectangle::new(
+                [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
+                ViridisRGB::get_color(t).filled(),
+            )])?;
+            let text = if v.is_finite() {
+                format!("{v:.3}")
+            } else {
+                "-".into()
+            };
+            let ink = if t > 0.6 { BLACK } else { WHITE };
+            chart.draw_series([Text::new(
+                text,
+                (x - 0.2, y),
+                ("sans-serif", 15).into_font().color(&ink),
+            )])?;
+        }
+    }
+    Ok(())
+}
