@@ -325,8 +325,7 @@ fn density_figure<DB: DrawingBackend>(
     }
     footer.draw(&Text::new(
         format!(
-            "colour: log density, viridis from {LOG_DENSITY_RANGE} nats below its maximum (dark) to the maximum (yellow); \
-             black: test points; red: {} Gibbs samples of the model",
+            "log density: dark = {LOG_DENSITY_RANGE} nats below max, yellow = max; black: test points; red: {} samples",
             run.samples.len()
         ),
         (12, 6),
