@@ -168,7 +168,7 @@ impl Default for TrainConfig {
             momentum: 0.9,
             weight_decay: 0.0,
             lr_schedule: LrSchedule::Cosine,
-            clip_norm: 0.0,
+            clip_norm: 20.0,
             sampler: Sampler::Noise,
         }
     }
