@@ -3,7 +3,7 @@
 use crate::config::{Experiment, ParamValue};
 use crate::data::Dataset;
 use crate::grid::RunSpec;
-use crate::store::write_atomically;
+use crate::store::{write_atomically, write_atomically_with};
 use crate::train::{Outcome, TrainedRun};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -97,13 +97,13 @@ fn id_columns(rows: &[&RunRecord], datasets: &[Dataset]) -> [Column; 2] {
         col(
             "run_id",
             rows.iter()
-                .map(|r| r.spec.run_id.clone())
+                .map(|r| r.spec.run_id.as_str())
                 .collect::<Vec<_>>(),
         ),
         col(
             "dataset",
             rows.iter()
-                .map(|r| datasets[r.spec.dataset].name.clone())
+                .map(|r| datasets[r.spec.dataset].name.as_str())
                 .collect::<Vec<_>>(),
         ),
     ]
@@ -111,14 +111,13 @@ fn id_columns(rows: &[&RunRecord], datasets: &[Dataset]) -> [Column; 2] {
 
 /// Writes `df` to `path` through a temporary file and a rename, so a reader never sees half a table.
 fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), OutputError> {
-    let mut bytes = Vec::new();
-    ParquetWriter::new(&mut bytes)
-        .finish(df)
-        .map_err(|source| OutputError::Polars {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    write_atomically(path, &bytes).map_err(OutputError::Store)
+    write_atomically_with(path, |file| {
+        ParquetWriter::new(file)
+            .finish(df)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })
+    .map_err(OutputError::Store)
 }
 
 fn frame(path: &Path, height: usize, columns: Vec<Column>) -> Result<DataFrame, OutputError> {
@@ -348,22 +347,26 @@ pub fn samples_frame(
     records: &[RunRecord],
     datasets: &[Dataset],
 ) -> Result<DataFrame, OutputError> {
-    let points: Vec<(&RunRecord, &[f64; 2])> = records
-        .iter()
-        .filter_map(|r| r.run.as_ref().map(|run| (r, run)))
-        .flat_map(|(r, run)| run.samples.iter().map(move |p| (r, p)))
-        .collect();
-    let rows: Vec<&RunRecord> = points.iter().map(|(r, _)| *r).collect();
-    let mut columns = id_columns(&rows, datasets).to_vec();
-    columns.push(col(
-        "x1",
-        points.iter().map(|(_, p)| p[0]).collect::<Vec<_>>(),
-    ));
-    columns.push(col(
-        "x2",
-        points.iter().map(|(_, p)| p[1]).collect::<Vec<_>>(),
-    ));
-    frame(path, points.len(), columns)
+    // The largest table by far (runs x samples rows): columns are filled straight from the
+    // records, with no per-row intermediate.
+    let with_samples = || {
+        records
+            .iter()
+            .filter_map(|r| Some((r, r.run.as_ref()?.samples.as_slice())))
+    };
+    let run_ids =
+        with_samples().flat_map(|(r, s)| std::iter::repeat_n(r.spec.run_id.as_str(), s.len()));
+    let names = with_samples()
+        .flat_map(|(r, s)| std::iter::repeat_n(datasets[r.spec.dataset].name.as_str(), s.len()));
+    let axis = |i: usize| with_samples().flat_map(move |(_, s)| s.iter().map(move |p| p[i]));
+    let height: usize = with_samples().map(|(_, s)| s.len()).sum();
+    let columns = vec![
+        StringChunked::from_iter_values("run_id".into(), run_ids).into_column(),
+        StringChunked::from_iter_values("dataset".into(), names).into_column(),
+        Float64Chunked::from_iter_values("x1".into(), axis(0)).into_column(),
+        Float64Chunked::from_iter_values("x2".into(), axis(1)).into_column(),
+    ];
+    frame(path, height, columns)
 }
 
 /// `data.parquet`: exactly the points the runs used, with the data set each belongs to.

@@ -341,13 +341,25 @@ pub fn publish(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
 
 /// Writes `bytes` to a temporary name beside `path`, then renames it into place.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// Lets `write` fill a temporary file beside `path`, then renames it into place, so a reader
+/// sees the old file or the whole new one, never a part.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
     let file_name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
+    let written = std::fs::File::create(&tmp).and_then(|mut file| write(&mut file));
+    let result = written
+        .map_err(io_error(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_error(path)));
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        io_error(path)(e)
-    })
+    }
+    result
 }
