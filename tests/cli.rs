@@ -1,10 +1,11 @@
 //! Drives the real `grbm-sweep` binary on tiny experiment files in temporary folders and reads the Parquet back.
 
 use polars::prelude::*;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-const BIN: &str = env!("CARGO_BIN_EXE_grbm-sweep");
+mod common;
+
+use common::*;
 
 /// A tiny experiment: 200 training points, 3 epochs, curve points every epoch.
 fn tiny(name: &str, grid: &str) -> String {
@@ -14,52 +15,8 @@ fn tiny(name: &str, grid: &str) -> String {
     )
 }
 
-fn write(dir: &Path, file: &str, text: &str) -> PathBuf {
-    let path = dir.join(file);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the binary runs")
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(
-        std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .finish()
-    .unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 fn total_nulls(df: &DataFrame) -> usize {
     df.columns().iter().map(|c| c.null_count()).sum()
-}
-
-fn strings(df: &DataFrame, name: &str) -> Vec<String> {
-    let ca = df.column(name).unwrap().str().unwrap().clone();
-    (0..ca.len())
-        .map(|i| ca.get(i).unwrap_or_default().to_string())
-        .collect()
-}
-
-fn floats(df: &DataFrame, name: &str) -> Vec<f64> {
-    let ca = df.column(name).unwrap().f64().unwrap().clone();
-    (0..ca.len())
-        .map(|i| ca.get(i).unwrap_or(f64::NAN))
-        .collect()
-}
-
-fn without_timing(df: DataFrame) -> DataFrame {
-    df.drop_many(["train_seconds", "eval_seconds"])
 }
 
 #[test]

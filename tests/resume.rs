@@ -1,12 +1,13 @@
 //! Nothing lost: kills and interrupts mid-sweep, resumes, isolated failures, the folder lock,
 //! the data-section check and the size limit, all through the real binary.
 
-use polars::prelude::*;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_grbm-sweep");
+mod common;
+
+use common::*;
 
 /// 40 runs of roughly 50 ms each: long enough to be stopped halfway with one thread.
 fn forty_runs(name: &str, output: &str) -> String {
@@ -14,32 +15,6 @@ fn forty_runs(name: &str, output: &str) -> String {
         "name = \"{name}\"\noutput = \"{output}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 2000\nn_test = 500\nseed = 3\n\n\
          [train]\nepochs = 60\nbatch_size = 50\nk = 5\n\n[eval]\nevery = 20\n\n[grid]\nhidden = [2, 3, 4, 5, 6]\nseed = [0, 1, 2, 3, 4, 5, 6, 7]\n"
     )
-}
-
-fn write(dir: &Path, file: &str, text: &str) {
-    std::fs::write(dir.join(file), text).unwrap();
-}
-
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).current_dir(dir);
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    command(dir, args).output().expect("the binary runs")
-}
-
-fn spawn(dir: &Path, args: &[&str]) -> Child {
-    command(dir, args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn records_in(results: &Path) -> usize {
@@ -62,47 +37,6 @@ fn wait_for_records(results: &Path, count: usize) {
             "the sweep never reached {count} runs"
         );
         std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(
-        std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .finish()
-    .unwrap()
-}
-
-fn strings(df: &DataFrame, name: &str) -> Vec<String> {
-    let ca = df.column(name).unwrap().str().unwrap().clone();
-    (0..ca.len())
-        .map(|i| ca.get(i).unwrap_or_default().to_string())
-        .collect()
-}
-
-/// Every table of `a` equals that of `b` in every non-timing column, with no duplicate run ids.
-fn assert_same_tables(a: &Path, b: &Path) {
-    for table in [
-        "runs.parquet",
-        "curves.parquet",
-        "models.parquet",
-        "data.parquet",
-    ] {
-        let (mut x, mut y) = (read(&a.join(table)), read(&b.join(table)));
-        if table == "runs.parquet" {
-            x = x.drop_many(["train_seconds", "eval_seconds"]);
-            y = y.drop_many(["train_seconds", "eval_seconds"]);
-            let ids = strings(&x, "run_id");
-            let mut unique = ids.clone();
-            unique.sort();
-            unique.dedup();
-            assert_eq!(unique.len(), ids.len(), "duplicate run ids");
-            assert_eq!(ids.len(), 40);
-        }
-        assert!(
-            x.equals_missing(&y),
-            "{table} differs from the uninterrupted sweep"
-        );
     }
 }
 

@@ -1,12 +1,13 @@
 //! Sharded sweeps through the real binary: shards side by side in one folder, `merge`, and the
 //! scripts of `grbm-sweep slurm` submitted to a real single-node Slurm (tests/slurm/cluster.sh).
 
-use polars::prelude::*;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_grbm-sweep");
+mod common;
+
+use common::*;
 
 fn experiment(output: &str) -> String {
     format!(
@@ -15,65 +16,12 @@ fn experiment(output: &str) -> String {
     )
 }
 
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .env_remove("JOB_COMPLETION_INDEX");
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    command(dir, args).output().expect("the binary runs")
-}
-
-fn spawn(dir: &Path, args: &[&str]) -> Child {
-    command(dir, args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn read(path: &Path) -> DataFrame {
-    ParquetReader::new(
-        std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .finish()
-    .unwrap()
-}
-
 /// A single-process sweep of the same experiment, the reference every merge must equal.
 fn reference(dir: &Path) -> PathBuf {
     std::fs::write(dir.join("local.toml"), experiment("local")).unwrap();
     let out = run(dir, &["local.toml", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     dir.join("local")
-}
-
-fn assert_same_tables(a: &Path, b: &Path) {
-    for table in [
-        "runs.parquet",
-        "curves.parquet",
-        "models.parquet",
-        "data.parquet",
-    ] {
-        let (mut x, mut y) = (read(&a.join(table)), read(&b.join(table)));
-        if table == "runs.parquet" {
-            x = x.drop_many(["train_seconds", "eval_seconds"]);
-            y = y.drop_many(["train_seconds", "eval_seconds"]);
-        }
-        assert_eq!(x.height(), y.height(), "{table}");
-        assert!(
-            x.equals_missing(&y),
-            "{table} of the merge differs from the single-process sweep"
-        );
-    }
 }
 
 #[test]
