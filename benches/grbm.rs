@@ -6,7 +6,7 @@ use faer::Mat;
 use grbm_sweep::config::TrainConfig;
 use grbm_sweep::estimate::log_z_grid;
 use grbm_sweep::model::{Grbm, Workspace};
-use grbm_sweep::rng::{Purpose, stream};
+use grbm_sweep::rng::{GibbsRng, Purpose, stream};
 use grbm_sweep::train::{Trainer, initial_model};
 use rand::RngExt;
 use rand_distr::StandardNormal;
@@ -38,7 +38,7 @@ fn gibbs_step(c: &mut Criterion) {
         let data = points(BATCH);
         let mut x = Mat::from_fn(BATCH, 2, |r, i| data[r][i]);
         let mut ws = Workspace::new(BATCH, n);
-        let mut rng = stream(2, Purpose::Gibbs);
+        let mut rng = GibbsRng::new(stream(2, Purpose::Gibbs));
         group.bench_function(
             BenchmarkId::from_parameter(format!("n{n}_b{BATCH}")),
             |bench| bench.iter(|| m.gibbs_steps(black_box(x.as_mut()), 1, &mut ws, &mut rng)),

@@ -18,3 +18,4 @@ pub mod shard;
 pub mod slurm;
 pub mod store;
 pub mod train;
+pub mod vecmath;

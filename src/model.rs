@@ -26,18 +26,18 @@ fn col_mut<'a>(m: MatMut<'a, f64>, j: usize) -> &'a mut [f64] {
 }
 
 /// `out[:, i] = base[i] + sum_j z[:, j] w[(i, j)]` for both visible axes: `b + W z` per row of `z`.
-fn weighted_hidden_sum(w: &Mat<f64>, base: [f64; 2], z: MatRef<'_, f64>, mut out: MatMut<'_, f64>) {
-    for i in 0..2 {
-        let out_i = col_mut(out.rb_mut(), i);
-        out_i.fill(base[i]);
-        for j in 0..z.ncols() {
-            let w_ij = w[(i, j)];
-            for (o, zj) in out_i.iter_mut().zip(col(z, j)) {
-                *o += w_ij * zj;
-            }
-        }
+fn weighted_hidden_sum(w: &Mat<f64>, base: [f64; 2], z: MatRef<'_, f64>, out: MatMut<'_, f64>) {
+    let (out1, out2) = out.split_at_col_mut(1);
+    let (out1, out2) = (col_mut(out1, 0), col_mut(out2, 0));
+    out1.fill(base[0]);
+    out2.fill(base[1]);
+    for j in 0..z.ncols() {
+        vecmath::add_weighted_column(col(z, j), w[(0, j)], w[(1, j)], out1, out2);
     }
 }
+use crate::rng::GibbsRng;
+use crate::vecmath;
+pub use crate::vecmath::{log_sum_exp, sigmoid};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 use rand_pcg::Pcg64;
@@ -87,24 +87,10 @@ impl Gradient {
     }
 }
 
-#[inline]
-pub fn sigmoid(a: f64) -> f64 {
-    1.0 / (1.0 + (-a).exp())
-}
-
 /// `ln(1 + e^a)` without overflow for large `a` or loss of precision for very negative `a`.
 #[inline]
 pub fn softplus(a: f64) -> f64 {
     a.max(0.0) + (-a.abs()).exp().ln_1p()
-}
-
-/// Numerically stable `ln(sum(exp(v)))`; `-inf` for an empty slice.
-pub fn log_sum_exp(values: &[f64]) -> f64 {
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !max.is_finite() {
-        return max;
-    }
-    max + values.iter().map(|v| (v - max).exp()).sum::<f64>().ln()
 }
 
 /// Scratch matrices for one batch size, reused across steps so the inner loop does not allocate.
@@ -116,6 +102,8 @@ pub struct Workspace {
     pub hidden: Mat<f64>,
     /// `B x 2`: scaled visible values x / sigma^2, then (W h) per point.
     pub visible_tmp: Mat<f64>,
+    /// `B x n` uniform draws for the hidden units, column-major like `hidden`.
+    pub uniforms: Vec<f64>,
 }
 
 impl Workspace {
@@ -124,6 +112,7 @@ impl Workspace {
             hidden_probs: Mat::zeros(batch_size, n_hidden),
             hidden: Mat::zeros(batch_size, n_hidden),
             visible_tmp: Mat::zeros(batch_size, 2),
+            uniforms: vec![0.0; batch_size * n_hidden],
         }
     }
 }
@@ -201,62 +190,102 @@ impl Grbm {
         quadratic - hidden_term
     }
 
-    /// p(z_j = 1 | x) for every row of `x` (`B x 2`) into `out` (`B x n`).
-    pub fn hidden_probs(
-        &self,
-        x: MatRef<'_, f64>,
-        scaled_x: MatMut<'_, f64>,
-        mut out: MatMut<'_, f64>,
-    ) {
-        self.hidden_preactivations(x, scaled_x, out.rb_mut());
-        for j in 0..out.ncols() {
-            for v in col_mut(out.rb_mut(), j) {
-                *v = sigmoid(*v);
+    /// The sum of F(x) over `points`: the same value as summing [`Grbm::free_energy`], computed
+    /// a block of points at a time with vectorized exponentials and one logarithm per point.
+    pub fn sum_free_energy(&self, points: &[[f64; 2]]) -> f64 {
+        const CHUNK: usize = 1024;
+        // Products of at most 2^512 stay far from f64's limit of 2^1024.
+        const UNITS_PER_LOG: usize = 512;
+        let iv = self.inv_var();
+        let mut scaled = [vec![0.0; CHUNK], vec![0.0; CHUNK]];
+        let (mut positive, mut product) = (vec![0.0; CHUNK], vec![0.0; CHUNK]);
+        let mut total = 0.0;
+        for chunk in points.chunks(CHUNK) {
+            let rows = chunk.len();
+            for (r, x) in chunk.iter().enumerate() {
+                scaled[0][r] = x[0] * iv[0];
+                scaled[1][r] = x[1] * iv[1];
+            }
+            positive[..rows].fill(0.0);
+            for units in (0..self.n_hidden())
+                .collect::<Vec<_>>()
+                .chunks(UNITS_PER_LOG)
+            {
+                product[..rows].fill(1.0);
+                for &j in units {
+                    vecmath::add_softplus_column(
+                        &scaled[0][..rows],
+                        &scaled[1][..rows],
+                        self.c[j],
+                        self.w[(0, j)],
+                        self.w[(1, j)],
+                        &mut positive[..rows],
+                        &mut product[..rows],
+                    );
+                }
+                for r in 0..rows {
+                    positive[r] += product[r].ln();
+                }
+            }
+            for (r, x) in chunk.iter().enumerate() {
+                let quadratic = (x[0] - self.b[0]).powi(2) * iv[0] / 2.0
+                    + (x[1] - self.b[1]).powi(2) * iv[1] / 2.0;
+                total += quadratic - positive[r];
             }
         }
+        total
     }
 
-    /// `c_j + sum_i x_i W_ij / sigma_i^2` for every row of `x` into `out`.
-    fn hidden_preactivations(
+    /// p(z_j = 1 | x) for every row of `x` (`B x 2`) into `out` (`B x n`).
+    pub fn hidden_probs(
         &self,
         x: MatRef<'_, f64>,
         mut scaled_x: MatMut<'_, f64>,
         mut out: MatMut<'_, f64>,
     ) {
+        self.scale_visible(x, scaled_x.rb_mut());
+        let (x1, x2) = (col(scaled_x.rb(), 0), col(scaled_x.rb(), 1));
+        for j in 0..out.ncols() {
+            let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
+            vecmath::sigmoid_column(x1, x2, c, w1, w2, col_mut(out.rb_mut(), j));
+        }
+    }
+
+    /// `x_i / sigma_i^2` for every row of `x`: the hidden units' pre-activation is
+    /// `c_j + sum_i (x_i / sigma_i^2) W_ij`.
+    fn scale_visible(&self, x: MatRef<'_, f64>, mut scaled_x: MatMut<'_, f64>) {
         let iv = self.inv_var();
         for i in 0..2 {
             for (dst, src) in col_mut(scaled_x.rb_mut(), i).iter_mut().zip(col(x, i)) {
                 *dst = src * iv[i];
             }
         }
+    }
+
+    /// z ~ p(z | x) for every row of `x` into `ws.hidden`.
+    pub fn sample_hidden(&self, x: MatRef<'_, f64>, ws: &mut Workspace, rng: &mut GibbsRng) {
+        let rows = x.nrows();
+        let mut scaled_x = ws.visible_tmp.as_mut().subrows_mut(0, rows);
+        self.scale_visible(x, scaled_x.rb_mut());
         let (x1, x2) = (col(scaled_x.rb(), 0), col(scaled_x.rb(), 1));
-        for j in 0..out.ncols() {
+        let uniforms = &mut ws.uniforms[..rows * self.n_hidden()];
+        rng.uniform.fill(uniforms);
+        let mut hidden = ws.hidden.as_mut().subrows_mut(0, rows);
+        for (j, u) in uniforms.chunks_exact(rows).enumerate() {
             let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
-            for ((o, a), b) in col_mut(out.rb_mut(), j).iter_mut().zip(x1).zip(x2) {
-                *o = c + a * w1 + b * w2;
-            }
+            vecmath::bernoulli_column(x1, x2, c, w1, w2, u, col_mut(hidden.rb_mut(), j));
         }
     }
 
-    /// z ~ p(z | x) for every row of `x`; `ws.hidden_probs` keeps p(z|x).
-    pub fn sample_hidden(&self, x: MatRef<'_, f64>, ws: &mut Workspace, rng: &mut Pcg64) {
-        let rows = x.nrows();
-        let mut probs = ws.hidden_probs.as_mut().subrows_mut(0, rows);
-        self.hidden_probs(
-            x,
-            ws.visible_tmp.as_mut().subrows_mut(0, rows),
-            probs.rb_mut(),
-        );
+    /// z ~ Bernoulli(p) for the first `rows` rows of `ws.hidden_probs` into `ws.hidden`: the first
+    /// Gibbs step of chains that start where p(z|x) has just been computed.
+    pub fn sample_hidden_from_probs(&self, rows: usize, ws: &mut Workspace, rng: &mut GibbsRng) {
+        let uniforms = &mut ws.uniforms[..rows * self.n_hidden()];
+        rng.uniform.fill(uniforms);
+        let probs = ws.hidden_probs.as_ref().subrows(0, rows);
         let mut hidden = ws.hidden.as_mut().subrows_mut(0, rows);
-        for j in 0..hidden.ncols() {
-            for (z, p) in hidden
-                .rb_mut()
-                .col_mut(j)
-                .iter_mut()
-                .zip(probs.rb().col(j).iter())
-            {
-                *z = if rng.random::<f64>() < *p { 1.0 } else { 0.0 };
-            }
+        for (j, u) in uniforms.chunks_exact(rows).enumerate() {
+            vecmath::bernoulli_from_probs(col(probs, j), u, col_mut(hidden.rb_mut(), j));
         }
     }
 
@@ -284,12 +313,16 @@ impl Grbm {
         mut x: MatMut<'_, f64>,
         k: usize,
         ws: &mut Workspace,
-        rng: &mut Pcg64,
+        rng: &mut GibbsRng,
     ) {
         let rows = x.nrows();
         for _ in 0..k {
             self.sample_hidden(x.rb(), ws, rng);
-            self.sample_visible(ws.hidden.as_ref().subrows(0, rows), x.rb_mut(), rng);
+            self.sample_visible(
+                ws.hidden.as_ref().subrows(0, rows),
+                x.rb_mut(),
+                &mut rng.normal,
+            );
         }
     }
 
@@ -301,7 +334,7 @@ impl Grbm {
         burn_in: usize,
         thin: usize,
         n_samples: usize,
-        rng: &mut Pcg64,
+        rng: &mut GibbsRng,
     ) -> Vec<[f64; 2]> {
         if n_samples == 0 {
             return Vec::new();
@@ -311,11 +344,15 @@ impl Grbm {
         let mut z = Mat::<f64>::zeros(chains, n);
         for r in 0..chains {
             for j in 0..n {
-                z[(r, j)] = if rng.random::<bool>() { 1.0 } else { 0.0 };
+                z[(r, j)] = if rng.normal.random::<bool>() {
+                    1.0
+                } else {
+                    0.0
+                };
             }
         }
         let mut x = Mat::<f64>::zeros(chains, 2);
-        self.sample_visible(z.as_ref(), x.as_mut(), rng);
+        self.sample_visible(z.as_ref(), x.as_mut(), &mut rng.normal);
         self.gibbs_steps(x.as_mut(), burn_in, &mut ws, rng);
         let mut samples = Vec::with_capacity(n_samples);
         while samples.len() < n_samples {
@@ -346,15 +383,11 @@ impl Grbm {
         // dF/dW_ij = -(x_i / sigma_i^2) h_j, averaged: -(X/sigma^2)^T H / B.
         for j in 0..grad.c.len() {
             let h = col(probs.rb(), j);
-            for i in 0..2 {
-                let dot: f64 = col(scaled_x.rb(), i)
-                    .iter()
-                    .zip(h)
-                    .map(|(a, b)| a * b)
-                    .sum();
-                grad.w[(i, j)] = -dot * inv_rows;
-            }
-            grad.c[j] = -h.iter().sum::<f64>() * inv_rows;
+            let [x1h, x2h, h_sum] =
+                vecmath::column_moments(col(scaled_x.rb(), 0), col(scaled_x.rb(), 1), h);
+            grad.w[(0, j)] = -x1h * inv_rows;
+            grad.w[(1, j)] = -x2h * inv_rows;
+            grad.c[j] = -h_sum * inv_rows;
         }
         // (W h)_i per point, reusing the scaled-x buffer, which is no longer needed.
         let mut wh = scaled_x;

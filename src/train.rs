@@ -4,7 +4,7 @@ use crate::config::{EvalConfig, LrSchedule, Optimizer, Sampler, TrainConfig};
 use crate::data::{Dataset, moments};
 use crate::estimate::{Evaluation, evaluate};
 use crate::model::{Gradient, Grbm, Workspace};
-use crate::rng::{Purpose, stream};
+use crate::rng::{GibbsRng, Purpose, stream};
 use faer::Mat;
 use faer::reborrow::{Reborrow, ReborrowMut};
 use rand::RngExt;
@@ -126,7 +126,7 @@ pub struct Trainer<'a> {
     chains_started: bool,
     noise_center: [f64; 2],
     noise_spread: [f64; 2],
-    gibbs_rng: rand_pcg::Pcg64,
+    gibbs_rng: GibbsRng,
     step: usize,
     total_steps: usize,
 }
@@ -151,7 +151,7 @@ impl<'a> Trainer<'a> {
             chains_started: false,
             noise_center,
             noise_spread,
-            gibbs_rng: stream(cfg.seed, Purpose::Gibbs),
+            gibbs_rng: GibbsRng::new(stream(cfg.seed, Purpose::Gibbs)),
             step: 0,
             total_steps: batches_per_epoch * cfg.epochs,
         }
@@ -173,8 +173,23 @@ impl<'a> Trainer<'a> {
         self.model
             .mean_free_energy_grad(x, &mut self.ws, &mut self.positive);
 
+        // Gibbs steps still to run after the chains are started.
+        let mut k = self.cfg.k;
         match self.cfg.sampler {
-            Sampler::Cd => self.chains.as_mut().subrows_mut(0, rows).copy_from(x),
+            Sampler::Cd => {
+                self.chains.as_mut().subrows_mut(0, rows).copy_from(x);
+                // The chains start at the batch, whose p(z|x) the positive phase just computed.
+                if k > 0 {
+                    self.model
+                        .sample_hidden_from_probs(rows, &mut self.ws, &mut self.gibbs_rng);
+                    self.model.sample_visible(
+                        self.ws.hidden.as_ref().subrows(0, rows),
+                        self.chains.as_mut().subrows_mut(0, rows),
+                        &mut self.gibbs_rng.normal,
+                    );
+                    k -= 1;
+                }
+            }
             Sampler::Pcd => {
                 if !self.chains_started {
                     self.chains.as_mut().subrows_mut(0, rows).copy_from(x);
@@ -184,19 +199,15 @@ impl<'a> Trainer<'a> {
             Sampler::Noise => {
                 for r in 0..rows {
                     for i in 0..2 {
-                        let noise: f64 = self.gibbs_rng.sample(StandardNormal);
+                        let noise: f64 = self.gibbs_rng.normal.sample(StandardNormal);
                         self.chains[(r, i)] = self.noise_center[i] + self.noise_spread[i] * noise;
                     }
                 }
             }
         }
         let mut chains = self.chains.as_mut().subrows_mut(0, rows);
-        self.model.gibbs_steps(
-            chains.rb_mut(),
-            self.cfg.k,
-            &mut self.ws,
-            &mut self.gibbs_rng,
-        );
+        self.model
+            .gibbs_steps(chains.rb_mut(), k, &mut self.ws, &mut self.gibbs_rng);
         self.model
             .mean_free_energy_grad(chains.rb(), &mut self.ws, &mut self.negative);
 
@@ -366,7 +377,7 @@ pub fn train_run(cfg: &TrainConfig, data: &Dataset, eval: &EvalConfig) -> Traine
             }
             if is_last {
                 let start = Instant::now();
-                let mut rng = stream(cfg.seed, Purpose::Samples);
+                let mut rng = GibbsRng::new(stream(cfg.seed, Purpose::Samples));
                 let samples = data_model.sample(
                     eval.sample_chains,
                     eval.burn_in,

@@ -4,7 +4,7 @@
 use faer::Mat;
 use grbm_sweep::estimate::{log_z_grid, mean_log_likelihood};
 use grbm_sweep::model::{Gradient, Grbm, Workspace};
-use grbm_sweep::rng::{Purpose, stream};
+use grbm_sweep::rng::{GibbsRng, Purpose, stream};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 use rand_pcg::Pcg64;
@@ -277,7 +277,7 @@ fn gibbs_sampler_matches_exact_mixture_moments() {
     let model = Grbm::new([0.3, -0.2], [0.9, 0.7], w, vec![-0.5, 0.2, 0.1]);
     let (mean, cov) = model.exact_moments();
     let chains = 20000;
-    let mut rng = stream(5, Purpose::Samples);
+    let mut rng = GibbsRng::new(stream(5, Purpose::Samples));
     let samples = model.sample(chains, 200, 1, chains, &mut rng);
     let n = samples.len() as f64;
     let m = [0, 1].map(|a| samples.iter().map(|s| s[a]).sum::<f64>() / n);
@@ -337,5 +337,40 @@ fn unit_conversion_preserves_log_likelihood_up_to_the_jacobian() {
                 ll_std - jacobian
             );
         }
+    }
+}
+
+/// The vectorized sum of free energies (one logarithm per point, products of 1 + e^-|u|) equals
+/// the scalar softplus sum, including past 512 hidden units where the products are folded.
+#[test]
+fn batched_free_energy_equals_the_scalar_sum() {
+    let mut rng = stream(17, Purpose::Init);
+    // Pre-activations near 0 make every factor about 2: 1100 of them overflow f64 unless folded.
+    let flat = Grbm::new(
+        [0.0; 2],
+        [1.0; 2],
+        Mat::from_fn(2, 1100, |_, _| 1e-3),
+        vec![0.0; 1100],
+    );
+    for (n, model) in [1, 7, 64, 700, 1100].map(|n| {
+        let model = if n == 1100 {
+            flat.clone()
+        } else {
+            random_model(&mut rng, n)
+        };
+        (n, model)
+    }) {
+        let points: Vec<[f64; 2]> = (0..1500)
+            .map(|_| {
+                let x: [f64; 2] = [rng.sample(StandardNormal), rng.sample(StandardNormal)];
+                [3.0 * x[0], 3.0 * x[1]]
+            })
+            .collect();
+        let scalar: f64 = points.iter().map(|x| model.free_energy(*x)).sum();
+        let batched = model.sum_free_energy(&points);
+        assert!(
+            (batched - scalar).abs() <= 1e-12 * scalar.abs().max(1.0),
+            "n = {n}: batched {batched} vs scalar {scalar}"
+        );
     }
 }
