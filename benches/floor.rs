@@ -1,13 +1,24 @@
-//! The floor of a sweep: the sigmoid evaluations, uniform and normal draws and softplus evaluations
-//! that `experiments/bench.toml` cannot avoid, done in tight independent loops with the same RNG
-//! and math functions as the program, timed beside the sweep itself in one process.
+//! The floor of a sweep: the elementary operations that `experiments/bench.toml` cannot avoid,
+//! done in tight independent loops with the program's own kernels and random streams, timed
+//! beside the sweep itself in one process. The ratio of the two is the overhead of everything
+//! else: batching, parameter updates, scheduling, evaluation bookkeeping, writing the tables.
+//!
+//! The operations, counted from what each run actually did (a diverged run stops after the
+//! epoch it diverged in and is not evaluated):
+//! - hidden probabilities p(z|x) (exp and a division): the positive and negative phase of
+//!   every update, and the reconstruction of the test points;
+//! - hidden draws from a pre-activation (exp and a comparison, no division): every Gibbs step
+//!   but the first of a `cd` chain, which compares with the positive phase's probabilities;
+//! - uniform draws (one per hidden unit per Gibbs step) and normal draws (two per point per step);
+//! - grid factors (one multiply-add per hidden unit and grid point), one exp per grid point, and
+//!   one softplus factor per hidden unit and train or test point (the log-likelihoods).
 //!
 //! Run: `cargo bench --bench floor` (or `-- --threads N`, default 1). Prints both times and their ratio.
 
-use grbm_sweep::config;
-use grbm_sweep::model::{sigmoid, softplus};
-use grbm_sweep::rng::{Purpose, stream};
+use grbm_sweep::config::{self, Sampler};
+use grbm_sweep::rng::{GibbsRng, Purpose, stream};
 use grbm_sweep::runner::{Progress, RunOptions, SweepReport, run_sweep};
+use grbm_sweep::vecmath;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 use std::hint::black_box;
@@ -17,17 +28,19 @@ use std::time::Instant;
 /// Elementary operations a sweep needs, summed over its runs.
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
-    sigmoids: u64,
+    probabilities: u64,
+    draws: u64,
     uniforms: u64,
     normals: u64,
+    grid_factors: u64,
+    grid_exps: u64,
     softplus: u64,
 }
 
-/// What the finished sweep actually did: a diverged run stops after the epoch it diverged in and
-/// is not evaluated, so the floor counts only the work its runs really had to do.
 fn counts(exp: &config::Experiment, report: &SweepReport) -> Counts {
     let mut total = Counts::default();
     let (n_train, n_test) = (exp.data.n_train as u64, exp.data.n_test as u64);
+    let e = &exp.eval;
     for record in &report.records {
         let (t, run) = (
             &record.spec.train,
@@ -39,54 +52,122 @@ fn counts(exp: &config::Experiment, report: &SweepReport) -> Counts {
         } else {
             run.epochs_done + 1
         };
-        let steps = epochs as u64 * n_train.div_ceil(b);
-        // Per step: p(z|x) of the batch, k Gibbs steps (p(z|x), z draws, x draws), p(z|x) of the chains.
-        total.sigmoids += steps * b * n * (k + 2);
-        total.uniforms += steps * b * n * k;
-        total.normals += steps * b * 2 * k;
+        let points = epochs as u64 * n_train.div_ceil(b) * b;
+        total.probabilities += points * n * 2;
+        let first_from_probs = u64::from(t.sampler == Sampler::Cd);
+        total.draws += points * n * (k - first_from_probs);
+        total.uniforms += points * n * k;
+        total.normals += points * 2 * (k + u64::from(t.sampler == Sampler::Noise));
         if run.evaluation.is_some() {
-            // The grid, the log-likelihood of every point, the reconstruction of the test points.
-            let grid = exp.eval.grid_points.expect("bench.toml fixes grid_points") as u64;
-            total.softplus += (grid * grid + n_train + n_test) * n;
-            total.sigmoids += n_test * n;
+            let grid = e.grid_points.expect("bench.toml fixes grid_points") as u64;
+            total.grid_factors += grid * grid * n;
+            total.grid_exps += grid * grid;
+            total.softplus += (n_train + n_test) * n;
+            total.probabilities += n_test * n;
+            if e.samples > 0 {
+                let rounds = e.samples.div_ceil(e.sample_chains) as u64;
+                let chain_points =
+                    (e.burn_in as u64 + rounds * e.thin.max(1) as u64) * e.sample_chains as u64;
+                total.draws += chain_points * n;
+                total.uniforms += chain_points * n;
+                total.normals += chain_points * 2;
+            }
         }
     }
     total
 }
 
-/// Fills `buffer` with `f` of varying inputs, `count` values in all, as the program fills its
-/// batch matrices (results stored, not chained through one accumulator).
-fn fill(buffer: &mut [f64], count: u64, mut f: impl FnMut(usize) -> f64) -> f64 {
-    let mut checksum = 0.0;
+const BUFFER: usize = 4096;
+
+/// Calls `f(len)` on buffer-sized pieces until `count` values are done.
+fn in_pieces(count: u64, mut f: impl FnMut(usize)) {
     let mut left = count as usize;
     while left > 0 {
-        let chunk = left.min(buffer.len());
-        for (i, v) in buffer[..chunk].iter_mut().enumerate() {
-            *v = f(i);
-        }
-        checksum += buffer[chunk - 1];
-        left -= chunk;
+        let len = left.min(BUFFER);
+        f(len);
+        left -= len;
     }
-    checksum
 }
 
-/// Each operation in its own tight loop with the program's RNG and math functions.
-fn floor(c: Counts) -> f64 {
-    let start = Instant::now();
-    let mut rng = stream(0, Purpose::Gibbs);
-    let mut buffer = vec![0.0; 4096];
-    let mut acc = fill(&mut buffer, c.sigmoids, |i| {
-        sigmoid((i & 1023) as f64 * 0.01 - 5.0)
-    });
-    acc += fill(&mut buffer, c.uniforms, |_| rng.random::<f64>());
-    acc += fill(&mut buffer, c.normals, |_| {
-        rng.sample::<f64, _>(StandardNormal)
-    });
-    acc += fill(&mut buffer, c.softplus, |i| {
-        softplus((i & 1023) as f64 * 0.02 - 10.0)
-    });
-    black_box(acc);
-    start.elapsed().as_secs_f64()
+/// Each operation in its own tight loop with the program's kernels and streams; returns the
+/// seconds of each, in the order of [`Counts`].
+fn floor(c: Counts) -> Vec<(&'static str, u64, f64)> {
+    let x1: Vec<f64> = (0..BUFFER).map(|i| (i as f64 * 0.37).sin() * 2.0).collect();
+    let x2: Vec<f64> = (0..BUFFER).map(|i| (i as f64 * 0.11).cos() * 2.0).collect();
+    let (mut out, mut out2) = (vec![0.0; BUFFER], vec![0.0; BUFFER]);
+    let mut rng = GibbsRng::new(stream(0, Purpose::Gibbs));
+    let mut uniforms = vec![0.0; BUFFER];
+    rng.uniform.fill(&mut uniforms);
+    let mut acc = 0.0;
+    let mut times = Vec::new();
+    let mut time = |name: &'static str, count: u64, mut f: Box<dyn FnMut(usize) + '_>| {
+        let start = Instant::now();
+        in_pieces(count, &mut f);
+        times.push((name, count, start.elapsed().as_secs_f64()));
+    };
+    time(
+        "hidden probabilities",
+        c.probabilities,
+        Box::new(|len| {
+            vecmath::sigmoid_column(&x1[..len], &x2[..len], 0.1, 0.7, -0.4, &mut out[..len]);
+        }),
+    );
+    time(
+        "hidden draws",
+        c.draws,
+        Box::new(|len| {
+            let (m1, m2) = (&mut out[..len], &mut out2[..len]);
+            vecmath::bernoulli_column(
+                &x1[..len],
+                &x2[..len],
+                0.1,
+                0.7,
+                -0.4,
+                &uniforms[..len],
+                m1,
+                m2,
+            );
+        }),
+    );
+    time(
+        "uniform draws",
+        c.uniforms,
+        Box::new(|len| rng.uniform.fill(&mut uniforms[..len])),
+    );
+    time(
+        "normal draws",
+        c.normals,
+        Box::new(|len| {
+            for v in &mut out[..len] {
+                *v = rng.normal.sample(StandardNormal);
+            }
+        }),
+    );
+    time(
+        "grid factors",
+        c.grid_factors,
+        Box::new(|len| {
+            out[..len].fill(1.0);
+            vecmath::multiply_factors(0.3, &x1[..len], &mut out[..len]);
+        }),
+    );
+    time(
+        "grid exps",
+        c.grid_exps,
+        Box::new(|len| {
+            acc += vecmath::log_sum_product_exp(&uniforms[..len], &x1[..len], &mut out[..len]);
+        }),
+    );
+    time(
+        "softplus factors",
+        c.softplus,
+        Box::new(|len| {
+            let (positive, product) = (&mut out[..len], &mut out2[..len]);
+            vecmath::add_softplus_column(&x1[..len], &x2[..len], 0.1, 0.7, -0.4, positive, product);
+        }),
+    );
+    black_box((acc, &out, &out2, &uniforms));
+    times
 }
 
 fn main() {
@@ -108,20 +189,21 @@ fn main() {
     };
     let report = run_sweep(&exp, &opts).expect("the sweep runs");
     let c = counts(&exp, &report);
+    let times = floor(c);
     println!(
-        "bench.toml needs {:.3e} sigmoids, {:.3e} uniform and {:.3e} normal draws, {:.3e} softplus",
-        c.sigmoids as f64, c.uniforms as f64, c.normals as f64, c.softplus as f64
+        "{:<22} {:>14} {:>9} {:>8}",
+        "operation", "count", "seconds", "ns each"
     );
+    for (name, count, seconds) in &times {
+        let each = seconds * 1e9 / (*count).max(1) as f64;
+        println!("{name:<22} {count:>14} {seconds:>9.3} {each:>8.3}");
+    }
     let sweep = report.seconds;
-    let floor = floor(c) / threads as f64;
+    let floor = times.iter().map(|t| t.2).sum::<f64>() / threads as f64;
+    let plural = if threads == 1 { "" } else { "s" };
     println!(
-        "floor:  {floor:.2}s ({} thread{}, the single-thread loops divided by the threads)",
-        threads,
-        if threads == 1 { "" } else { "s" }
+        "floor:  {floor:.2}s ({threads} thread{plural}, the single-thread loops divided by the threads)"
     );
-    println!(
-        "sweep:  {sweep:.2}s ({threads} thread{})",
-        if threads == 1 { "" } else { "s" }
-    );
+    println!("sweep:  {sweep:.2}s ({threads} thread{plural})");
     println!("ratio sweep / floor: {:.2}", sweep / floor);
 }

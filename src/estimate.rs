@@ -187,17 +187,12 @@ fn log_z_product(model: &Grbm, grid: &Grid) -> Option<f64> {
         .with_min_len(ROWS_PER_TASK)
         .map_init(
             || {
-                let scratch = vec![0.0; grid.points];
+                let per_point = vec![0.0; grid.points];
                 let per_unit = vec![0.0; n];
-                (
-                    per_unit.clone(),
-                    per_unit,
-                    vec![false; n],
-                    scratch.clone(),
-                    scratch,
-                )
+                let units = (per_unit.clone(), per_unit, vec![false; n]);
+                (units, per_point.clone(), per_point.clone(), per_point)
             },
-            |(exp_alpha, log_bound, flipped, product, exponent), p| {
+            |((exp_alpha, log_bound, flipped), product, exponent, scratch), p| {
                 let x1 = grid.coordinate(0, p);
                 // Units with alpha >= 0 use 1 + e^u = e^u (1 + e^-u); the e^u, summed over those
                 // units, is affine in x2: offset + slope x2. Either way a factor is at most
@@ -222,53 +217,50 @@ fn log_z_product(model: &Grbm, grid: &Grid) -> Option<f64> {
                     product,
                     exponent,
                 );
-                for (q, v) in product.iter_mut().enumerate() {
+                // exp(-F) = product 2^exponent e^(linear - q1 - q2): the rest of the exponent
+                // goes into `exponent`, and the sum needs no logarithm per point.
+                for (q, e) in exponent.iter_mut().enumerate() {
                     let linear = offset + slope * grid.coordinate(1, q);
-                    *v = v.ln() + exponent[q] * std::f64::consts::LN_2 + linear - q1[p] - q2[q];
+                    *e = *e * std::f64::consts::LN_2 + linear - q1[p] - q2[q];
                 }
-                log_sum_exp(product)
+                vecmath::log_sum_product_exp(product, exponent, scratch)
             },
         )
         .collect();
     Some(finish(grid, &row_log_sums))
 }
 
-vecmath::vectorized! {
-    /// `product[q] 2^exponent[q] = prod_j (1 + exp_alpha[j] e^(+-beta_j(q)))` for one grid row,
-    /// the minus sign where `flipped[j]`; the products are renormalized to [1, 2) whenever
-    /// the next factor could overflow them.
-    fn row_products(
-        exp_alpha: &[f64],
-        log_bound: &[f64],
-        flipped: &[bool],
-        exp_beta: &[f64],
-        exp_neg_beta: &[f64],
-        product: &mut [f64],
-        exponent: &mut [f64],
-    ) {
-        const EXPONENT_BITS: u64 = 0x7FF0_0000_0000_0000;
-        const ONE_BITS: u64 = 0x3FF0_0000_0000_0000;
-        let points = product.len();
-        product.fill(1.0);
-        exponent.fill(0.0);
-        let mut log_product = 0.0;
-        for j in 0..exp_alpha.len() {
-            if log_product + log_bound[j] > LOG_PRODUCT_LIMIT {
-                // Every product is at least 1, so its exponent field is its power of two.
-                for (v, e) in product.iter_mut().zip(exponent.iter_mut()) {
-                    let bits = v.to_bits();
-                    *e += ((bits & EXPONENT_BITS) >> 52) as f64 - 1023.0;
-                    *v = f64::from_bits((bits & !EXPONENT_BITS) | ONE_BITS);
-                }
-                log_product = std::f64::consts::LN_2;
+/// `product[q] 2^exponent[q] = prod_j (1 + exp_alpha[j] e^(+-beta_j(q)))` for one grid row,
+/// the minus sign where `flipped[j]`; the products are renormalized to [1, 2) whenever the next
+/// factor could overflow them.
+fn row_products(
+    exp_alpha: &[f64],
+    log_bound: &[f64],
+    flipped: &[bool],
+    exp_beta: &[f64],
+    exp_neg_beta: &[f64],
+    product: &mut [f64],
+    exponent: &mut [f64],
+) {
+    const EXPONENT_BITS: u64 = 0x7FF0_0000_0000_0000;
+    const ONE_BITS: u64 = 0x3FF0_0000_0000_0000;
+    let points = product.len();
+    product.fill(1.0);
+    exponent.fill(0.0);
+    let mut log_product = 0.0;
+    for j in 0..exp_alpha.len() {
+        if log_product + log_bound[j] > LOG_PRODUCT_LIMIT {
+            // Every product is at least 1, so its exponent field is its power of two.
+            for (v, e) in product.iter_mut().zip(exponent.iter_mut()) {
+                let bits = v.to_bits();
+                *e += ((bits & EXPONENT_BITS) >> 52) as f64 - 1023.0;
+                *v = f64::from_bits((bits & !EXPONENT_BITS) | ONE_BITS);
             }
-            let beta = if flipped[j] { exp_neg_beta } else { exp_beta };
-            let a = exp_alpha[j];
-            for (v, b) in product.iter_mut().zip(&beta[j * points..(j + 1) * points]) {
-                *v *= 1.0 + a * b;
-            }
-            log_product += log_bound[j];
+            log_product = std::f64::consts::LN_2;
         }
+        let beta = if flipped[j] { exp_neg_beta } else { exp_beta };
+        vecmath::multiply_factors(exp_alpha[j], &beta[j * points..(j + 1) * points], product);
+        log_product += log_bound[j];
     }
 }
 

@@ -27,8 +27,7 @@ fn col_mut<'a>(m: MatMut<'a, f64>, j: usize) -> &'a mut [f64] {
 
 /// `out[:, i] = base[i] + sum_j z[:, j] w[(i, j)]` for both visible axes: `b + W z` per row of `z`.
 fn weighted_hidden_sum(w: &Mat<f64>, base: [f64; 2], z: MatRef<'_, f64>, out: MatMut<'_, f64>) {
-    let (out1, out2) = out.split_at_col_mut(1);
-    let (out1, out2) = (col_mut(out1, 0), col_mut(out2, 0));
+    let (out1, out2) = columns_mut(out);
     out1.fill(base[0]);
     out2.fill(base[1]);
     for j in 0..z.ncols() {
@@ -96,13 +95,14 @@ pub fn softplus(a: f64) -> f64 {
 /// Scratch matrices for one batch size, reused across steps so the inner loop does not allocate.
 #[derive(Debug, Clone)]
 pub struct Workspace {
-    /// `B x n`: pre-activations, then p(z|x).
+    /// `B x n`: p(z|x) of the last batch passed to [`Grbm::hidden_probs`] or
+    /// [`Grbm::mean_free_energy_grad`].
     pub hidden_probs: Mat<f64>,
-    /// `B x n`: sampled hidden states.
-    pub hidden: Mat<f64>,
-    /// `B x 2`: scaled visible values x / sigma^2, then (W h) per point.
+    /// `B x 2`: scaled visible values x / sigma^2.
     pub visible_tmp: Mat<f64>,
-    /// `B x n` uniform draws for the hidden units, column-major like `hidden`.
+    /// `B x 2`: `W p(z|x)` per point, for the gradient of sigma.
+    pub visible_sums: Mat<f64>,
+    /// `B x n` uniform draws for the hidden units, column-major like `hidden_probs`.
     pub uniforms: Vec<f64>,
 }
 
@@ -110,11 +110,17 @@ impl Workspace {
     pub fn new(batch_size: usize, n_hidden: usize) -> Self {
         Workspace {
             hidden_probs: Mat::zeros(batch_size, n_hidden),
-            hidden: Mat::zeros(batch_size, n_hidden),
             visible_tmp: Mat::zeros(batch_size, 2),
+            visible_sums: Mat::zeros(batch_size, 2),
             uniforms: vec![0.0; batch_size * n_hidden],
         }
     }
+}
+
+/// The two columns of a `B x 2` matrix as slices.
+fn columns_mut(m: MatMut<'_, f64>) -> (&mut [f64], &mut [f64]) {
+    let (first, second) = m.split_at_col_mut(1);
+    (col_mut(first, 0), col_mut(second, 0))
 }
 
 impl Grbm {
@@ -262,33 +268,6 @@ impl Grbm {
         }
     }
 
-    /// z ~ p(z | x) for every row of `x` into `ws.hidden`.
-    pub fn sample_hidden(&self, x: MatRef<'_, f64>, ws: &mut Workspace, rng: &mut GibbsRng) {
-        let rows = x.nrows();
-        let mut scaled_x = ws.visible_tmp.as_mut().subrows_mut(0, rows);
-        self.scale_visible(x, scaled_x.rb_mut());
-        let (x1, x2) = (col(scaled_x.rb(), 0), col(scaled_x.rb(), 1));
-        let uniforms = &mut ws.uniforms[..rows * self.n_hidden()];
-        rng.uniform.fill(uniforms);
-        let mut hidden = ws.hidden.as_mut().subrows_mut(0, rows);
-        for (j, u) in uniforms.chunks_exact(rows).enumerate() {
-            let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
-            vecmath::bernoulli_column(x1, x2, c, w1, w2, u, col_mut(hidden.rb_mut(), j));
-        }
-    }
-
-    /// z ~ Bernoulli(p) for the first `rows` rows of `ws.hidden_probs` into `ws.hidden`: the first
-    /// Gibbs step of chains that start where p(z|x) has just been computed.
-    pub fn sample_hidden_from_probs(&self, rows: usize, ws: &mut Workspace, rng: &mut GibbsRng) {
-        let uniforms = &mut ws.uniforms[..rows * self.n_hidden()];
-        rng.uniform.fill(uniforms);
-        let probs = ws.hidden_probs.as_ref().subrows(0, rows);
-        let mut hidden = ws.hidden.as_mut().subrows_mut(0, rows);
-        for (j, u) in uniforms.chunks_exact(rows).enumerate() {
-            vecmath::bernoulli_from_probs(col(probs, j), u, col_mut(hidden.rb_mut(), j));
-        }
-    }
-
     /// Means of p(x | z), `b + W z`, for every row of `z` (`B x n`) into `out` (`B x 2`).
     pub fn visible_means(&self, z: MatRef<'_, f64>, out: MatMut<'_, f64>) {
         weighted_hidden_sum(&self.w, self.b, z, out);
@@ -297,17 +276,23 @@ impl Grbm {
     /// x ~ p(x | z) for every row of `z` into `out`.
     pub fn sample_visible(&self, z: MatRef<'_, f64>, mut out: MatMut<'_, f64>, rng: &mut Pcg64) {
         self.visible_means(z, out.rb_mut());
+        self.add_visible_noise(out, rng);
+    }
+
+    /// Adds sigma_i N(0, 1) to every entry: turns the means of p(x | z) into a draw.
+    fn add_visible_noise(&self, out: MatMut<'_, f64>, rng: &mut Pcg64) {
         let sigma = self.sigma();
+        let (out1, out2) = columns_mut(out);
         // Row-major draw order keeps one point's two coordinates adjacent in the stream.
-        for r in 0..out.nrows() {
-            for (i, s) in sigma.iter().enumerate() {
-                let noise: f64 = rng.sample(StandardNormal);
-                out[(r, i)] += s * noise;
-            }
+        for (o1, o2) in out1.iter_mut().zip(out2.iter_mut()) {
+            let noise: [f64; 2] = [rng.sample(StandardNormal), rng.sample(StandardNormal)];
+            *o1 += sigma[0] * noise[0];
+            *o2 += sigma[1] * noise[1];
         }
     }
 
     /// `k` full Gibbs steps (z ~ p(z|x), then x ~ p(x|z)) applied in place to every row of `x`.
+    /// The hidden draws go straight into the means `b + W z` and are not kept.
     pub fn gibbs_steps(
         &self,
         mut x: MatMut<'_, f64>,
@@ -317,13 +302,43 @@ impl Grbm {
     ) {
         let rows = x.nrows();
         for _ in 0..k {
-            self.sample_hidden(x.rb(), ws, rng);
-            self.sample_visible(
-                ws.hidden.as_ref().subrows(0, rows),
-                x.rb_mut(),
-                &mut rng.normal,
-            );
+            let mut scaled_x = ws.visible_tmp.as_mut().subrows_mut(0, rows);
+            self.scale_visible(x.rb(), scaled_x.rb_mut());
+            let (x1, x2) = (col(scaled_x.rb(), 0), col(scaled_x.rb(), 1));
+            let uniforms = &mut ws.uniforms[..rows * self.n_hidden()];
+            rng.uniform.fill(uniforms);
+            let (mean1, mean2) = columns_mut(x.rb_mut());
+            mean1.fill(self.b[0]);
+            mean2.fill(self.b[1]);
+            for (j, u) in uniforms.chunks_exact(rows).enumerate() {
+                let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
+                vecmath::bernoulli_column(x1, x2, c, w1, w2, u, mean1, mean2);
+            }
+            self.add_visible_noise(x.rb_mut(), &mut rng.normal);
         }
+    }
+
+    /// One Gibbs step for chains whose p(z|x) is already in the first `x.nrows()` rows of
+    /// `ws.hidden_probs` (chains started at the batch of the positive phase): z ~ p(z|x), then
+    /// `x` is overwritten with x ~ p(x|z).
+    pub fn gibbs_step_from_probs(
+        &self,
+        mut x: MatMut<'_, f64>,
+        ws: &mut Workspace,
+        rng: &mut GibbsRng,
+    ) {
+        let rows = x.nrows();
+        let uniforms = &mut ws.uniforms[..rows * self.n_hidden()];
+        rng.uniform.fill(uniforms);
+        let probs = ws.hidden_probs.as_ref().subrows(0, rows);
+        let (mean1, mean2) = columns_mut(x.rb_mut());
+        mean1.fill(self.b[0]);
+        mean2.fill(self.b[1]);
+        for (j, u) in uniforms.chunks_exact(rows).enumerate() {
+            let (w1, w2) = (self.w[(0, j)], self.w[(1, j)]);
+            vecmath::bernoulli_from_probs(col(probs, j), u, w1, w2, mean1, mean2);
+        }
+        self.add_visible_noise(x, &mut rng.normal);
     }
 
     /// Draws `n_samples` points by Gibbs sampling from z ~ Bernoulli(0.5), discarding `burn_in`
@@ -377,29 +392,30 @@ impl Grbm {
         let inv_rows = 1.0 / rows as f64;
         let iv = self.inv_var();
         let mut scaled_x = ws.visible_tmp.as_mut().subrows_mut(0, rows);
+        self.scale_visible(x, scaled_x.rb_mut());
+        let (x1, x2) = (col(scaled_x.rb(), 0), col(scaled_x.rb(), 1));
         let mut probs = ws.hidden_probs.as_mut().subrows_mut(0, rows);
-        self.hidden_probs(x, scaled_x.rb_mut(), probs.rb_mut());
-
+        // (W h)_i per point, for the gradient of sigma.
+        let mut wh = ws.visible_sums.as_mut().subrows_mut(0, rows);
+        let (wh1, wh2) = columns_mut(wh.rb_mut());
+        wh1.fill(0.0);
+        wh2.fill(0.0);
         // dF/dW_ij = -(x_i / sigma_i^2) h_j, averaged: -(X/sigma^2)^T H / B.
         for j in 0..grad.c.len() {
-            let h = col(probs.rb(), j);
-            let [x1h, x2h, h_sum] =
-                vecmath::column_moments(col(scaled_x.rb(), 0), col(scaled_x.rb(), 1), h);
+            let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
+            let h = col_mut(probs.rb_mut(), j);
+            let [x1h, x2h, h_sum] = vecmath::hidden_column_stats(x1, x2, c, w1, w2, h, wh1, wh2);
             grad.w[(0, j)] = -x1h * inv_rows;
             grad.w[(1, j)] = -x2h * inv_rows;
             grad.c[j] = -h_sum * inv_rows;
         }
-        // (W h)_i per point, reusing the scaled-x buffer, which is no longer needed.
-        let mut wh = scaled_x;
-        weighted_hidden_sum(&self.w, [0.0; 2], probs.rb(), wh.rb_mut());
         for i in 0..2 {
             let mut db = 0.0;
             let mut ds = 0.0;
-            for r in 0..rows {
-                let xi = x[(r, i)];
+            for (xi, whi) in col(x, i).iter().zip(col(wh.rb(), i)) {
                 let d = xi - self.b[i];
                 db -= d;
-                ds += -d * d + 2.0 * xi * wh[(r, i)];
+                ds += -d * d + 2.0 * xi * whi;
             }
             grad.b[i] = db * iv[i] * inv_rows;
             grad.log_sigma[i] = ds * iv[i] * inv_rows;

@@ -180,12 +180,10 @@ impl<'a> Trainer<'a> {
                 self.chains.as_mut().subrows_mut(0, rows).copy_from(x);
                 // The chains start at the batch, whose p(z|x) the positive phase just computed.
                 if k > 0 {
-                    self.model
-                        .sample_hidden_from_probs(rows, &mut self.ws, &mut self.gibbs_rng);
-                    self.model.sample_visible(
-                        self.ws.hidden.as_ref().subrows(0, rows),
+                    self.model.gibbs_step_from_probs(
                         self.chains.as_mut().subrows_mut(0, rows),
-                        &mut self.gibbs_rng.normal,
+                        &mut self.ws,
+                        &mut self.gibbs_rng,
                     );
                     k -= 1;
                 }

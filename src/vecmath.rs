@@ -139,17 +139,43 @@ vectorized! {
     }
 }
 
+/// `mean += w z` per row and visible axis for draws `z` in {0, 1}.
 #[inline(always)]
-fn bernoulli_loop(x1: &[f64], x2: &[f64], c: f64, w1: f64, w2: f64, u: &[f64], z: &mut [f64]) {
-    for (((z, a), b), u) in z.iter_mut().zip(x1).zip(x2).zip(u) {
+fn add_draw(z: f64, w1: f64, w2: f64, mean1: &mut f64, mean2: &mut f64) {
+    *mean1 = z.mul_add(w1, *mean1);
+    *mean2 = z.mul_add(w2, *mean2);
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn bernoulli_loop(
+    x1: &[f64],
+    x2: &[f64],
+    c: f64,
+    w1: f64,
+    w2: f64,
+    u: &[f64],
+    mean1: &mut [f64],
+    mean2: &mut [f64],
+) {
+    let rows = x1
+        .iter()
+        .zip(x2)
+        .zip(u)
+        .zip(mean1.iter_mut().zip(mean2.iter_mut()));
+    for (((a, b), u), (m1, m2)) in rows {
         let e = exp(-preactivation(c, *a, *b, w1, w2));
-        *z = if u * e < 1.0 - u { 1.0 } else { 0.0 };
+        let z = if u * e < 1.0 - u { 1.0 } else { 0.0 };
+        add_draw(z, w1, w2, m1, m2);
     }
 }
 
 vectorized! {
-    /// `z[r] = 1` with probability `sigmoid(c + x1[r] w1 + x2[r] w2)`, else 0, given uniform draws
-    /// `u` in [0, 1). `u < 1 / (1 + e)` is tested as `u e < 1 - u`, which needs no division.
+    /// Draws z = 1 with probability `sigmoid(c + x1[r] w1 + x2[r] w2)` (else 0) from uniforms
+    /// `u` in [0, 1), and adds `w1 z`, `w2 z` to the visible means: one hidden unit's share of a
+    /// Gibbs step. `u < 1 / (1 + e)` is tested as `u e < 1 - u`, which needs no division. The
+    /// draws themselves are not kept: a Gibbs step needs only `b + W z`.
+    #[allow(clippy::too_many_arguments)]
     pub fn bernoulli_column(
         x1: &[f64],
         x2: &[f64],
@@ -157,48 +183,94 @@ vectorized! {
         w1: f64,
         w2: f64,
         u: &[f64],
-        z: &mut [f64],
+        mean1: &mut [f64],
+        mean2: &mut [f64],
     ) {
-        let (whole, rest) = split(z.len());
-        bernoulli_loop(&x1[..whole], &x2[..whole], c, w1, w2, &u[..whole], &mut z[..whole]);
+        let (whole, rest) = split(mean1.len());
+        let (m1, m2) = (&mut mean1[..whole], &mut mean2[..whole]);
+        bernoulli_loop(&x1[..whole], &x2[..whole], c, w1, w2, &u[..whole], m1, m2);
         if rest > 0 {
-            let mut last = [0.0; W];
             let (a, b, v) = (padded(x1, whole), padded(x2, whole), padded(u, whole));
-            bernoulli_loop(&a, &b, c, w1, w2, &v, &mut last);
-            z[whole..].copy_from_slice(&last[..rest]);
+            let (mut m1, mut m2) = (padded(mean1, whole), padded(mean2, whole));
+            bernoulli_loop(&a, &b, c, w1, w2, &v, &mut m1, &mut m2);
+            mean1[whole..].copy_from_slice(&m1[..rest]);
+            mean2[whole..].copy_from_slice(&m2[..rest]);
         }
     }
 }
 
 vectorized! {
-    /// `z[r] = 1` where `u[r] < p[r]`, else 0.
-    pub fn bernoulli_from_probs(p: &[f64], u: &[f64], z: &mut [f64]) {
-        for ((z, p), u) in z.iter_mut().zip(p).zip(u) {
-            *z = if u < p { 1.0 } else { 0.0 };
+    /// As [`bernoulli_column`] with the probabilities `p` already known: z = 1 where `u < p`.
+    pub fn bernoulli_from_probs(p: &[f64], u: &[f64], w1: f64, w2: f64, mean1: &mut [f64], mean2: &mut [f64]) {
+        let rows = p.iter().zip(u).zip(mean1.iter_mut().zip(mean2.iter_mut()));
+        for ((p, u), (m1, m2)) in rows {
+            add_draw(if u < p { 1.0 } else { 0.0 }, w1, w2, m1, m2);
         }
     }
 }
 
+/// One block of [`hidden_column_stats`]; lanes at `valid` and beyond are padding and add nothing.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn hidden_stats_block(
+    a: &Block,
+    b: &Block,
+    (c, w1, w2): (f64, f64, f64),
+    valid: usize,
+    h: &mut Block,
+    wh1: &mut Block,
+    wh2: &mut Block,
+    acc: &mut [Block; 3],
+) {
+    for l in 0..W {
+        let p = sigmoid(preactivation(c, a[l], b[l], w1, w2));
+        let p = if l < valid { p } else { 0.0 };
+        h[l] = p;
+        wh1[l] = p.mul_add(w1, wh1[l]);
+        wh2[l] = p.mul_add(w2, wh2[l]);
+        acc[0][l] = a[l].mul_add(p, acc[0][l]);
+        acc[1][l] = b[l].mul_add(p, acc[1][l]);
+        acc[2][l] += p;
+    }
+}
+
 vectorized! {
-    /// `[sum(x1 h), sum(x2 h), sum(h)]` in one pass: a column's contribution to the gradients
-    /// of W and c. Each is summed in `W` interleaved partial sums.
-    pub fn column_moments(x1: &[f64], x2: &[f64], h: &[f64]) -> [f64; 3] {
+    /// One hidden unit's part of the free-energy gradient of a batch, in one pass: its column
+    /// `h` of p(z|x), `wh += w h` per visible axis, and `[sum(x1 h), sum(x2 h), sum(h)]` (each
+    /// summed in `W` interleaved partial sums). `x1`, `x2` are the visible values over sigma^2.
+    #[allow(clippy::too_many_arguments)]
+    pub fn hidden_column_stats(
+        x1: &[f64],
+        x2: &[f64],
+        c: f64,
+        w1: f64,
+        w2: f64,
+        h: &mut [f64],
+        wh1: &mut [f64],
+        wh2: &mut [f64],
+    ) -> [f64; 3] {
         let mut acc = [[0.0; W]; 3];
-        let (whole, _) = split(h.len());
+        let unit = (c, w1, w2);
+        let (whole, rest) = split(h.len());
         let blocks = x1[..whole].chunks_exact(W).zip(x2[..whole].chunks_exact(W));
-        for ((a, b), h) in blocks.zip(h[..whole].chunks_exact(W)) {
-            for l in 0..W {
-                acc[0][l] = a[l].mul_add(h[l], acc[0][l]);
-                acc[1][l] = b[l].mul_add(h[l], acc[1][l]);
-                acc[2][l] += h[l];
-            }
+        let outputs = h[..whole]
+            .chunks_exact_mut(W)
+            .zip(wh1[..whole].chunks_exact_mut(W).zip(wh2[..whole].chunks_exact_mut(W)));
+        for ((a, b), (h, (o1, o2))) in blocks.zip(outputs) {
+            let (a, b): (&Block, &Block) = (a.try_into().unwrap(), b.try_into().unwrap());
+            let h: &mut Block = h.try_into().unwrap();
+            let (o1, o2): (&mut Block, &mut Block) = (o1.try_into().unwrap(), o2.try_into().unwrap());
+            hidden_stats_block(a, b, unit, W, h, o1, o2, &mut acc);
         }
-        for (l, r) in (whole..h.len()).enumerate() {
-            acc[0][l] = x1[r].mul_add(h[r], acc[0][l]);
-            acc[1][l] = x2[r].mul_add(h[r], acc[1][l]);
-            acc[2][l] += h[r];
+        if rest > 0 {
+            let (a, b) = (padded(x1, whole), padded(x2, whole));
+            let (mut last, mut o1, mut o2) = ([0.0; W], padded(wh1, whole), padded(wh2, whole));
+            hidden_stats_block(&a, &b, unit, rest, &mut last, &mut o1, &mut o2, &mut acc);
+            h[whole..].copy_from_slice(&last[..rest]);
+            wh1[whole..].copy_from_slice(&o1[..rest]);
+            wh2[whole..].copy_from_slice(&o2[..rest]);
         }
-        acc.map(combine)
+        [combine(acc[0]), combine(acc[1]), combine(acc[2])]
     }
 }
 
@@ -206,8 +278,7 @@ vectorized! {
     /// `out1 += w1 z` and `out2 += w2 z`: one hidden unit's share of `W z` for both visible axes.
     pub fn add_weighted_column(z: &[f64], w1: f64, w2: f64, out1: &mut [f64], out2: &mut [f64]) {
         for ((z, o1), o2) in z.iter().zip(out1.iter_mut()).zip(out2.iter_mut()) {
-            *o1 = z.mul_add(w1, *o1);
-            *o2 = z.mul_add(w2, *o2);
+            add_draw(*z, w1, w2, o1, o2);
         }
     }
 }
@@ -232,6 +303,75 @@ vectorized! {
             *prod *= 1.0 + exp(-u.abs());
         }
     }
+}
+
+vectorized! {
+    /// `product[q] *= 1 + a beta[q]`: one hidden unit's factor of exp(-F) along a grid row.
+    pub fn multiply_factors(a: f64, beta: &[f64], product: &mut [f64]) {
+        for (p, b) in product.iter_mut().zip(beta) {
+            *p *= a.mul_add(*b, 1.0);
+        }
+    }
+}
+
+/// An upper bound on `ln(p)` within ln 2 of it, for `p >= 1`, from the exponent bits alone.
+#[inline(always)]
+fn log_upper_bound(p: f64) -> f64 {
+    ((p.to_bits() >> 52) as f64 - 1022.0) * std::f64::consts::LN_2
+}
+
+vectorized! {
+    /// `ln(sum(product[q] e^t[q]))` for products of at least 1 (any finite `t`), with one
+    /// exponential per term and a single logarithm: the terms are scaled by the largest upper
+    /// bound on `ln(product) + t`, taken from the products' exponent bits. `scratch` is as long
+    /// as the others.
+    pub fn log_sum_product_exp(product: &[f64], t: &[f64], scratch: &mut [f64]) -> f64 {
+        for ((s, p), t) in scratch.iter_mut().zip(product).zip(t) {
+            *s = t + log_upper_bound(*p);
+        }
+        let max = lane_max(scratch);
+        if !max.is_finite() {
+            return max;
+        }
+        for ((s, p), t) in scratch.iter_mut().zip(product).zip(t) {
+            *s = p * exp(t - max);
+        }
+        max + lane_sum(scratch).ln()
+    }
+}
+
+/// The largest value, in `W` lanes so the loop vectorizes.
+#[inline(always)]
+fn lane_max(values: &[f64]) -> f64 {
+    let mut top = [f64::NEG_INFINITY; W];
+    let blocks = values.chunks_exact(W);
+    let rest = blocks.remainder();
+    for block in blocks {
+        for l in 0..W {
+            top[l] = top[l].max(block[l]);
+        }
+    }
+    rest.iter()
+        .chain(&top)
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// The sum in `W` interleaved partial sums, added in a fixed order.
+#[inline(always)]
+fn lane_sum(values: &[f64]) -> f64 {
+    let mut acc = [0.0; W];
+    let blocks = values.chunks_exact(W);
+    let rest = blocks.remainder();
+    for block in blocks {
+        for l in 0..W {
+            acc[l] += block[l];
+        }
+    }
+    for (l, v) in rest.iter().enumerate() {
+        acc[l] += v;
+    }
+    combine(acc)
 }
 
 vectorized! {
@@ -299,44 +439,72 @@ mod tests {
 
     #[test]
     fn vector_kernels_equal_their_scalar_definitions_bit_for_bit() {
-        // Odd lengths exercise the remainders after the 8-wide chunks.
-        let n = 203;
-        let x1: Vec<f64> = (0..n).map(|r| (r as f64 * 0.37).sin() * 3.0).collect();
-        let x2: Vec<f64> = (0..n).map(|r| (r as f64 * 0.11).cos() * 2.0).collect();
-        let u: Vec<f64> = (0..n)
-            .map(|r| ((r * 7919) % 1000) as f64 / 1000.0)
-            .collect();
-        let (c, w1, w2) = (0.3, -1.7, 2.2);
-        let mut probs = vec![0.0; n];
-        sigmoid_column(&x1, &x2, c, w1, w2, &mut probs);
-        let mut z = vec![0.0; n];
-        bernoulli_column(&x1, &x2, c, w1, w2, &u, &mut z);
-        let mut z_from_probs = vec![0.0; n];
-        bernoulli_from_probs(&probs, &u, &mut z_from_probs);
-        for r in 0..n {
-            let pre = preactivation(c, x1[r], x2[r], w1, w2);
-            assert_eq!(probs[r], sigmoid(pre));
-            assert_eq!(z[r], if u[r] < sigmoid(pre) { 1.0 } else { 0.0 }, "row {r}");
-            assert_eq!(z_from_probs[r], z[r]);
+        // Odd lengths exercise the padded last block.
+        for n in [203, 8, 5] {
+            let x1: Vec<f64> = (0..n).map(|r| (r as f64 * 0.37).sin() * 3.0).collect();
+            let x2: Vec<f64> = (0..n).map(|r| (r as f64 * 0.11).cos() * 2.0).collect();
+            let u: Vec<f64> = (0..n)
+                .map(|r| ((r * 7919) % 1000) as f64 / 1000.0)
+                .collect();
+            let (c, w1, w2) = (0.3, -1.7, 2.2);
+            let pre: Vec<f64> = (0..n)
+                .map(|r| preactivation(c, x1[r], x2[r], w1, w2))
+                .collect();
+            let draw = |r: usize| -> f64 { if u[r] < sigmoid(pre[r]) { 1.0 } else { 0.0 } };
+
+            let mut probs = vec![0.0; n];
+            sigmoid_column(&x1, &x2, c, w1, w2, &mut probs);
+            let (mut m1, mut m2) = (x2.clone(), x1.clone());
+            bernoulli_column(&x1, &x2, c, w1, w2, &u, &mut m1, &mut m2);
+            let (mut p1, mut p2) = (x2.clone(), x1.clone());
+            bernoulli_from_probs(&probs, &u, w1, w2, &mut p1, &mut p2);
+            let (mut h, mut wh1, mut wh2) = (vec![0.0; n], x1.clone(), x2.clone());
+            let moments = hidden_column_stats(&x1, &x2, c, w1, w2, &mut h, &mut wh1, &mut wh2);
+            for r in 0..n {
+                assert_eq!(probs[r], sigmoid(pre[r]));
+                assert_eq!(h[r], probs[r]);
+                assert_eq!(m1[r], draw(r).mul_add(w1, x2[r]), "row {r}");
+                assert_eq!(m2[r], draw(r).mul_add(w2, x1[r]), "row {r}");
+                assert_eq!((p1[r], p2[r]), (m1[r], m2[r]));
+                assert_eq!(wh1[r], h[r].mul_add(w1, x1[r]));
+                assert_eq!(wh2[r], h[r].mul_add(w2, x2[r]));
+            }
+            let naive = [
+                x1.iter().zip(&h).map(|(a, h)| a * h).sum::<f64>(),
+                x2.iter().zip(&h).map(|(b, h)| b * h).sum::<f64>(),
+                h.iter().sum::<f64>(),
+            ];
+            for m in 0..3 {
+                assert!((moments[m] - naive[m]).abs() < 1e-12, "moment {m}");
+            }
+            let lse = log_sum_exp(&x1);
+            let naive_lse = x1.iter().map(|v| v.exp()).sum::<f64>().ln();
+            assert!((lse - naive_lse).abs() < 1e-14);
         }
-        let moments = column_moments(&x1, &x2, &probs);
-        let naive = [
-            x1.iter().zip(&probs).map(|(a, h)| a * h).sum::<f64>(),
-            x2.iter().zip(&probs).map(|(b, h)| b * h).sum::<f64>(),
-            probs.iter().sum::<f64>(),
+        let products: [f64; 11] = [
+            1.0,
+            3.5,
+            1e200,
+            2.0,
+            7.0,
+            1.5,
+            9.0,
+            1.0,
+            4.0,
+            6.0,
+            1e-3 + 1.0,
         ];
-        for m in 0..3 {
-            assert!((moments[m] - naive[m]).abs() < 1e-12, "moment {m}");
-        }
-        let (mut out1, mut out2) = (x1.clone(), x2.clone());
-        add_weighted_column(&z, w1, w2, &mut out1, &mut out2);
-        for r in 0..n {
-            assert_eq!(out1[r], z[r].mul_add(w1, x1[r]));
-            assert_eq!(out2[r], z[r].mul_add(w2, x2[r]));
-        }
-        let lse = log_sum_exp(&x1);
-        let naive_lse = x1.iter().map(|v| v.exp()).sum::<f64>().ln();
-        assert!((lse - naive_lse).abs() < 1e-14);
+        let t = [
+            -3.0, 2.0, -460.0, 0.5, -800.0, 1.0, -2.0, 0.0, 1.0, 3.0, -1.0,
+        ];
+        let direct: Vec<f64> = products.iter().zip(&t).map(|(p, t)| p.ln() + t).collect();
+        let mut scratch = [0.0; 11];
+        let scaled = log_sum_product_exp(&products, &t, &mut scratch);
+        let reference = log_sum_exp(&direct);
+        assert!(
+            (scaled - reference).abs() < 1e-14,
+            "{scaled} vs {reference}"
+        );
         assert_eq!(log_sum_exp(&[]), f64::NEG_INFINITY);
         assert_eq!(log_sum_exp(&[1e308, 1e308]), 1e308 + 2f64.ln());
     }
