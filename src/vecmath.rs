@@ -209,35 +209,53 @@ vectorized! {
     }
 }
 
-/// One block of [`hidden_column_stats`]; lanes at `valid` and beyond are padding and add nothing.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn hidden_stats_block(
-    a: &Block,
-    b: &Block,
-    (c, w1, w2): (f64, f64, f64),
-    valid: usize,
-    h: &mut Block,
-    wh1: &mut Block,
-    wh2: &mut Block,
-    acc: &mut [Block; 3],
+fn hidden_loop(
+    x1: &[f64],
+    x2: &[f64],
+    c: f64,
+    w1: f64,
+    w2: f64,
+    h: &mut [f64],
+    wh1: &mut [f64],
+    wh2: &mut [f64],
 ) {
-    for l in 0..W {
-        let p = sigmoid(preactivation(c, a[l], b[l], w1, w2));
-        let p = if l < valid { p } else { 0.0 };
-        h[l] = p;
-        wh1[l] = p.mul_add(w1, wh1[l]);
-        wh2[l] = p.mul_add(w2, wh2[l]);
-        acc[0][l] = a[l].mul_add(p, acc[0][l]);
-        acc[1][l] = b[l].mul_add(p, acc[1][l]);
-        acc[2][l] += p;
+    let rows = x1
+        .iter()
+        .zip(x2)
+        .zip(h.iter_mut().zip(wh1.iter_mut().zip(wh2.iter_mut())));
+    for ((a, b), (h, (o1, o2))) in rows {
+        *h = sigmoid(preactivation(c, *a, *b, w1, w2));
+        add_draw(*h, w1, w2, o1, o2);
     }
 }
 
+/// `[sum(x1 h), sum(x2 h), sum(h)]`, each in `W` interleaved partial sums added in a fixed order.
+#[inline(always)]
+fn moments(x1: &[f64], x2: &[f64], h: &[f64]) -> [f64; 3] {
+    let (mut s1, mut s2, mut s) = ([0.0; W], [0.0; W], [0.0; W]);
+    let (whole, _) = split(h.len());
+    let blocks = x1[..whole].chunks_exact(W).zip(x2[..whole].chunks_exact(W));
+    for ((a, b), h) in blocks.zip(h[..whole].chunks_exact(W)) {
+        for l in 0..W {
+            s1[l] = a[l].mul_add(h[l], s1[l]);
+            s2[l] = b[l].mul_add(h[l], s2[l]);
+            s[l] += h[l];
+        }
+    }
+    for (l, r) in (whole..h.len()).enumerate() {
+        s1[l] = x1[r].mul_add(h[r], s1[l]);
+        s2[l] = x2[r].mul_add(h[r], s2[l]);
+        s[l] += h[r];
+    }
+    [combine(s1), combine(s2), combine(s)]
+}
+
 vectorized! {
-    /// One hidden unit's part of the free-energy gradient of a batch, in one pass: its column
-    /// `h` of p(z|x), `wh += w h` per visible axis, and `[sum(x1 h), sum(x2 h), sum(h)]` (each
-    /// summed in `W` interleaved partial sums). `x1`, `x2` are the visible values over sigma^2.
+    /// One hidden unit's part of the free-energy gradient of a batch: its column `h` of
+    /// p(z|x), `wh += w h` per visible axis, and `[sum(x1 h), sum(x2 h), sum(h)]`. `x1`, `x2`
+    /// are the visible values over sigma^2.
     #[allow(clippy::too_many_arguments)]
     pub fn hidden_column_stats(
         x1: &[f64],
@@ -249,28 +267,18 @@ vectorized! {
         wh1: &mut [f64],
         wh2: &mut [f64],
     ) -> [f64; 3] {
-        let mut acc = [[0.0; W]; 3];
-        let unit = (c, w1, w2);
         let (whole, rest) = split(h.len());
-        let blocks = x1[..whole].chunks_exact(W).zip(x2[..whole].chunks_exact(W));
-        let outputs = h[..whole]
-            .chunks_exact_mut(W)
-            .zip(wh1[..whole].chunks_exact_mut(W).zip(wh2[..whole].chunks_exact_mut(W)));
-        for ((a, b), (h, (o1, o2))) in blocks.zip(outputs) {
-            let (a, b): (&Block, &Block) = (a.try_into().unwrap(), b.try_into().unwrap());
-            let h: &mut Block = h.try_into().unwrap();
-            let (o1, o2): (&mut Block, &mut Block) = (o1.try_into().unwrap(), o2.try_into().unwrap());
-            hidden_stats_block(a, b, unit, W, h, o1, o2, &mut acc);
-        }
+        let (o1, o2) = (&mut wh1[..whole], &mut wh2[..whole]);
+        hidden_loop(&x1[..whole], &x2[..whole], c, w1, w2, &mut h[..whole], o1, o2);
         if rest > 0 {
             let (a, b) = (padded(x1, whole), padded(x2, whole));
             let (mut last, mut o1, mut o2) = ([0.0; W], padded(wh1, whole), padded(wh2, whole));
-            hidden_stats_block(&a, &b, unit, rest, &mut last, &mut o1, &mut o2, &mut acc);
+            hidden_loop(&a, &b, c, w1, w2, &mut last, &mut o1, &mut o2);
             h[whole..].copy_from_slice(&last[..rest]);
             wh1[whole..].copy_from_slice(&o1[..rest]);
             wh2[whole..].copy_from_slice(&o2[..rest]);
         }
-        [combine(acc[0]), combine(acc[1]), combine(acc[2])]
+        moments(x1, x2, h)
     }
 }
 
