@@ -83,6 +83,8 @@ pub enum Sampler {
     Pcd,
     /// From N(0, I) in standardized units (Liao et al. 2022).
     Noise,
+    /// No chains: the exact model expectation, by enumerating the 2^n hidden states (n <= 20).
+    Exact,
 }
 
 impl LrSchedule {
@@ -101,6 +103,7 @@ impl Sampler {
             Sampler::Cd => "cd",
             Sampler::Pcd => "pcd",
             Sampler::Noise => "noise",
+            Sampler::Exact => "exact",
         }
     }
 }
@@ -310,6 +313,7 @@ impl TrainConfig {
                             ("cd", Sampler::Cd),
                             ("pcd", Sampler::Pcd),
                             ("noise", Sampler::Noise),
+                            ("exact", Sampler::Exact),
                         ],
                     )?
                 }

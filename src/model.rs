@@ -455,6 +455,48 @@ impl Grbm {
             .collect()
     }
 
+    /// The exact model expectation of the gradient of F, E_p(x)[dF/dtheta] (= -d log Z / dtheta),
+    /// into `grad`, by enumerating the 2^n hidden states: under p(x, z) the visible units are
+    /// Gaussian given z, so every moment the gradient needs is a sum over the mixture's components.
+    /// This is the negative phase of `sampler = "exact"`; panics above [`MAX_ENUMERATION_HIDDEN`].
+    pub fn expected_free_energy_grad(&self, grad: &mut Gradient) {
+        let n = self.n_hidden();
+        let components = self.components();
+        let log_z = log_sum_exp(&components.iter().map(|(w, _)| *w).collect::<Vec<_>>());
+        // E[z_j], E[(W z)_i], E[(W z)_i^2] and E[z_j (W z)_i] under p(z).
+        let mut z_mean = vec![0.0; n];
+        let mut wz_mean = [0.0; 2];
+        let mut wz_square = [0.0; 2];
+        let mut z_wz = [vec![0.0; n], vec![0.0; n]];
+        for (state, (log_weight, mean)) in components.iter().enumerate() {
+            let p = (log_weight - log_z).exp();
+            let wz = [mean[0] - self.b[0], mean[1] - self.b[1]];
+            for i in 0..2 {
+                wz_mean[i] += p * wz[i];
+                wz_square[i] += p * wz[i] * wz[i];
+            }
+            for j in (0..n).filter(|j| state >> j & 1 == 1) {
+                z_mean[j] += p;
+                z_wz[0][j] += p * wz[0];
+                z_wz[1][j] += p * wz[1];
+            }
+        }
+        // dE/db_i = -(x_i - b_i)/v_i, dE/dln(sigma_i) = (-(x_i - b_i)^2 + 2 x_i (Wz)_i)/v_i,
+        // dE/dW_ij = -x_i z_j / v_i and dE/dc_j = -z_j, with x | z ~ N(b + W z, v).
+        let iv = self.inv_var();
+        let v = [1.0 / iv[0], 1.0 / iv[1]];
+        for i in 0..2 {
+            grad.b[i] = -wz_mean[i] * iv[i];
+            grad.log_sigma[i] = (wz_square[i] + 2.0 * self.b[i] * wz_mean[i] - v[i]) * iv[i];
+            for j in 0..n {
+                grad.w[(i, j)] = -(self.b[i] * z_mean[j] + z_wz[i][j]) * iv[i];
+            }
+        }
+        for j in 0..n {
+            grad.c[j] = -z_mean[j];
+        }
+    }
+
     /// Exact log Z by enumerating all 2^n hidden states; `None` above [`MAX_ENUMERATION_HIDDEN`].
     pub fn log_z_exact(&self) -> Option<f64> {
         if self.n_hidden() > MAX_ENUMERATION_HIDDEN {

@@ -1,9 +1,10 @@
 //! Running a sweep: checks before anything is written, rayon across runs, progress, failure capture, the tables and the summary.
 
-use crate::config::{ConfigError, Experiment};
+use crate::config::{ConfigError, Experiment, Sampler};
 use crate::data::{DataError, Dataset};
 use crate::grid::run_count;
 use crate::grid::{RunSpec, expand};
+use crate::model::MAX_ENUMERATION_HIDDEN;
 use crate::output::{OutputError, RunRecord, Status, write_all};
 use crate::shard::{self, Shard};
 use crate::store::{ResultsDir, StoreError, publish, write_atomically};
@@ -115,21 +116,40 @@ pub struct SweepReport {
     pub shard: Option<Shard>,
 }
 
-/// Checks that need the data (every run's batch fits in the training set). Runs before anything is written.
+/// The `[grid]` key if `key` is swept there, else the `[train]` key: where a value came from.
+fn train_key(exp: &Experiment, key: &str) -> String {
+    if exp.grid.iter().any(|a| a.key == key) {
+        format!("grid.{key}")
+    } else {
+        format!("train.{key}")
+    }
+}
+
+/// Checks of one run's combination of keys and of the data (every run's batch fits in the
+/// training set). Runs before anything is written.
 fn check_runs(exp: &Experiment, datasets: &[Dataset], runs: &[RunSpec]) -> Result<(), RunError> {
+    if let Some(run) = runs
+        .iter()
+        .find(|r| r.train.sampler == Sampler::Exact && r.train.hidden > MAX_ENUMERATION_HIDDEN)
+    {
+        return Err(RunError::Input {
+            path: exp.path.clone(),
+            key: train_key(exp, "hidden"),
+            value: run.train.hidden.to_string(),
+            rule: format!(
+                "sampler = \"exact\" enumerates the 2^hidden hidden states at every update: \
+                 hidden must be at most {MAX_ENUMERATION_HIDDEN}"
+            ),
+        });
+    }
     if let Some(run) = runs
         .iter()
         .find(|r| r.train.batch_size > datasets[r.dataset].train.len())
     {
         let data = &datasets[run.dataset];
-        let key = if exp.grid.iter().any(|a| a.key == "batch_size") {
-            "grid.batch_size"
-        } else {
-            "train.batch_size"
-        };
         return Err(RunError::Input {
             path: exp.path.clone(),
-            key: key.into(),
+            key: train_key(exp, "batch_size"),
             value: run.train.batch_size.to_string(),
             rule: format!(
                 "batch_size must not exceed the {} training points of {}",

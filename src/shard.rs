@@ -1,5 +1,6 @@
 //! Splitting a sweep into deterministic, cost-balanced shards that a cluster's scheduler runs side by side.
 
+use crate::config::Sampler;
 use crate::grid::RunSpec;
 use std::fmt;
 use std::str::FromStr;
@@ -45,10 +46,19 @@ impl FromStr for Shard {
 
 /// A run's relative cost in integer units, the same on every machine: hidden units (plus the two
 /// visible ones) times Gibbs steps per update (plus the two free-energy passes) times epochs times
-/// training points.
+/// training points. With `sampler = "exact"` each update enumerates the 2^hidden hidden states
+/// instead of running chains.
 pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
     let t = &run.train;
-    (t.hidden as u128 + 2) * (t.k as u128 + 2) * t.epochs as u128 * n_train as u128
+    let (hidden, epochs, n_train) = (t.hidden as u128, t.epochs as u128, n_train as u128);
+    if t.sampler == Sampler::Exact {
+        let updates = epochs * n_train.div_ceil(t.batch_size as u128);
+        let states = 1u128 << t.hidden.min(100);
+        let enumeration = (updates * (hidden + 2)).saturating_mul(states);
+        ((hidden + 2) * 2 * epochs * n_train).saturating_add(enumeration)
+    } else {
+        (hidden + 2) * (t.k as u128 + 2) * epochs * n_train
+    }
 }
 
 /// The shard of every run (by position in `runs`): longest runs first, each to the shard with the
@@ -82,6 +92,25 @@ mod tests {
     fn runs() -> Vec<RunSpec> {
         let text = "name = \"s\"\n[data]\nsource = \"gmm_iso\"\n[grid]\nhidden = [2, 8, 32]\nk = [1, 5]\nseed = [0, 1, 2]\n";
         expand(&parse(Path::new("s.toml"), text).unwrap())
+    }
+
+    #[test]
+    fn exact_runs_cost_what_they_enumerate() {
+        let text = "name = \"s\"\n[data]\nsource = \"gmm_iso\"\n[grid]\nhidden = [10, 11]\nsampler = [\"noise\", \"exact\"]\n";
+        let runs = expand(&parse(Path::new("s.toml"), text).unwrap());
+        let cost_of = |hidden: usize, sampler: Sampler| {
+            let run = runs
+                .iter()
+                .find(|r| r.train.hidden == hidden && r.train.sampler == sampler)
+                .unwrap();
+            cost(run, 1000) as f64
+        };
+        // One more hidden unit doubles the states an exact update enumerates.
+        let ratio = cost_of(11, Sampler::Exact) / cost_of(10, Sampler::Exact);
+        assert!(ratio > 1.9 && ratio < 2.3, "{ratio}");
+        // For chains, one more unit adds 1/12 (hidden + 2 units of work).
+        let ratio = cost_of(11, Sampler::Noise) / cost_of(10, Sampler::Noise);
+        assert!((ratio - 13.0 / 12.0).abs() < 1e-9, "{ratio}");
     }
 
     #[test]

@@ -345,6 +345,20 @@ fn bad_file_batch_larger_than_training_set() {
 }
 
 #[test]
+fn bad_file_exact_sampler_with_too_many_hidden_units() {
+    // Swept in [grid]: the message names the grid key and the offending value.
+    rejects(
+        &tiny("bad", "hidden = [4, 21]\n").replace("[train]\n", "[train]\nsampler = \"exact\"\n"),
+        &[
+            "bad.toml",
+            "`grid.hidden` = 21",
+            "sampler = \"exact\"",
+            "at most 20",
+        ],
+    );
+}
+
+#[test]
 fn bad_file_missing_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["nowhere.toml"]);
