@@ -49,8 +49,10 @@ pub fn expand(exp: &Experiment) -> Vec<RunSpec> {
 /// A stable 16-hex-digit id: FNV-1a over everything that determines the run's results
 /// (data section, evaluation settings and every resolved train parameter), not over its grid position.
 pub fn run_id(exp: &Experiment, dataset: usize, train: &TrainConfig) -> String {
+    // The version changes whenever a run's numbers for the same settings change, so that a
+    // results folder never mixes them (v2: vectorized kernels and the PCG32 lanes).
     let mut text = format!(
-        "v1;{};{}",
+        "v2;{};{}",
         exp.data.canonical(dataset),
         exp.eval.canonical()
     );
@@ -60,7 +62,8 @@ pub fn run_id(exp: &Experiment, dataset: usize, train: &TrainConfig) -> String {
     format!("{:016x}", fnv1a(text.as_bytes()))
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: stable across platforms and versions, unlike `std`'s hashers.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

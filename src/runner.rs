@@ -116,6 +116,26 @@ pub struct SweepReport {
     pub shard: Option<Shard>,
 }
 
+/// The `[data]` section as the manifest keeps it, plus a fingerprint of the points each data set
+/// holds: a data file edited in place (or a generator that changed) makes the earlier results
+/// of the folder unusable instead of silently reused.
+fn data_fields(exp: &Experiment, datasets: &[Dataset]) -> Vec<(&'static str, String)> {
+    let mut fields = exp.data.fields();
+    let prints: Vec<String> = datasets
+        .iter()
+        .map(|d| {
+            let bytes: Vec<u8> = [&d.train, &d.test]
+                .into_iter()
+                .flatten()
+                .flat_map(|p| p.iter().flat_map(|v| v.to_le_bytes()))
+                .collect();
+            format!("{}:{:016x}", d.name, crate::grid::fnv1a(&bytes))
+        })
+        .collect();
+    fields.push(("points", prints.join(",")));
+    fields
+}
+
 /// The `[grid]` key if `key` is swept there, else the `[train]` key: where a value came from.
 fn train_key(exp: &Experiment, key: &str) -> String {
     if exp.grid.iter().any(|a| a.key == key) {
@@ -258,7 +278,8 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
             message: e.to_string(),
         })?;
 
-    let dir = ResultsDir::open(&exp.output, &exp.data.fields(), opts.fresh, opts.shard)?;
+    let fields = data_fields(exp, &datasets);
+    let dir = ResultsDir::open(&exp.output, &fields, opts.fresh, opts.shard)?;
     let done = dir.records();
     let is_reusable = |r: &RunSpec| {
         done.get(&r.run_id)
@@ -440,7 +461,8 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
     let start = Instant::now();
     let folder = load_folder(dir)?;
     // Holding the folder's main lock keeps a second merge or an unsharded sweep out while writing.
-    let store = ResultsDir::open(dir, &folder.experiment.data.fields(), false, None)?;
+    let fields = data_fields(&folder.experiment, &folder.datasets);
+    let store = ResultsDir::open(dir, &fields, false, None)?;
     let shard_of = assign_shards(&folder.runs, &folder.datasets, folder.shards);
     let mut missing: Vec<(usize, Vec<String>)> =
         (0..folder.shards).map(|s| (s, Vec::new())).collect();

@@ -276,6 +276,39 @@ fn results_of_another_data_section_are_refused_unless_fresh() {
 }
 
 #[test]
+fn a_data_file_edited_in_place_is_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let points = |shift: f64| {
+        let rows: Vec<String> = (0..300)
+            .map(|i| {
+                format!(
+                    "{},{}",
+                    (i as f64 * 0.37).sin() * 3.0 + shift,
+                    (i as f64 * 0.11).cos()
+                )
+            })
+            .collect();
+        format!("a,b\n{}\n", rows.join("\n"))
+    };
+    write(dir.path(), "points.csv", &points(0.0));
+    let text = small("file").replace("source = \"gmm_iso\"", "source = \"points.csv\"");
+    write(dir.path(), "exp.toml", &text);
+    assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
+    // The same file: every run is reused.
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(6 reused from earlier results)"));
+    // One value changed in place: same [data] text, different points.
+    write(dir.path(), "points.csv", &points(0.5));
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("different [data] section") && err.contains("data.points was points.csv:"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_extended_grid_computes_only_the_new_runs() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "exp.toml", &small("grow"));
