@@ -4,7 +4,7 @@
 //! `B x 2`, hidden batches `B x n`, column-major. With only two visible units
 //! every product has an inner or outer dimension of 2, so the products are
 //! loops over contiguous columns, run by the vectorized kernels of
-//! [`crate::vecmath`]: one Gibbs step at n = 64 and a batch of 100 takes 11.8 us
+//! [`crate::vecmath`]: one Gibbs step at n = 64 and a batch of 100 takes 9.6 us
 //! (`cargo bench --bench grbm -- gibbs_step`), where faer's general matmul
 //! took 1.11 ms. Nothing here is parallel, so the runner's rayon pool is the
 //! only parallelism.
@@ -38,9 +38,6 @@ fn weighted_hidden_sum(w: &Mat<f64>, base: [f64; 2], z: MatRef<'_, f64>, out: Ma
 use crate::rng::GibbsRng;
 use crate::vecmath;
 pub use crate::vecmath::{log_sum_exp, sigmoid};
-use rand::RngExt;
-use rand_distr::StandardNormal;
-use rand_pcg::Pcg64;
 
 /// Largest hidden size for which `log Z` is computed by enumerating all `2^n` hidden states.
 pub const MAX_ENUMERATION_HIDDEN: usize = 20;
@@ -108,14 +105,24 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Scratch for batches of up to `batch_size` rows, rounded up to whole vector blocks: the
+    /// training kernels run on every row of the last block (the rows past the batch hold
+    /// leftovers and are never read back), since a partial block costs about a third of a
+    /// 100-row column.
     pub fn new(batch_size: usize, n_hidden: usize) -> Self {
+        let rows = padded_rows(batch_size);
         Workspace {
-            hidden_probs: Mat::zeros(batch_size, n_hidden),
-            visible_tmp: Mat::zeros(batch_size, 2),
-            visible_sums: Mat::zeros(batch_size, 2),
-            uniforms: vec![0.0; batch_size * n_hidden],
+            hidden_probs: Mat::zeros(rows, n_hidden),
+            visible_tmp: Mat::zeros(rows, 2),
+            visible_sums: Mat::zeros(rows, 2),
+            uniforms: vec![0.0; rows * n_hidden],
         }
     }
+}
+
+/// `rows` rounded up to a whole number of vector blocks.
+fn padded_rows(rows: usize) -> usize {
+    rows.div_ceil(vecmath::W) * vecmath::W
 }
 
 /// The two columns of a `B x 2` matrix as slices.
@@ -275,20 +282,23 @@ impl Grbm {
     }
 
     /// x ~ p(x | z) for every row of `z` into `out`.
-    pub fn sample_visible(&self, z: MatRef<'_, f64>, mut out: MatMut<'_, f64>, rng: &mut Pcg64) {
+    pub fn sample_visible(&self, z: MatRef<'_, f64>, mut out: MatMut<'_, f64>, rng: &mut GibbsRng) {
         self.visible_means(z, out.rb_mut());
         self.add_visible_noise(out, rng);
     }
 
     /// Adds sigma_i N(0, 1) to every entry: turns the means of p(x | z) into a draw.
-    fn add_visible_noise(&self, out: MatMut<'_, f64>, rng: &mut Pcg64) {
+    fn add_visible_noise(&self, out: MatMut<'_, f64>, rng: &mut GibbsRng) {
         let sigma = self.sigma();
+        let rows = out.nrows();
+        let noise = rng.normals(2 * rows);
         let (out1, out2) = columns_mut(out);
-        // Row-major draw order keeps one point's two coordinates adjacent in the stream.
-        for (o1, o2) in out1.iter_mut().zip(out2.iter_mut()) {
-            let noise: [f64; 2] = [rng.sample(StandardNormal), rng.sample(StandardNormal)];
-            *o1 += sigma[0] * noise[0];
-            *o2 += sigma[1] * noise[1];
+        // Plain products: outside the vector kernels `mul_add` would be a library call.
+        for (o, z) in out1.iter_mut().zip(&noise[..rows]) {
+            *o += sigma[0] * z;
+        }
+        for (o, z) in out2.iter_mut().zip(&noise[rows..]) {
+            *o += sigma[1] * z;
         }
     }
 
@@ -301,21 +311,22 @@ impl Grbm {
         ws: &mut Workspace,
         rng: &mut GibbsRng,
     ) {
-        let rows = x.nrows();
+        let (rows, padded) = (x.nrows(), padded_rows(x.nrows()));
         for _ in 0..k {
-            let mut scaled_x = ws.visible_tmp.as_mut().subrows_mut(0, rows);
-            self.scale_visible(x.rb(), scaled_x.rb_mut());
-            let (x1, x2) = (col(scaled_x.rb(), 0), col(scaled_x.rb(), 1));
-            let uniforms = &mut ws.uniforms[..rows * self.n_hidden()];
+            self.scale_visible(x.rb(), ws.visible_tmp.as_mut().subrows_mut(0, rows));
+            let scaled_x = ws.visible_tmp.as_ref().subrows(0, padded);
+            let (x1, x2) = (col(scaled_x, 0), col(scaled_x, 1));
+            let uniforms = &mut ws.uniforms[..padded * self.n_hidden()];
             rng.uniform.fill(uniforms);
-            let (mean1, mean2) = columns_mut(x.rb_mut());
+            let (mean1, mean2) = columns_mut(ws.visible_sums.as_mut().subrows_mut(0, padded));
             mean1.fill(self.b[0]);
             mean2.fill(self.b[1]);
-            for (j, u) in uniforms.chunks_exact(rows).enumerate() {
+            for (j, u) in uniforms.chunks_exact(padded).enumerate() {
                 let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
                 vecmath::bernoulli_column(x1, x2, c, w1, w2, u, mean1, mean2);
             }
-            self.add_visible_noise(x.rb_mut(), &mut rng.normal);
+            x.copy_from(ws.visible_sums.as_ref().subrows(0, rows));
+            self.add_visible_noise(x.rb_mut(), rng);
         }
     }
 
@@ -328,18 +339,19 @@ impl Grbm {
         ws: &mut Workspace,
         rng: &mut GibbsRng,
     ) {
-        let rows = x.nrows();
-        let uniforms = &mut ws.uniforms[..rows * self.n_hidden()];
+        let (rows, padded) = (x.nrows(), padded_rows(x.nrows()));
+        let uniforms = &mut ws.uniforms[..padded * self.n_hidden()];
         rng.uniform.fill(uniforms);
-        let probs = ws.hidden_probs.as_ref().subrows(0, rows);
-        let (mean1, mean2) = columns_mut(x.rb_mut());
+        let probs = ws.hidden_probs.as_ref().subrows(0, padded);
+        let (mean1, mean2) = columns_mut(ws.visible_sums.as_mut().subrows_mut(0, padded));
         mean1.fill(self.b[0]);
         mean2.fill(self.b[1]);
-        for (j, u) in uniforms.chunks_exact(rows).enumerate() {
+        for (j, u) in uniforms.chunks_exact(padded).enumerate() {
             let (w1, w2) = (self.w[(0, j)], self.w[(1, j)]);
             vecmath::bernoulli_from_probs(col(probs, j), u, w1, w2, mean1, mean2);
         }
-        self.add_visible_noise(x, &mut rng.normal);
+        x.copy_from(ws.visible_sums.as_ref().subrows(0, rows));
+        self.add_visible_noise(x, rng);
     }
 
     /// Draws `n_samples` points by Gibbs sampling from z ~ Bernoulli(0.5), discarding `burn_in`
@@ -357,18 +369,18 @@ impl Grbm {
         }
         let n = self.n_hidden();
         let mut ws = Workspace::new(chains, n);
-        let mut z = Mat::<f64>::zeros(chains, n);
-        for r in 0..chains {
-            for j in 0..n {
-                z[(r, j)] = if rng.normal.random::<bool>() {
-                    1.0
-                } else {
-                    0.0
-                };
+        let mut coins = vec![0.0; chains * n];
+        rng.uniform.fill(&mut coins);
+        // Column-major like every hidden batch: unit j of chain r is coin j * chains + r.
+        let z = Mat::<f64>::from_fn(chains, n, |r, j| {
+            if coins[j * chains + r] < 0.5 {
+                1.0
+            } else {
+                0.0
             }
-        }
+        });
         let mut x = Mat::<f64>::zeros(chains, 2);
-        self.sample_visible(z.as_ref(), x.as_mut(), &mut rng.normal);
+        self.sample_visible(z.as_ref(), x.as_mut(), rng);
         self.gibbs_steps(x.as_mut(), burn_in, &mut ws, rng);
         let mut samples = Vec::with_capacity(n_samples);
         while samples.len() < n_samples {
@@ -389,15 +401,15 @@ impl Grbm {
         ws: &mut Workspace,
         grad: &mut Gradient,
     ) {
-        let rows = x.nrows();
+        let (rows, padded) = (x.nrows(), padded_rows(x.nrows()));
         let inv_rows = 1.0 / rows as f64;
         let iv = self.inv_var();
-        let mut scaled_x = ws.visible_tmp.as_mut().subrows_mut(0, rows);
-        self.scale_visible(x, scaled_x.rb_mut());
-        let (x1, x2) = (col(scaled_x.rb(), 0), col(scaled_x.rb(), 1));
-        let mut probs = ws.hidden_probs.as_mut().subrows_mut(0, rows);
+        self.scale_visible(x, ws.visible_tmp.as_mut().subrows_mut(0, rows));
+        let scaled_x = ws.visible_tmp.as_ref().subrows(0, padded);
+        let (x1, x2) = (col(scaled_x, 0), col(scaled_x, 1));
+        let mut probs = ws.hidden_probs.as_mut().subrows_mut(0, padded);
         // (W h)_i per point, for the gradient of sigma.
-        let mut wh = ws.visible_sums.as_mut().subrows_mut(0, rows);
+        let mut wh = ws.visible_sums.as_mut().subrows_mut(0, padded);
         let (wh1, wh2) = columns_mut(wh.rb_mut());
         wh1.fill(0.0);
         wh2.fill(0.0);
@@ -405,7 +417,8 @@ impl Grbm {
         for j in 0..grad.c.len() {
             let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
             let h = col_mut(probs.rb_mut(), j);
-            let [x1h, x2h, h_sum] = vecmath::hidden_column_stats(x1, x2, c, w1, w2, h, wh1, wh2);
+            let [x1h, x2h, h_sum] =
+                vecmath::hidden_column_stats(x1, x2, c, w1, w2, h, wh1, wh2, rows);
             grad.w[(0, j)] = -x1h * inv_rows;
             grad.w[(1, j)] = -x2h * inv_rows;
             grad.c[j] = -h_sum * inv_rows;

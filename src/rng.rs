@@ -101,18 +101,32 @@ crate::vecmath::vectorized! {
     }
 }
 
-/// The random streams of a Gibbs sampler: uniform lanes for the hidden units, and a PCG64
-/// stream for the Gaussian visible draws (seeded first, the lanes from it).
+/// The random streams of a Gibbs sampler: uniform lanes for the hidden units, and standard
+/// normal draws for the visible ones (Box-Muller on the same lanes), seeded from one PCG64
+/// stream of the run.
 #[derive(Debug, Clone)]
 pub struct GibbsRng {
-    pub normal: Pcg64,
     pub uniform: UniformLanes,
+    /// Uniforms and draws of the last [`GibbsRng::normals`] call.
+    scratch: Vec<f64>,
 }
 
 impl GibbsRng {
-    pub fn new(mut normal: Pcg64) -> Self {
-        let uniform = UniformLanes::from_rng(&mut normal);
-        GibbsRng { normal, uniform }
+    pub fn new(mut seeder: Pcg64) -> Self {
+        GibbsRng {
+            uniform: UniformLanes::from_rng(&mut seeder),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// `count` independent standard normal draws.
+    pub fn normals(&mut self, count: usize) -> &[f64] {
+        let pairs = count.div_ceil(2);
+        self.scratch.resize(5 * pairs, 0.0);
+        let (uniforms, draws) = self.scratch.split_at_mut(3 * pairs);
+        self.uniform.fill(uniforms);
+        crate::vecmath::box_muller(uniforms, draws);
+        &draws[..count]
     }
 }
 

@@ -211,10 +211,11 @@ impl<'a> Trainer<'a> {
                 }
             }
             Sampler::Noise => {
-                for r in 0..rows {
-                    for i in 0..2 {
-                        let noise: f64 = self.gibbs_rng.normal.sample(StandardNormal);
-                        self.chains[(r, i)] = self.noise_center[i] + self.noise_spread[i] * noise;
+                let noise = self.gibbs_rng.normals(2 * rows);
+                for i in 0..2 {
+                    for r in 0..rows {
+                        let z = noise[i * rows + r];
+                        self.chains[(r, i)] = self.noise_center[i] + self.noise_spread[i] * z;
                     }
                 }
             }
