@@ -98,8 +98,8 @@ pub struct Workspace {
     pub hidden_probs: Mat<f64>,
     /// `B x 2`: scaled visible values x / sigma^2.
     pub visible_tmp: Mat<f64>,
-    /// `B x 2`: `W p(z|x)` per point, for the gradient of sigma.
-    pub visible_sums: Mat<f64>,
+    /// `B x 2`: the means `b + W z` of a Gibbs step, before the noise.
+    pub visible_means: Mat<f64>,
     /// `B x n` uniform draws for the hidden units, column-major like `hidden_probs`.
     pub uniforms: Vec<f64>,
 }
@@ -114,7 +114,7 @@ impl Workspace {
         Workspace {
             hidden_probs: Mat::zeros(rows, n_hidden),
             visible_tmp: Mat::zeros(rows, 2),
-            visible_sums: Mat::zeros(rows, 2),
+            visible_means: Mat::zeros(rows, 2),
             uniforms: vec![0.0; rows * n_hidden],
         }
     }
@@ -318,14 +318,14 @@ impl Grbm {
             let (x1, x2) = (col(scaled_x, 0), col(scaled_x, 1));
             let uniforms = &mut ws.uniforms[..padded * self.n_hidden()];
             rng.uniform.fill(uniforms);
-            let (mean1, mean2) = columns_mut(ws.visible_sums.as_mut().subrows_mut(0, padded));
+            let (mean1, mean2) = columns_mut(ws.visible_means.as_mut().subrows_mut(0, padded));
             mean1.fill(self.b[0]);
             mean2.fill(self.b[1]);
             for (j, u) in uniforms.chunks_exact(padded).enumerate() {
                 let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
                 vecmath::bernoulli_column(x1, x2, c, w1, w2, u, mean1, mean2);
             }
-            x.copy_from(ws.visible_sums.as_ref().subrows(0, rows));
+            x.copy_from(ws.visible_means.as_ref().subrows(0, rows));
             self.add_visible_noise(x.rb_mut(), rng);
         }
     }
@@ -343,14 +343,14 @@ impl Grbm {
         let uniforms = &mut ws.uniforms[..padded * self.n_hidden()];
         rng.uniform.fill(uniforms);
         let probs = ws.hidden_probs.as_ref().subrows(0, padded);
-        let (mean1, mean2) = columns_mut(ws.visible_sums.as_mut().subrows_mut(0, padded));
+        let (mean1, mean2) = columns_mut(ws.visible_means.as_mut().subrows_mut(0, padded));
         mean1.fill(self.b[0]);
         mean2.fill(self.b[1]);
         for (j, u) in uniforms.chunks_exact(padded).enumerate() {
             let (w1, w2) = (self.w[(0, j)], self.w[(1, j)]);
             vecmath::bernoulli_from_probs(col(probs, j), u, w1, w2, mean1, mean2);
         }
-        x.copy_from(ws.visible_sums.as_ref().subrows(0, rows));
+        x.copy_from(ws.visible_means.as_ref().subrows(0, rows));
         self.add_visible_noise(x, rng);
     }
 
@@ -408,64 +408,70 @@ impl Grbm {
         let scaled_x = ws.visible_tmp.as_ref().subrows(0, padded);
         let (x1, x2) = (col(scaled_x, 0), col(scaled_x, 1));
         let mut probs = ws.hidden_probs.as_mut().subrows_mut(0, padded);
-        // (W h)_i per point, for the gradient of sigma.
-        let mut wh = ws.visible_sums.as_mut().subrows_mut(0, padded);
-        let (wh1, wh2) = columns_mut(wh.rb_mut());
-        wh1.fill(0.0);
-        wh2.fill(0.0);
-        // dF/dW_ij = -(x_i / sigma_i^2) h_j, averaged: -(X/sigma^2)^T H / B.
+        // dF/dW_ij = -(x_i / sigma_i^2) h_j, averaged: -(X/sigma^2)^T H / B. The same sums give
+        // the sigma gradient's sum over points of x_i (W h)_i = sum_j W_ij sum_r x_ri h_rj,
+        // so no per-point W h is needed.
+        let mut x_wh = [0.0; 2];
         for j in 0..grad.c.len() {
             let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
             let h = col_mut(probs.rb_mut(), j);
-            let [x1h, x2h, h_sum] =
-                vecmath::hidden_column_stats(x1, x2, c, w1, w2, h, wh1, wh2, rows);
+            let [x1h, x2h, h_sum] = vecmath::hidden_column_stats(x1, x2, c, w1, w2, h, rows);
             grad.w[(0, j)] = -x1h * inv_rows;
             grad.w[(1, j)] = -x2h * inv_rows;
             grad.c[j] = -h_sum * inv_rows;
+            x_wh[0] += w1 * x1h;
+            x_wh[1] += w2 * x2h;
         }
+        // dF/db_i = -(x_i - b_i)/v_i and dF/dln(sigma_i) = (-(x_i - b_i)^2 + 2 x_i (W h)_i)/v_i;
+        // x_wh already carries the 1/v_i.
         for i in 0..2 {
-            let mut db = 0.0;
-            let mut ds = 0.0;
-            for (xi, whi) in col(x, i).iter().zip(col(wh.rb(), i)) {
-                let d = xi - self.b[i];
-                db -= d;
-                ds += -d * d + 2.0 * xi * whi;
-            }
-            grad.b[i] = db * iv[i] * inv_rows;
-            grad.log_sigma[i] = ds * iv[i] * inv_rows;
+            let [shift, square] = vecmath::centered_sums(col(x, i), self.b[i]);
+            grad.b[i] = -shift * iv[i] * inv_rows;
+            grad.log_sigma[i] = (2.0 * x_wh[i] - square * iv[i]) * inv_rows;
         }
     }
 
-    /// Log weight (up to the shared normalizer) and mean of the mixture component of hidden state `z`.
-    fn component(&self, z: &[f64]) -> (f64, [f64; 2]) {
-        let sigma = self.sigma();
-        let mut log_weight: f64 = self.c.iter().zip(z).map(|(c, z)| c * z).sum();
-        let mut mean = self.b;
-        for i in 0..2 {
-            let wz: f64 = (0..z.len()).map(|j| self.w[(i, j)] * z[j]).sum();
-            mean[i] += wz;
-            log_weight += (wz * wz + 2.0 * wz * self.b[i]) / (2.0 * sigma[i] * sigma[i])
-                + (sigma[i] * (2.0 * std::f64::consts::PI).sqrt()).ln();
-        }
-        (log_weight, mean)
-    }
-
-    /// Every hidden state with its component's log weight and mean, in binary counting order.
+    /// Every hidden state with its component's log weight (up to the shared normalizer) and
+    /// mean `b + W z`, in binary counting order (bit j of the index is z_j).
+    ///
+    /// The states are visited in Gray-code order, where each differs from the one before in a
+    /// single unit, so `c.z` and `W z` change by one unit's terms: O(1) per state instead of
+    /// O(n). The running sums are recomputed from scratch every 1024 states, which bounds their
+    /// rounding drift.
     fn components(&self) -> Vec<(f64, [f64; 2])> {
+        const RESYNC: usize = 1024;
         let n = self.n_hidden();
         assert!(
             n <= MAX_ENUMERATION_HIDDEN,
             "enumeration of 2^{n} hidden states is not supported"
         );
-        let mut z = vec![0.0; n];
-        (0..1usize << n)
-            .map(|state| {
-                for (j, zj) in z.iter_mut().enumerate() {
-                    *zj = ((state >> j) & 1) as f64;
-                }
-                self.component(&z)
-            })
-            .collect()
+        let sigma = self.sigma();
+        let half_iv = [0.5 / (sigma[0] * sigma[0]), 0.5 / (sigma[1] * sigma[1])];
+        let normalizer: f64 = (0..2)
+            .map(|i| (sigma[i] * (2.0 * std::f64::consts::PI).sqrt()).ln())
+            .sum();
+        let mut out = vec![(0.0, [0.0; 2]); 1 << n];
+        let (mut cz, mut wz) = (0.0, [0.0; 2]);
+        for t in 0..1usize << n {
+            let state = t ^ (t >> 1);
+            if t % RESYNC == 0 {
+                let on = (0..n).filter(|j| state >> j & 1 == 1);
+                cz = on.clone().map(|j| self.c[j]).sum();
+                wz = [0, 1].map(|i| on.clone().map(|j| self.w[(i, j)]).sum());
+            } else {
+                let j = t.trailing_zeros() as usize;
+                let sign = if state >> j & 1 == 1 { 1.0 } else { -1.0 };
+                cz += sign * self.c[j];
+                wz[0] += sign * self.w[(0, j)];
+                wz[1] += sign * self.w[(1, j)];
+            }
+            let log_weight = cz
+                + (wz[0] * wz[0] + 2.0 * wz[0] * self.b[0]) * half_iv[0]
+                + (wz[1] * wz[1] + 2.0 * wz[1] * self.b[1]) * half_iv[1]
+                + normalizer;
+            out[state] = (log_weight, [self.b[0] + wz[0], self.b[1] + wz[1]]);
+        }
+        out
     }
 
     /// The exact model expectation of the gradient of F, E_p(x)[dF/dtheta] (= -d log Z / dtheta),

@@ -293,24 +293,9 @@ vectorized! {
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn hidden_loop(
-    x1: &[f64],
-    x2: &[f64],
-    c: f64,
-    w1: f64,
-    w2: f64,
-    h: &mut [f64],
-    wh1: &mut [f64],
-    wh2: &mut [f64],
-) {
-    let rows = x1
-        .iter()
-        .zip(x2)
-        .zip(h.iter_mut().zip(wh1.iter_mut().zip(wh2.iter_mut())));
-    for ((a, b), (h, (o1, o2))) in rows {
+fn hidden_loop(x1: &[f64], x2: &[f64], c: f64, w1: f64, w2: f64, h: &mut [f64]) {
+    for ((a, b), h) in x1.iter().zip(x2).zip(h.iter_mut()) {
         *h = sigmoid(preactivation(c, *a, *b, w1, w2));
-        add_draw(*h, w1, w2, o1, o2);
     }
 }
 
@@ -337,10 +322,8 @@ fn moments(x1: &[f64], x2: &[f64], h: &[f64]) -> [f64; 3] {
 
 vectorized! {
     /// One hidden unit's part of the free-energy gradient of a batch: its column `h` of
-    /// p(z|x), `wh += w h` per visible axis, and `[sum(x1 h), sum(x2 h), sum(h)]` over the
-    /// first `rows` rows (the rest are padding: computed, not counted). `x1`, `x2` are the
-    /// visible values over sigma^2.
-    #[allow(clippy::too_many_arguments)]
+    /// p(z|x), and `[sum(x1 h), sum(x2 h), sum(h)]` over the first `rows` rows (the rest are
+    /// padding: computed, not counted). `x1`, `x2` are the visible values over sigma^2.
     pub fn hidden_column_stats(
         x1: &[f64],
         x2: &[f64],
@@ -348,22 +331,38 @@ vectorized! {
         w1: f64,
         w2: f64,
         h: &mut [f64],
-        wh1: &mut [f64],
-        wh2: &mut [f64],
         rows: usize,
     ) -> [f64; 3] {
         let (whole, rest) = split(h.len());
-        let (o1, o2) = (&mut wh1[..whole], &mut wh2[..whole]);
-        hidden_loop(&x1[..whole], &x2[..whole], c, w1, w2, &mut h[..whole], o1, o2);
+        hidden_loop(&x1[..whole], &x2[..whole], c, w1, w2, &mut h[..whole]);
         if rest > 0 {
-            let (a, b) = (padded(x1, whole), padded(x2, whole));
-            let (mut last, mut o1, mut o2) = ([0.0; W], padded(wh1, whole), padded(wh2, whole));
-            hidden_loop(&a, &b, c, w1, w2, &mut last, &mut o1, &mut o2);
+            let (a, b, mut last) = (padded(x1, whole), padded(x2, whole), [0.0; W]);
+            hidden_loop(&a, &b, c, w1, w2, &mut last);
             h[whole..].copy_from_slice(&last[..rest]);
-            wh1[whole..].copy_from_slice(&o1[..rest]);
-            wh2[whole..].copy_from_slice(&o2[..rest]);
         }
         moments(&x1[..rows], &x2[..rows], &h[..rows])
+    }
+}
+
+vectorized! {
+    /// `[sum(x - b), sum((x - b)^2)]` in `W` partial sums: one visible axis's part of the
+    /// gradient of F for b and ln sigma.
+    pub fn centered_sums(x: &[f64], b: f64) -> [f64; 2] {
+        let (mut shift, mut square) = ([0.0; W], [0.0; W]);
+        let (whole, _) = split(x.len());
+        for x in x[..whole].chunks_exact(W) {
+            for l in 0..W {
+                let d = x[l] - b;
+                shift[l] += d;
+                square[l] = d.mul_add(d, square[l]);
+            }
+        }
+        for (l, x) in x[whole..].iter().enumerate() {
+            let d = x - b;
+            shift[l] += d;
+            square[l] = d.mul_add(d, square[l]);
+        }
+        [combine(shift), combine(square)]
     }
 }
 
@@ -655,16 +654,14 @@ mod tests {
             bernoulli_column(&x1, &x2, c, w1, w2, &u, &mut m1, &mut m2);
             let (mut p1, mut p2) = (x2.clone(), x1.clone());
             bernoulli_from_probs(&probs, &u, w1, w2, &mut p1, &mut p2);
-            let (mut h, mut wh1, mut wh2) = (vec![0.0; n], x1.clone(), x2.clone());
-            let moments = hidden_column_stats(&x1, &x2, c, w1, w2, &mut h, &mut wh1, &mut wh2, n);
+            let mut h = vec![0.0; n];
+            let moments = hidden_column_stats(&x1, &x2, c, w1, w2, &mut h, n);
             for r in 0..n {
                 assert_eq!(probs[r], sigmoid(pre[r]));
                 assert_eq!(h[r], probs[r]);
                 assert_eq!(m1[r], draw(r).mul_add(w1, x2[r]), "row {r}");
                 assert_eq!(m2[r], draw(r).mul_add(w2, x1[r]), "row {r}");
                 assert_eq!((p1[r], p2[r]), (m1[r], m2[r]));
-                assert_eq!(wh1[r], h[r].mul_add(w1, x1[r]));
-                assert_eq!(wh2[r], h[r].mul_add(w2, x2[r]));
             }
             let naive = [
                 x1.iter().zip(&h).map(|(a, h)| a * h).sum::<f64>(),
@@ -674,6 +671,9 @@ mod tests {
             for m in 0..3 {
                 assert!((moments[m] - naive[m]).abs() < 1e-12, "moment {m}");
             }
+            let [shift, square] = centered_sums(&x1, 0.4);
+            assert!((shift - x1.iter().map(|x| x - 0.4).sum::<f64>()).abs() < 1e-12);
+            assert!((square - x1.iter().map(|x| (x - 0.4).powi(2)).sum::<f64>()).abs() < 1e-11);
             let lse = log_sum_exp(&x1);
             let naive_lse = x1.iter().map(|v| v.exp()).sum::<f64>().ln();
             assert!((lse - naive_lse).abs() < 1e-14);
