@@ -180,7 +180,6 @@ fn grid_log_z_matches_enumeration_on_random_models() {
 #[test]
 fn gradients_of_free_energy_match_central_differences() {
     let mut rng = stream(7, Purpose::Init);
-    let eps = 1e-6;
     for n in [1, 3, 8] {
         let model = random_model(&mut rng, n);
         let x = [
@@ -190,36 +189,44 @@ fn gradients_of_free_energy_match_central_differences() {
         let mut ws = Workspace::new(1, n);
         let mut grad = Gradient::zeros(n);
         model.mean_free_energy_grad(one_point(x).as_ref(), &mut ws, &mut grad);
-        let numeric = |perturb: &dyn Fn(&mut Grbm, f64)| {
-            let (mut plus, mut minus) = (model.clone(), model.clone());
-            perturb(&mut plus, eps);
-            perturb(&mut minus, -eps);
-            (plus.free_energy(x) - minus.free_energy(x)) / (2.0 * eps)
-        };
-        let check = |what: String, analytic: f64, numeric: f64| {
-            assert!(
-                (analytic - numeric).abs() <= 1e-6 * numeric.abs().max(1.0),
-                "n = {n}, {what}: {analytic} vs {numeric}"
-            );
-        };
-        for i in 0..2 {
-            check(format!("b{i}"), grad.b[i], numeric(&|m, d| m.b[i] += d));
-            check(
-                format!("ln sigma{i}"),
-                grad.log_sigma[i],
-                numeric(&|m, d| m.log_sigma[i] += d),
-            );
-            for j in 0..n {
-                check(
-                    format!("W{i}{j}"),
-                    grad.w[(i, j)],
-                    numeric(&|m, d| m.w[(i, j)] += d),
-                );
-            }
-        }
+        check_against_central_differences(&model, &grad, |m| m.free_energy(x));
+    }
+}
+
+/// Every entry of `grad` equals the central difference of `f` in that parameter (step 1e-6,
+/// relative tolerance 1e-6).
+fn check_against_central_differences(model: &Grbm, grad: &Gradient, f: impl Fn(&Grbm) -> f64) {
+    let eps = 1e-6;
+    let n = model.n_hidden();
+    let numeric = |perturb: &dyn Fn(&mut Grbm, f64)| {
+        let (mut plus, mut minus) = (model.clone(), model.clone());
+        perturb(&mut plus, eps);
+        perturb(&mut minus, -eps);
+        (f(&plus) - f(&minus)) / (2.0 * eps)
+    };
+    let check = |what: String, analytic: f64, numeric: f64| {
+        assert!(
+            (analytic - numeric).abs() <= 1e-6 * numeric.abs().max(1.0),
+            "n = {n}, {what}: {analytic} vs {numeric}"
+        );
+    };
+    for i in 0..2 {
+        check(format!("b{i}"), grad.b[i], numeric(&|m, d| m.b[i] += d));
+        check(
+            format!("ln sigma{i}"),
+            grad.log_sigma[i],
+            numeric(&|m, d| m.log_sigma[i] += d),
+        );
         for j in 0..n {
-            check(format!("c{j}"), grad.c[j], numeric(&|m, d| m.c[j] += d));
+            check(
+                format!("W{i}{j}"),
+                grad.w[(i, j)],
+                numeric(&|m, d| m.w[(i, j)] += d),
+            );
         }
+    }
+    for j in 0..n {
+        check(format!("c{j}"), grad.c[j], numeric(&|m, d| m.c[j] += d));
     }
 }
 
@@ -347,41 +354,11 @@ fn unit_conversion_preserves_log_likelihood_up_to_the_jacobian() {
 #[test]
 fn exact_expected_gradient_is_minus_the_gradient_of_log_z() {
     let mut rng = stream(23, Purpose::Init);
-    let eps = 1e-6;
     for n in [1, 4, 9] {
         let model = random_model(&mut rng, n);
         let mut grad = Gradient::zeros(n);
         model.expected_free_energy_grad(&mut grad);
-        let numeric = |perturb: &dyn Fn(&mut Grbm, f64)| {
-            let (mut plus, mut minus) = (model.clone(), model.clone());
-            perturb(&mut plus, eps);
-            perturb(&mut minus, -eps);
-            -(plus.log_z_exact().unwrap() - minus.log_z_exact().unwrap()) / (2.0 * eps)
-        };
-        let check = |what: String, analytic: f64, numeric: f64| {
-            assert!(
-                (analytic - numeric).abs() <= 1e-6 * numeric.abs().max(1.0),
-                "n = {n}, {what}: {analytic} vs {numeric}"
-            );
-        };
-        for i in 0..2 {
-            check(format!("b{i}"), grad.b[i], numeric(&|m, d| m.b[i] += d));
-            check(
-                format!("ln sigma{i}"),
-                grad.log_sigma[i],
-                numeric(&|m, d| m.log_sigma[i] += d),
-            );
-            for j in 0..n {
-                check(
-                    format!("W{i}{j}"),
-                    grad.w[(i, j)],
-                    numeric(&|m, d| m.w[(i, j)] += d),
-                );
-            }
-        }
-        for j in 0..n {
-            check(format!("c{j}"), grad.c[j], numeric(&|m, d| m.c[j] += d));
-        }
+        check_against_central_differences(&model, &grad, |m| -m.log_z_exact().unwrap());
     }
 }
 
