@@ -292,7 +292,8 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
     drop(done);
 
     let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
-    let reporter = Reporter::new(opts.progress, todo.len());
+    let epochs: usize = todo.iter().map(|r| r.train.epochs).sum();
+    let reporter = Reporter::new(opts.progress, todo.len(), epochs);
     let failed_once = AtomicBool::new(false);
     let should_stop = || {
         opts.interrupt.load(Ordering::SeqCst) != 0
@@ -306,8 +307,13 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
                 if should_stop() {
                     return None;
                 }
+                let epochs_done = AtomicUsize::new(0);
+                let epoch_done = || {
+                    epochs_done.fetch_add(1, Ordering::Relaxed);
+                    reporter.epoch_done();
+                };
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    train_run(&spec.train, &datasets[spec.dataset], &exp.eval)
+                    train_run(&spec.train, &datasets[spec.dataset], &exp.eval, &epoch_done)
                 }));
                 let mut record = match outcome {
                     Ok(run) => RunRecord::from_trained(spec.clone(), run),
@@ -319,7 +325,9 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
                 if record.status == Status::Failed {
                     failed_once.store(true, Ordering::SeqCst);
                 }
-                reporter.finished(exp, &record, &axes);
+                // A run that diverged or failed skips its remaining epochs.
+                let skipped = spec.train.epochs - epochs_done.load(Ordering::Relaxed);
+                reporter.finished(exp, &record, &axes, skipped);
                 (record.status == Status::Failed).then_some(record)
             })
             .collect()
@@ -517,20 +525,25 @@ struct Reporter {
     bar: Option<ProgressBar>,
     plain: bool,
     total: usize,
+    /// Runs finished and the best test_ll so far.
     state: Mutex<(usize, Option<f64>)>,
 }
 
 impl Reporter {
-    fn new(progress: Progress, total: usize) -> Self {
+    /// On a terminal, a bar of the sweep's training epochs (so that a few long runs still show
+    /// progress and an estimate of the time left), with the runs finished and the best test_ll;
+    /// otherwise one line per finished run.
+    fn new(progress: Progress, total: usize, epochs: usize) -> Self {
         let terminal = progress == Progress::Auto && std::io::stderr().is_terminal();
         let bar = terminal.then(|| {
-            let bar = ProgressBar::new(total as u64);
+            let bar = ProgressBar::new(epochs as u64);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} runs  [{elapsed_precise} < {eta_precise}]  {msg}")
+                ProgressStyle::with_template("{bar:30.cyan/blue} {percent:>3}% of the epochs  [{elapsed_precise} < {eta_precise}]  {msg}")
                     .expect("the template is valid")
                     .progress_chars("=> "),
             );
-            bar.set_message("best test_ll: -");
+            bar.set_message(format!("0/{total} runs, best test_ll: -"));
+            bar.enable_steady_tick(std::time::Duration::from_secs(1));
             bar
         });
         Reporter {
@@ -541,7 +554,14 @@ impl Reporter {
         }
     }
 
-    fn finished(&self, exp: &Experiment, record: &RunRecord, axes: &[&str]) {
+    fn epoch_done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    /// Reports a finished run; `skipped` is the number of its epochs that never ran.
+    fn finished(&self, exp: &Experiment, record: &RunRecord, axes: &[&str], skipped: usize) {
         let mut state = self
             .state
             .lock()
@@ -552,8 +572,11 @@ impl Reporter {
         }
         let best = state.1.map_or("-".to_string(), |b| format!("{b:.4}"));
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("best test_ll: {best}"));
-            bar.inc(1);
+            bar.set_message(format!(
+                "{}/{} runs, best test_ll: {best}",
+                state.0, self.total
+            ));
+            bar.inc(skipped as u64);
         } else if self.plain {
             let result = match (record.status, record.test_ll()) {
                 (Status::Ok, Some(ll)) => format!("test_ll={ll:.4}"),

@@ -323,8 +323,14 @@ impl Step {
     }
 }
 
-/// Trains one run from its recipe on `data` and measures it as `eval` asks.
-pub fn train_run(cfg: &TrainConfig, data: &Dataset, eval: &EvalConfig) -> TrainedRun {
+/// Trains one run from its recipe on `data` and measures it as `eval` asks, calling
+/// `epoch_done` after every epoch of training (for progress reports).
+pub fn train_run(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    eval: &EvalConfig,
+    epoch_done: &dyn Fn(),
+) -> TrainedRun {
     let units = Units::for_training(cfg, data);
     let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
     let mut trainer = Trainer::new(cfg, initial_model(cfg, &points), &points);
@@ -366,6 +372,7 @@ pub fn train_run(cfg: &TrainConfig, data: &Dataset, eval: &EvalConfig) -> Traine
             trainer.step(&batch);
         }
         train_seconds += start.elapsed().as_secs_f64();
+        epoch_done();
 
         let diverged = |last: Grbm, curve, train_seconds, eval_seconds| TrainedRun {
             model: last.to_data_units(units.shift, units.scale),
@@ -466,7 +473,7 @@ mod tests {
     /// A short run of `cfg` on 3000 points of gmm_iso ends well above the one-Gaussian fit.
     fn assert_fits_gmm_iso(cfg: TrainConfig) {
         let data = gmm_iso(3000);
-        let run = train_run(&cfg, &data, &FINAL_ONLY);
+        let run = train_run(&cfg, &data, &FINAL_ONLY, &|| {});
         let test_ll = run.evaluation.unwrap().test_ll;
         assert!(
             test_ll > -4.5,
@@ -501,7 +508,7 @@ mod tests {
             epochs: 30,
             ..TrainConfig::default()
         };
-        let run = train_run(&cfg, &data, &FINAL_ONLY);
+        let run = train_run(&cfg, &data, &FINAL_ONLY, &|| {});
         let sigma = run.model.sigma();
         assert!(
             sigma[0] < std[0] && sigma[1] < std[1],
@@ -518,8 +525,8 @@ mod tests {
     fn same_seed_same_run_and_momentum_changes_the_trajectory() {
         let data = gmm_iso(500);
         let base = short(TrainConfig::default());
-        let a = train_run(&base, &data, &FINAL_ONLY);
-        let b = train_run(&base, &data, &FINAL_ONLY);
+        let a = train_run(&base, &data, &FINAL_ONLY, &|| {});
+        let b = train_run(&base, &data, &FINAL_ONLY, &|| {});
         assert_eq!(a.model, b.model);
         let no_momentum = train_run(
             &TrainConfig {
@@ -528,6 +535,7 @@ mod tests {
             },
             &data,
             &FINAL_ONLY,
+            &|| {},
         );
         assert_ne!(a.model, no_momentum.model);
     }
@@ -551,6 +559,7 @@ mod tests {
                 every: 1,
                 ..FINAL_ONLY
             },
+            &|| {},
         );
         let ratios: Vec<f64> = floored
             .curve
@@ -572,6 +581,7 @@ mod tests {
             }),
             &data,
             &FINAL_ONLY,
+            &|| {},
         );
         for i in 0..2 {
             assert!(
@@ -689,7 +699,7 @@ mod tests {
     fn weight_decay_shrinks_w() {
         let data = gmm_iso(500);
         let norm = |cfg: TrainConfig| {
-            let w = train_run(&short(cfg), &data, &FINAL_ONLY).model.w;
+            let w = train_run(&short(cfg), &data, &FINAL_ONLY, &|| {}).model.w;
             (0..w.ncols())
                 .map(|j| w[(0, j)].powi(2) + w[(1, j)].powi(2))
                 .sum::<f64>()
@@ -716,7 +726,7 @@ mod tests {
     #[test]
     fn standardized_training_reports_data_unit_log_likelihood() {
         let data = gmm_iso(1000);
-        let run = train_run(&short(TrainConfig::default()), &data, &FINAL_ONLY);
+        let run = train_run(&short(TrainConfig::default()), &data, &FINAL_ONLY, &|| {});
         let units = Units::for_training(&TrainConfig::default(), &data);
         let back = units.scale.map(|s| 1.0 / s);
         let shift = [
@@ -755,6 +765,7 @@ mod tests {
                 every: 1,
                 ..FINAL_ONLY
             },
+            &|| {},
         );
         assert!(
             matches!(run.outcome, Outcome::Diverged { .. }),
