@@ -58,7 +58,7 @@ impl GaussianMixture {
                 log_p
             })
             .collect();
-        crate::model::log_sum_exp(&terms)
+        crate::vecmath::log_sum_exp(&terms)
     }
 
     pub fn sample(&self, rng: &mut Pcg64) -> [f64; 2] {

@@ -97,9 +97,9 @@ const ROWS_PER_TASK: usize = 8;
 ///
 /// With `u_j = alpha_j(x1) + beta_j(x2)` the hidden pre-activations, `exp(-F)` is
 /// `exp(-q1 - q2) prod_j (1 + e^alpha_j e^beta_j)`: the exponentials are taken once per axis value,
-/// leaving one multiply-add per hidden unit and grid point, and one logarithm per point
-/// ([`log_z_grid_direct`] takes a softplus per hidden unit and point instead). Models whose
-/// pre-activations reach beyond what that product can hold in f64 take the direct sum.
+/// leaving one multiply-add per hidden unit and grid point and one exponential per point (the
+/// direct sum takes a softplus per hidden unit and point instead). Models whose pre-activations
+/// reach beyond what that product can hold in f64 take the direct sum.
 pub fn log_z_grid(model: &Grbm, points: Option<usize>) -> GridLogZ {
     let points = points.unwrap_or_else(|| auto_grid_points(model)).max(2);
     let grid = Grid::new(model, points);
@@ -107,21 +107,13 @@ pub fn log_z_grid(model: &Grbm, points: Option<usize>) -> GridLogZ {
     GridLogZ { log_z, points }
 }
 
-/// The same sum as [`log_z_grid`], one softplus per hidden unit and grid point: the reference the
-/// product form is tested against, and its fallback.
-pub fn log_z_grid_direct(model: &Grbm, points: Option<usize>) -> GridLogZ {
-    let points = points.unwrap_or_else(|| auto_grid_points(model)).max(2);
-    GridLogZ {
-        log_z: log_z_direct(model, &Grid::new(model, points)),
-        points,
-    }
-}
-
 /// Sums the rows' log sums and adds the log of the cell area.
 fn finish(grid: &Grid, row_log_sums: &[f64]) -> f64 {
     log_sum_exp(row_log_sums) + (grid.step[0] * grid.step[1]).ln()
 }
 
+/// The same sum as [`log_z_grid`], one softplus per hidden unit and grid point: the reference the
+/// product form is tested against, and its fallback.
 fn log_z_direct(model: &Grbm, grid: &Grid) -> f64 {
     let [a1, a2] = model.scaled_weights();
     let n = model.n_hidden();
@@ -199,10 +191,11 @@ fn log_z_product(model: &Grbm, grid: &Grid) -> Option<f64> {
                 // 2 e^half_range, so no single factor overflows.
                 let (mut offset, mut slope) = (0.0, 0.0);
                 for j in 0..n {
-                    let alpha = model.c[j] + x1 * a1[j] + shift[j];
+                    let base = model.c[j] + x1 * a1[j];
+                    let alpha = base + shift[j];
                     flipped[j] = alpha >= 0.0;
                     if flipped[j] {
-                        offset += model.c[j] + x1 * a1[j];
+                        offset += base;
                         slope += a2[j];
                     }
                     exp_alpha[j] = (-alpha.abs()).exp();

@@ -36,8 +36,7 @@ fn weighted_hidden_sum(w: &Mat<f64>, base: [f64; 2], z: MatRef<'_, f64>, out: Ma
     }
 }
 use crate::rng::GibbsRng;
-use crate::vecmath;
-pub use crate::vecmath::{log_sum_exp, sigmoid};
+use crate::vecmath::{self, log_sum_exp};
 
 /// Largest hidden size for which `log Z` is computed by enumerating all `2^n` hidden states.
 pub const MAX_ENUMERATION_HIDDEN: usize = 20;
@@ -221,12 +220,9 @@ impl Grbm {
                 scaled[1][r] = x[1] * iv[1];
             }
             positive[..rows].fill(0.0);
-            for units in (0..self.n_hidden())
-                .collect::<Vec<_>>()
-                .chunks(UNITS_PER_LOG)
-            {
+            for first in (0..self.n_hidden()).step_by(UNITS_PER_LOG) {
                 product[..rows].fill(1.0);
-                for &j in units {
+                for j in first..(first + UNITS_PER_LOG).min(self.n_hidden()) {
                     vecmath::add_softplus_column(
                         &scaled[0][..rows],
                         &scaled[1][..rows],
@@ -316,17 +312,11 @@ impl Grbm {
             self.scale_visible(x.rb(), ws.visible_tmp.as_mut().subrows_mut(0, rows));
             let scaled_x = ws.visible_tmp.as_ref().subrows(0, padded);
             let (x1, x2) = (col(scaled_x, 0), col(scaled_x, 1));
-            let uniforms = &mut ws.uniforms[..padded * self.n_hidden()];
-            rng.uniform.fill(uniforms);
-            let (mean1, mean2) = columns_mut(ws.visible_means.as_mut().subrows_mut(0, padded));
-            mean1.fill(self.b[0]);
-            mean2.fill(self.b[1]);
-            for (j, u) in uniforms.chunks_exact(padded).enumerate() {
+            let (uniforms, means) = (&mut ws.uniforms, &mut ws.visible_means);
+            self.draw_visible(x.rb_mut(), uniforms, means, rng, |j, u, mean1, mean2| {
                 let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
                 vecmath::bernoulli_column(x1, x2, c, w1, w2, u, mean1, mean2);
-            }
-            x.copy_from(ws.visible_means.as_ref().subrows(0, rows));
-            self.add_visible_noise(x.rb_mut(), rng);
+            });
         }
     }
 
@@ -335,22 +325,39 @@ impl Grbm {
     /// `x` is overwritten with x ~ p(x|z).
     pub fn gibbs_step_from_probs(
         &self,
-        mut x: MatMut<'_, f64>,
+        x: MatMut<'_, f64>,
         ws: &mut Workspace,
         rng: &mut GibbsRng,
     ) {
+        let probs = ws.hidden_probs.as_ref().subrows(0, padded_rows(x.nrows()));
+        let (uniforms, means) = (&mut ws.uniforms, &mut ws.visible_means);
+        self.draw_visible(x, uniforms, means, rng, |j, u, mean1, mean2| {
+            let (w1, w2) = (self.w[(0, j)], self.w[(1, j)]);
+            vecmath::bernoulli_from_probs(col(probs, j), u, w1, w2, mean1, mean2);
+        });
+    }
+
+    /// The second half of a Gibbs step: `x` becomes `b + W z + sigma N(0, 1)` per row, where
+    /// `draw_unit(j, u, mean1, mean2)` draws hidden unit j for every (padded) row from the
+    /// uniforms `u` and adds `W_j z_j` to the means.
+    fn draw_visible(
+        &self,
+        mut x: MatMut<'_, f64>,
+        uniforms: &mut [f64],
+        means: &mut Mat<f64>,
+        rng: &mut GibbsRng,
+        draw_unit: impl Fn(usize, &[f64], &mut [f64], &mut [f64]),
+    ) {
         let (rows, padded) = (x.nrows(), padded_rows(x.nrows()));
-        let uniforms = &mut ws.uniforms[..padded * self.n_hidden()];
+        let uniforms = &mut uniforms[..padded * self.n_hidden()];
         rng.uniform.fill(uniforms);
-        let probs = ws.hidden_probs.as_ref().subrows(0, padded);
-        let (mean1, mean2) = columns_mut(ws.visible_means.as_mut().subrows_mut(0, padded));
+        let (mean1, mean2) = columns_mut(means.as_mut().subrows_mut(0, padded));
         mean1.fill(self.b[0]);
         mean2.fill(self.b[1]);
         for (j, u) in uniforms.chunks_exact(padded).enumerate() {
-            let (w1, w2) = (self.w[(0, j)], self.w[(1, j)]);
-            vecmath::bernoulli_from_probs(col(probs, j), u, w1, w2, mean1, mean2);
+            draw_unit(j, u, mean1, mean2);
         }
-        x.copy_from(ws.visible_means.as_ref().subrows(0, rows));
+        x.copy_from(means.as_ref().subrows(0, rows));
         self.add_visible_noise(x, rng);
     }
 
@@ -474,14 +481,20 @@ impl Grbm {
         out
     }
 
+    /// [`Grbm::components`] and their log normalizer, log Z.
+    fn mixture(&self) -> (Vec<(f64, [f64; 2])>, f64) {
+        let components = self.components();
+        let log_z = log_sum_exp(&components.iter().map(|(w, _)| *w).collect::<Vec<_>>());
+        (components, log_z)
+    }
+
     /// The exact model expectation of the gradient of F, E_p(x)[dF/dtheta] (= -d log Z / dtheta),
     /// into `grad`, by enumerating the 2^n hidden states: under p(x, z) the visible units are
     /// Gaussian given z, so every moment the gradient needs is a sum over the mixture's components.
     /// This is the negative phase of `sampler = "exact"`; panics above [`MAX_ENUMERATION_HIDDEN`].
     pub fn expected_free_energy_grad(&self, grad: &mut Gradient) {
         let n = self.n_hidden();
-        let components = self.components();
-        let log_z = log_sum_exp(&components.iter().map(|(w, _)| *w).collect::<Vec<_>>());
+        let (components, log_z) = self.mixture();
         // E[z_j], E[(W z)_i], E[(W z)_i^2] and E[z_j (W z)_i] under p(z).
         let mut z_mean = vec![0.0; n];
         let mut wz_mean = [0.0; 2];
@@ -521,14 +534,12 @@ impl Grbm {
         if self.n_hidden() > MAX_ENUMERATION_HIDDEN {
             return None;
         }
-        let log_weights: Vec<f64> = self.components().iter().map(|(w, _)| *w).collect();
-        Some(log_sum_exp(&log_weights))
+        Some(self.mixture().1)
     }
 
     /// Exact mean and covariance of the model's marginal p(x), from the mixture of 2^n Gaussians.
     pub fn exact_moments(&self) -> ([f64; 2], [[f64; 2]; 2]) {
-        let components = self.components();
-        let log_z = log_sum_exp(&components.iter().map(|(w, _)| *w).collect::<Vec<_>>());
+        let (components, log_z) = self.mixture();
         let sigma = self.sigma();
         let mut mean = [0.0; 2];
         let mut second = [[0.0; 2]; 2];

@@ -469,17 +469,11 @@ fn lane_sum(values: &[f64]) -> f64 {
 vectorized! {
     /// `ln(sum(exp(v)))` without overflow; `-inf` for an empty slice, the max if it is not finite.
     pub fn log_sum_exp(values: &[f64]) -> f64 {
-        let (whole, _) = split(values.len());
-        let mut top = [f64::NEG_INFINITY; W];
-        for block in values[..whole].chunks_exact(W) {
-            for l in 0..W {
-                top[l] = top[l].max(block[l]);
-            }
-        }
-        let max = values[whole..].iter().chain(&top).copied().fold(f64::NEG_INFINITY, f64::max);
+        let max = lane_max(values);
         if !max.is_finite() {
             return max;
         }
+        let (whole, _) = split(values.len());
         let mut acc = [0.0; W];
         for block in values[..whole].chunks_exact(W) {
             for l in 0..W {
