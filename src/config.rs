@@ -5,6 +5,7 @@
 //! key is set through [`TrainConfig::set`], which is also what checks each
 //! value of a `[grid]` axis: one rule per key, in one place.
 
+use crate::identity::Field;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -121,10 +122,21 @@ impl fmt::Display for ParamValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParamValue::Int(v) => write!(f, "{v}"),
-            // `{:?}` is the shortest text that reads back to the same f64: stable for hashing.
+            // The shortest text that reads back to the same f64 (`{:?}` keeps the `.0` of 1.0).
             ParamValue::Float(v) => write!(f, "{v:?}"),
             ParamValue::Bool(v) => write!(f, "{v}"),
             ParamValue::Text(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl From<ParamValue> for Field {
+    fn from(value: ParamValue) -> Self {
+        match value {
+            ParamValue::Int(v) => Field::Int(v),
+            ParamValue::Float(v) => Field::Float(v),
+            ParamValue::Bool(v) => Field::Bool(v),
+            ParamValue::Text(v) => Field::text(v),
         }
     }
 }
@@ -386,38 +398,64 @@ pub struct DataConfig {
     /// Files only: the share of a file's rows held out for testing (ignored with `test_source`).
     pub test_fraction: f64,
     /// Files only: a separate file of test points.
-    pub test_source: Option<PathBuf>,
+    pub test_source: Option<DataFile>,
+}
+
+/// A data file as the experiment file names it, and where that is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataFile {
+    /// As written in the experiment file.
+    pub label: String,
+    /// Resolved against the experiment file's folder.
+    pub path: PathBuf,
 }
 
 impl DataConfig {
-    /// The whole section as key/value text, for telling whether a results folder was computed on it.
-    pub fn fields(&self) -> Vec<(&'static str, String)> {
-        let labels: Vec<&str> = self.sources.iter().map(|s| s.label.as_str()).collect();
+    /// The whole section, values as written, for telling whether a results folder was computed on it.
+    pub fn fields(&self) -> Vec<(&'static str, Field)> {
+        let labels = self.sources.iter().map(|s| Field::text(&s.label)).collect();
         vec![
-            ("source", format!("{labels:?}")),
-            ("n_train", self.n_train.to_string()),
-            ("n_test", self.n_test.to_string()),
-            ("seed", self.seed.to_string()),
-            ("columns", format!("{:?}", self.columns)),
-            ("test_fraction", format!("{:?}", self.test_fraction)),
-            ("test_source", format!("{:?}", self.test_source)),
+            ("source", Field::List(labels)),
+            ("n_train", Field::Int(self.n_train as i64)),
+            ("n_test", Field::Int(self.n_test as i64)),
+            ("seed", Field::Int(self.seed as i64)),
+            ("columns", self.columns_field()),
+            ("test_fraction", Field::Float(self.test_fraction)),
+            ("test_source", self.test_source_field()),
         ]
     }
 
-    /// Text that identifies data set `index` as the runs see it; part of every run id.
-    pub fn canonical(&self, index: usize) -> String {
+    fn columns_field(&self) -> Field {
+        self.columns.as_ref().map_or(Field::Unset, |c| {
+            Field::List(c.iter().map(Field::text).collect())
+        })
+    }
+
+    fn test_source_field(&self) -> Field {
+        self.test_source
+            .as_ref()
+            .map_or(Field::Unset, |t| Field::text(&t.label))
+    }
+
+    /// What identifies data set `index` as the runs see it (part of every run id): the keys that
+    /// shape its points, with file paths as written, so the id does not depend on where it runs.
+    pub fn identity(&self, index: usize) -> Vec<(&'static str, Field)> {
         let source = &self.sources[index];
+        let seed = ("seed", Field::Int(self.seed as i64));
         match &source.kind {
-            SourceKind::Generator => {
-                format!(
-                    "source={};n_train={};n_test={};seed={}",
-                    source.label, self.n_train, self.n_test, self.seed
-                )
-            }
-            SourceKind::File(_) => format!(
-                "source={};columns={:?};test_fraction={:?};test_source={:?};seed={}",
-                source.label, self.columns, self.test_fraction, self.test_source, self.seed
-            ),
+            SourceKind::Generator => vec![
+                ("source", Field::text(&source.label)),
+                ("n_train", Field::Int(self.n_train as i64)),
+                ("n_test", Field::Int(self.n_test as i64)),
+                seed,
+            ],
+            SourceKind::File(_) => vec![
+                ("source", Field::text(&source.label)),
+                ("columns", self.columns_field()),
+                ("test_fraction", Field::Float(self.test_fraction)),
+                ("test_source", self.test_source_field()),
+                seed,
+            ],
         }
     }
 }
@@ -453,17 +491,20 @@ impl Default for EvalConfig {
 }
 
 impl EvalConfig {
-    pub fn canonical(&self) -> String {
-        format!(
-            "every={};grid_points={};samples={};sample_chains={};burn_in={};thin={}",
-            self.every,
-            self.grid_points
-                .map_or("auto".to_string(), |p| p.to_string()),
-            self.samples,
-            self.sample_chains,
-            self.burn_in,
-            self.thin
-        )
+    /// Every `[eval]` value, for the run id.
+    pub fn identity(&self) -> Vec<(&'static str, Field)> {
+        let int = |v: usize| Field::Int(v as i64);
+        vec![
+            ("every", int(self.every)),
+            (
+                "grid_points",
+                self.grid_points.map_or(Field::text("auto"), int),
+            ),
+            ("samples", int(self.samples)),
+            ("sample_chains", int(self.sample_chains)),
+            ("burn_in", int(self.burn_in)),
+            ("thin", int(self.thin)),
+        ]
     }
 }
 
@@ -545,7 +586,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment, ConfigError> {
                 "output must be a non-empty folder path",
             ));
         }
-        Some(out) => PathBuf::from(out.get_ref()),
+        // Like every path in the file, taken from the file's folder; the default is a folder
+        // of the working folder, as the README's commands expect.
+        Some(out) => ctx.folder().join(out.get_ref()),
         None => PathBuf::from("results").join(&name),
     };
 
@@ -641,7 +684,7 @@ impl Ctx<'_> {
         if !is_file {
             return Err(source_rule());
         }
-        let path = self.path.parent().unwrap_or(Path::new("")).join(label);
+        let path = self.folder().join(label);
         if !path.is_file() {
             return Err(format!("no such data file: {}", path.display()));
         }
@@ -649,6 +692,11 @@ impl Ctx<'_> {
             label: label.to_string(),
             kind: SourceKind::File(path),
         })
+    }
+
+    /// The experiment file's folder, which every relative path in it is taken from.
+    fn folder(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
     }
 
     fn line(&self, offset: usize) -> usize {
@@ -789,7 +837,12 @@ fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, Co
                     .as_str()
                     .ok_or_else(|| bad("test_source must be a path to a .csv or .parquet file"))?;
                 match ctx.data_source(label).map_err(|rule| bad(&rule))?.kind {
-                    SourceKind::File(path) => data.test_source = Some(path),
+                    SourceKind::File(path) => {
+                        data.test_source = Some(DataFile {
+                            label: label.to_string(),
+                            path,
+                        })
+                    }
                     SourceKind::Generator => {
                         return Err(bad("test_source must be a path to a .csv or .parquet file"));
                     }

@@ -265,7 +265,7 @@ impl Dataset {
             SourceKind::File(path) => {
                 let mut points = read_points(path, config.columns.as_ref())?;
                 let test = match &config.test_source {
-                    Some(test_path) => read_points(test_path, config.columns.as_ref())?,
+                    Some(test_file) => read_points(&test_file.path, config.columns.as_ref())?,
                     None => {
                         let mut rng = stream(config.seed, Purpose::Data);
                         points.shuffle(&mut rng);
@@ -639,17 +639,24 @@ mod tests {
         }
     }
 
-    fn csv(text: &str) -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("points.csv");
+    /// A new empty folder of this test process under the system's temporary folder.
+    fn tempdir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("grbm-sweep-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn csv(name: &str, text: &str) -> PathBuf {
+        let path = tempdir(name).join("points.csv");
         std::fs::write(&path, text).unwrap();
-        (dir, path)
+        path
     }
 
     #[test]
     fn csv_file_takes_first_two_numeric_columns_and_splits_by_seed() {
         let rows: String = (0..50).map(|i| format!("p{i},{i},{}\n", 2 * i)).collect();
-        let (_dir, path) = csv(&format!("label,x,y\n{rows}"));
+        let path = csv("split", &format!("label,x,y\n{rows}"));
         let data = Dataset::load(&file_config(&path), 0).unwrap();
         assert_eq!((data.train.len(), data.test.len()), (40, 10));
         assert!(
@@ -683,7 +690,7 @@ mod tests {
             ("x,y\n1,2\n3,\n", "column `y`, row 2", "empty"),
         ];
         for (text, place, problem) in cases {
-            let (_dir, path) = csv(text);
+            let path = csv("bad-cells", text);
             let e = Dataset::load(&file_config(&path), 0)
                 .unwrap_err()
                 .to_string();
@@ -696,7 +703,7 @@ mod tests {
 
     #[test]
     fn csv_missing_column_and_empty_file_are_errors() {
-        let (_dir, path) = csv("x,y\n1,2\n");
+        let path = csv("missing-column", "x,y\n1,2\n");
         let mut cfg = file_config(&path);
         cfg.columns = Some(["x".into(), "z".into()]);
         let e = Dataset::load(&cfg, 0).unwrap_err().to_string();
@@ -704,7 +711,7 @@ mod tests {
             e.contains("points.csv") && e.contains("no column `z`") && e.contains("x, y"),
             "{e}"
         );
-        let (_dir, path) = csv("x,y\n");
+        let path = csv("header-only", "x,y\n");
         let e = Dataset::load(&file_config(&path), 0)
             .unwrap_err()
             .to_string();
@@ -712,7 +719,7 @@ mod tests {
             e.contains("points.csv") && e.contains("no data rows"),
             "{e}"
         );
-        let (_dir, path) = csv("");
+        let path = csv("empty", "");
         assert!(
             Dataset::load(&file_config(&path), 0)
                 .unwrap_err()
@@ -724,9 +731,9 @@ mod tests {
     #[test]
     fn parquet_file_with_separate_test_source() {
         use polars::prelude::*;
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempdir("parquet");
         let write = |name: &str, n: usize| {
-            let path = dir.path().join(name);
+            let path = dir.join(name);
             let mut df = DataFrame::new(
                 n,
                 vec![
@@ -745,7 +752,10 @@ mod tests {
         let train = write("train.parquet", 30);
         let test = write("test.parquet", 7);
         let mut cfg = file_config(&train);
-        cfg.test_source = Some(test);
+        cfg.test_source = Some(crate::config::DataFile {
+            label: "test.parquet".into(),
+            path: test,
+        });
         cfg.columns = Some(["b".into(), "a".into()]);
         let data = Dataset::load(&cfg, 0).unwrap();
         assert_eq!((data.train.len(), data.test.len()), (30, 7));

@@ -1,6 +1,7 @@
 //! Expanding an experiment's `[grid]` into runs, each with its resolved recipe and stable `run_id`.
 
 use crate::config::{Experiment, TrainConfig};
+use crate::identity::{encode, hex_id};
 
 /// One run of a sweep: a fully resolved recipe and the id that names it in every table.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,27 +47,22 @@ pub fn expand(exp: &Experiment) -> Vec<RunSpec> {
         .collect()
 }
 
-/// A stable 16-hex-digit id: FNV-1a over everything that determines the run's results
-/// (data section, evaluation settings and every resolved train parameter), not over its grid position.
-pub fn run_id(exp: &Experiment, dataset: usize, train: &TrainConfig) -> String {
-    // The version changes whenever a run's numbers for the same settings change, so that a
-    // results folder never mixes them (v2: vectorized kernels and the PCG32 lanes).
-    let mut text = format!(
-        "v2;{};{}",
-        exp.data.canonical(dataset),
-        exp.eval.canonical()
-    );
-    for (key, value) in train.params() {
-        text.push_str(&format!(";{key}={value}"));
-    }
-    format!("{:016x}", fnv1a(text.as_bytes()))
-}
+/// The version line of a run's identity. It changes whenever a run's numbers for the same
+/// settings change, or the encoding does, so that a results folder never mixes them
+/// (v2: vectorized kernels and the PCG32 lanes; v3: the encoding of [`crate::identity`]).
+const RUN_IDENTITY: &str = "grbm-sweep run v3";
 
-/// FNV-1a, 64 bits: stable across platforms and versions, unlike `std`'s hashers.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+/// A stable 16-hex-digit id: FNV-1a over the canonical encoding of everything that determines the
+/// run's results (data set, evaluation settings and every resolved train parameter), not over
+/// its grid position or where the files are.
+pub fn run_id(exp: &Experiment, dataset: usize, train: &TrainConfig) -> String {
+    let fields = exp
+        .data
+        .identity(dataset)
+        .into_iter()
+        .chain(exp.eval.identity())
+        .chain(train.params().into_iter().map(|(k, v)| (k, v.into())));
+    hex_id(encode(RUN_IDENTITY, fields).as_bytes())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod data;
 pub mod estimate;
 pub mod grid;
+pub mod identity;
 pub mod model;
 pub mod output;
 pub mod plot;

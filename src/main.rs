@@ -268,8 +268,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let report = runner::run_sweep(&exp, &opts)
         .with_context(|| format!("sweep {} did not complete", file.display()))?;
-    if let Some(pid) = report.took_over_lock {
-        eprintln!("note: took over the lock of process {pid}, which no longer exists");
+    if let Some(holder) = &report.took_over_lock {
+        eprintln!("note: took over the lock of {holder}, which ended without releasing it");
     }
     print!("{}", runner::summary(&exp, &report, args.top));
     if let Some(shard) = report.shard {

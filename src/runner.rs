@@ -4,6 +4,7 @@ use crate::config::{ConfigError, Experiment, Sampler};
 use crate::data::{DataError, Dataset};
 use crate::grid::run_count;
 use crate::grid::{RunSpec, expand};
+use crate::identity::{Field, hex_id};
 use crate::model::MAX_ENUMERATION_HIDDEN;
 use crate::output::{OutputError, RunRecord, Status, write_all};
 use crate::shard::{self, Shard};
@@ -110,8 +111,9 @@ pub struct SweepReport {
     pub missing: usize,
     /// The signal that stopped the sweep early, if one did.
     pub interrupted: Option<i32>,
-    /// Set when a stale lock of a dead process was taken over: its process id.
-    pub took_over_lock: Option<u32>,
+    /// Set when the lock of a process that ended without releasing it was taken over: that
+    /// process, as its lock file named it ("process PID on HOST").
+    pub took_over_lock: Option<String>,
     /// The shard this process computed (its records only; no tables), if any.
     pub shard: Option<Shard>,
 }
@@ -119,9 +121,9 @@ pub struct SweepReport {
 /// The `[data]` section as the manifest keeps it, plus a fingerprint of the points each data set
 /// holds: a data file edited in place (or a generator that changed) makes the earlier results
 /// of the folder unusable instead of silently reused.
-fn data_fields(exp: &Experiment, datasets: &[Dataset]) -> Vec<(&'static str, String)> {
+fn data_fields(exp: &Experiment, datasets: &[Dataset]) -> Vec<(&'static str, Field)> {
     let mut fields = exp.data.fields();
-    let prints: Vec<String> = datasets
+    let prints = datasets
         .iter()
         .map(|d| {
             let bytes: Vec<u8> = [&d.train, &d.test]
@@ -129,10 +131,10 @@ fn data_fields(exp: &Experiment, datasets: &[Dataset]) -> Vec<(&'static str, Str
                 .flatten()
                 .flat_map(|p| p.iter().flat_map(|v| v.to_le_bytes()))
                 .collect();
-            format!("{}:{:016x}", d.name, crate::grid::fnv1a(&bytes))
+            Field::text(format!("{}:{}", d.name, hex_id(&bytes)))
         })
         .collect();
-    fields.push(("points", prints.join(",")));
+    fields.push(("points", Field::List(prints)));
     fields
 }
 
@@ -363,7 +365,7 @@ pub fn run_sweep(exp: &Experiment, opts: &RunOptions) -> Result<SweepReport, Run
         datasets,
         reused,
         interrupted: (signal != 0).then_some(signal as i32),
-        took_over_lock: dir.took_over,
+        took_over_lock: dir.took_over.clone(),
         shard: opts.shard,
     })
 }
@@ -377,10 +379,12 @@ fn assign_shards(runs: &[RunSpec], datasets: &[Dataset], count: usize) -> Vec<us
     shard::assign(runs, &costs, count)
 }
 
-/// What `merge` needs to rebuild the experiment from its results folder alone.
+/// What `merge` and `plot` need to rebuild the experiment from its results folder alone.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ExperimentInfo {
-    /// The experiment file as given, made absolute: relative data paths are resolved from its folder.
+    /// The experiment file, relative to the results folder (relative data paths are taken from
+    /// its folder), so that the folder names no path of the machine that wrote it and reads the
+    /// same from any working folder.
     experiment: PathBuf,
     /// Shards the sweep was split into (1 for an unsharded sweep).
     shards: usize,
@@ -389,7 +393,10 @@ struct ExperimentInfo {
 const EXPERIMENT_INFO: &str = "experiment.json";
 
 fn write_experiment_info(exp: &Experiment, shard: Option<Shard>) -> Result<(), RunError> {
-    let experiment = std::path::absolute(&exp.path).unwrap_or_else(|_| exp.path.clone());
+    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| (p.to_path_buf(), e));
+    let experiment = canonical(&exp.output)
+        .and_then(|out| Ok(relative_to(&out, &canonical(&exp.path)?)))
+        .map_err(|(path, source)| StoreError::Io { path, source })?;
     let info = ExperimentInfo {
         experiment,
         shards: shard.map_or(1, |s| s.count),
@@ -403,6 +410,15 @@ fn write_experiment_info(exp: &Experiment, shard: Option<Shard>) -> Result<(), R
         write_atomically(&info_path, text.as_bytes())?;
     }
     Ok(())
+}
+
+/// The path that leads from folder `base` to `target`, both absolute and free of links.
+fn relative_to(base: &Path, target: &Path) -> PathBuf {
+    let base: Vec<_> = base.components().collect();
+    let target: Vec<_> = target.components().collect();
+    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let up = std::iter::repeat_n(std::path::Component::ParentDir, base.len() - common);
+    up.chain(target[common..].iter().copied()).collect()
 }
 
 /// What `merge` found.
@@ -444,7 +460,8 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
         .map_err(|e| nothing(format!("{EXPERIMENT_INFO} is damaged ({e})")))?;
     let text = std::fs::read_to_string(dir.join("sweep.toml"))
         .map_err(|e| nothing(format!("cannot read sweep.toml ({e})")))?;
-    let mut experiment = crate::config::parse(&info.experiment, &text)?;
+    // An absolute `experiment` (folders of earlier versions) stays as it is.
+    let mut experiment = crate::config::parse(&dir.join(&info.experiment), &text)?;
     experiment.output = dir.to_path_buf();
     let datasets = (0..experiment.data.sources.len())
         .map(|i| Dataset::load(&experiment.data, i))
@@ -489,7 +506,7 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
         seconds: start.elapsed().as_secs_f64(),
         datasets: folder.datasets,
         interrupted: None,
-        took_over_lock: store.took_over,
+        took_over_lock: store.took_over.clone(),
         shard: None,
     };
     Ok(MergeReport {
@@ -670,4 +687,24 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_climb_to_the_common_folder() {
+        let rel = |a: &str, b: &str| relative_to(Path::new(a), Path::new(b));
+        assert_eq!(
+            rel("/w/results/s", "/w/exp/s.toml"),
+            PathBuf::from("../../exp/s.toml")
+        );
+        assert_eq!(
+            rel("/w/exp/out", "/w/exp/s.toml"),
+            PathBuf::from("../s.toml")
+        );
+        assert_eq!(rel("/w", "/w/s.toml"), PathBuf::from("s.toml"));
+        assert_eq!(rel("/a/b", "/c/s.toml"), PathBuf::from("../../c/s.toml"));
+    }
 }

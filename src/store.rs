@@ -1,17 +1,18 @@
 //! The results folder across processes: one durable record per finished run, the lock that allows one sweep per folder, and the manifest that ties the folder to its data section.
 //!
 //! Layout under the results folder: `records/<run_id>.json` (written to a
-//! temporary name, then renamed, so a record is complete or absent),
-//! `manifest.json` (the data section the records were computed on) and
-//! `.lock` (the process that is using the folder).
+//! temporary name, flushed to the disk, then renamed, so a record is complete or absent even
+//! after a power loss), `manifest.json` (the data section the records were computed on) and
+//! `.lock` (an operating-system lock held by the process using the folder, with its pid and host).
 
 use crate::grid::RunSpec;
+use crate::identity::Field;
 use crate::model::Grbm;
 use crate::output::{RunRecord, Status};
 use crate::shard::Shard;
 use crate::train::{CurvePoint, Outcome, TrainedRun};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,7 @@ const RECORDS_DIR: &str = "records";
 const MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";
 /// The final tables and copies a sweep writes beside its records; `--fresh` removes them too.
-const TABLE_FILES: [&str; 7] = [
+const TABLE_FILES: [&str; 8] = [
     "runs.parquet",
     "curves.parquet",
     "models.parquet",
@@ -27,6 +28,7 @@ const TABLE_FILES: [&str; 7] = [
     "sweep.toml",
     "experiment.json",
     "samples.parquet",
+    "provenance.json",
 ];
 
 /// A problem with the results folder, naming it.
@@ -38,15 +40,20 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "results folder {path} is in use by process {pid} on {host} (lock file {lock}); wait for that sweep to end, \
+        "results folder {path} is in use by {holder} (lock file {lock}); wait for that sweep to end, \
          or stop it, or set another `output`"
     )]
     Locked {
         path: PathBuf,
-        pid: u32,
-        host: String,
+        /// "process PID on HOST", as the holder wrote it into the lock file.
+        holder: String,
         lock: PathBuf,
     },
+    #[error(
+        "results folder {path} holds results of another version of grbm-sweep ({format}); \
+         run with --fresh to discard them, or set another `output`"
+    )]
+    OtherVersion { path: PathBuf, format: String },
     #[error(
         "results folder {path} holds results computed on a different [data] section ({differences}); \
          run with --fresh to discard them, or set another `output`"
@@ -58,6 +65,47 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
+    }
+}
+
+/// `manifest.json`: the data section the folder's records were computed on, compared in its
+/// canonical encoding and shown as written.
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: String,
+    canonical: BTreeMap<String, String>,
+    shown: BTreeMap<String, String>,
+}
+
+/// The manifest's format; a folder written under another one is refused, not misread.
+const MANIFEST_FORMAT: &str = "grbm-sweep manifest v2";
+
+impl Manifest {
+    fn new(fields: &[(&'static str, Field)]) -> Self {
+        let map = |f: &dyn Fn(&Field) -> String| {
+            fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), f(v)))
+                .collect::<BTreeMap<_, _>>()
+        };
+        Manifest {
+            format: MANIFEST_FORMAT.into(),
+            canonical: map(&Field::canonical),
+            shown: map(&Field::shown),
+        }
+    }
+
+    /// A manifest this version cannot read: of an earlier version, or damaged.
+    fn unknown(text: &str) -> Self {
+        let format = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|v| v.get("format")?.as_str().map(str::to_string))
+            .unwrap_or_else(|| "an earlier manifest format".into());
+        Manifest {
+            format,
+            canonical: BTreeMap::new(),
+            shown: BTreeMap::new(),
+        }
     }
 }
 
@@ -150,23 +198,36 @@ impl StoredRecord {
     }
 }
 
-/// A results folder held by this process (the lock is released when this is dropped).
+/// A results folder held by this process: the operating system's lock on its lock file lasts as
+/// long as this value, and the kernel releases it when the process ends, however it ends.
 #[derive(Debug)]
 pub struct ResultsDir {
     path: PathBuf,
-    lock: PathBuf,
-    /// The process id of a stale lock that was taken over, if any.
-    pub took_over: Option<u32>,
+    lock: std::fs::File,
+    /// The holder named in a lock file whose process ended without releasing it (killed or
+    /// crashed), if this process took such a lock over.
+    pub took_over: Option<String>,
 }
 
+/// This machine's name, for the lock file's message.
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map_or_else(|_| "unknown".into(), |h| h.trim().to_string())
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    if ok && end > 0 {
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "unknown host".into()
+    }
 }
 
-/// True unless the lock names a process on this host that no longer exists.
-fn lock_holder_alive(pid: u32, host: &str) -> bool {
-    host != hostname() || Path::new(&format!("/proc/{pid}")).exists()
+/// "process PID on HOST" as a lock file states it, or `None` for an empty (released) lock file.
+fn holder(text: &str) -> Option<String> {
+    let mut parts = text.split_whitespace();
+    let pid = parts.next()?;
+    let host = parts.next().unwrap_or("unknown host");
+    Some(format!("process {pid} on {host}"))
 }
 
 impl ResultsDir {
@@ -175,16 +236,16 @@ impl ResultsDir {
     /// own, so the shards of a sweep share the folder while a second process per shard is refused.
     pub fn open(
         path: &Path,
-        data_fields: &[(&'static str, String)],
+        data_fields: &[(&'static str, Field)],
         fresh: bool,
         shard: Option<Shard>,
     ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(path).map_err(io_error(path))?;
-        let lock = match shard {
+        let lock_path = match shard {
             None => path.join(LOCK_FILE),
             Some(s) => path.join(format!("{LOCK_FILE}-shard-{}-of-{}", s.index, s.count)),
         };
-        let took_over = Self::take_lock(path, &lock)?;
+        let (lock, took_over) = take_lock(path, &lock_path)?;
         let dir = ResultsDir {
             path: path.to_path_buf(),
             lock,
@@ -203,76 +264,52 @@ impl ResultsDir {
             }
         }
         dir.check_manifest(data_fields)?;
-        std::fs::create_dir_all(path.join(RECORDS_DIR)).map_err(io_error(path))?;
+        let records = path.join(RECORDS_DIR);
+        if !records.exists() {
+            std::fs::create_dir_all(&records).map_err(io_error(path))?;
+            sync_dir(path)?;
+        }
         Ok(dir)
     }
 
-    fn take_lock(path: &Path, lock: &Path) -> Result<Option<u32>, StoreError> {
-        let me = format!("{} {}\n", std::process::id(), hostname());
-        let mut took_over = None;
-        loop {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(lock)
-            {
-                Ok(mut file) => {
-                    file.write_all(me.as_bytes()).map_err(io_error(lock))?;
-                    return Ok(took_over);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && took_over.is_none() => {
-                    let text = std::fs::read_to_string(lock).unwrap_or_default();
-                    let mut parts = text.split_whitespace();
-                    let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
-                    let host = parts.next().unwrap_or("").to_string();
-                    match pid {
-                        Some(pid) if lock_holder_alive(pid, &host) => {
-                            return Err(StoreError::Locked {
-                                path: path.to_path_buf(),
-                                pid,
-                                host,
-                                lock: lock.to_path_buf(),
-                            });
-                        }
-                        // A lock left by a process that has died (or an unreadable one): take it over.
-                        _ => {
-                            std::fs::remove_file(lock).map_err(io_error(lock))?;
-                            took_over = Some(pid.unwrap_or(0));
-                        }
-                    }
-                }
-                Err(e) => return Err(io_error(lock)(e)),
-            }
+    /// Refuses a folder whose records were computed on another data section (or by a version of
+    /// grbm-sweep that encoded it differently); records the section in a new folder.
+    fn check_manifest(&self, data_fields: &[(&'static str, Field)]) -> Result<(), StoreError> {
+        let path = self.path.join(MANIFEST_FILE);
+        let now = Manifest::new(data_fields);
+        if !path.exists() {
+            let text = serde_json::to_string_pretty(&now).expect("a manifest serializes");
+            return write_atomically(&path, text.as_bytes());
         }
-    }
-
-    fn check_manifest(&self, data_fields: &[(&'static str, String)]) -> Result<(), StoreError> {
-        let manifest = self.path.join(MANIFEST_FILE);
-        if manifest.exists() {
-            let text = std::fs::read_to_string(&manifest).map_err(io_error(&manifest))?;
-            let before: HashMap<String, String> = serde_json::from_str(&text).unwrap_or_default();
-            let differences: Vec<String> = data_fields
-                .iter()
-                .filter(|(key, value)| before.get(*key) != Some(value))
-                .map(|(key, value)| {
-                    format!(
-                        "data.{key} was {}, is now {value}",
-                        before.get(*key).map_or("unset", |v| v.as_str())
-                    )
-                })
-                .collect();
-            if !differences.is_empty() {
-                return Err(StoreError::OtherData {
-                    path: self.path.clone(),
-                    differences: differences.join("; "),
-                });
-            }
-            return Ok(());
+        let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+        let before: Manifest =
+            serde_json::from_str(&text).unwrap_or_else(|_| Manifest::unknown(&text));
+        if before.format != now.format {
+            return Err(StoreError::OtherVersion {
+                path: self.path.clone(),
+                format: before.format,
+            });
         }
-        let map: std::collections::BTreeMap<&str, &String> =
-            data_fields.iter().map(|(k, v)| (*k, v)).collect();
-        let text = serde_json::to_string_pretty(&map).expect("a map of strings serializes");
-        write_atomically(&manifest, text.as_bytes())
+        let differences: Vec<String> = now
+            .canonical
+            .iter()
+            .filter(|(key, value)| before.canonical.get(*key) != Some(value))
+            .map(|(key, _)| {
+                format!(
+                    "data.{key} was {}, is now {}",
+                    before.shown.get(key).map_or("unset", String::as_str),
+                    now.shown[key]
+                )
+            })
+            .collect();
+        if differences.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::OtherData {
+                path: self.path.clone(),
+                differences: differences.join("; "),
+            })
+        }
     }
 
     /// Every complete record on disk, by run id.
@@ -294,13 +331,57 @@ impl ResultsDir {
     }
 }
 
-impl Drop for ResultsDir {
-    fn drop(&mut self) {
-        let mine = format!("{} ", std::process::id());
-        if std::fs::read_to_string(&self.lock).is_ok_and(|text| text.starts_with(&mine)) {
-            let _ = std::fs::remove_file(&self.lock);
+/// The holder a locked lock file names. A process that has just taken the lock writes its name
+/// right after, so an empty file is read again for up to a second.
+fn wait_for_holder(lock: &Path) -> String {
+    for _ in 0..100 {
+        if let Some(holder) = holder(&std::fs::read_to_string(lock).unwrap_or_default()) {
+            return holder;
         }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    "another process".into()
+}
+
+impl Drop for ResultsDir {
+    /// Empties the lock file before the lock goes, so that the next holder knows this process
+    /// ended cleanly. The file stays: removing it could let two processes lock two different files.
+    fn drop(&mut self) {
+        let _ = self.lock.set_len(0);
+    }
+}
+
+/// Takes the operating system's exclusive lock on `lock` (created if missing) without waiting,
+/// and writes this process's pid and host into it for the message of the next process that tries.
+/// The kernel releases the lock when the process ends, so there is no liveness guess: a lock file
+/// that still names a process but is not locked was left by a process that was killed.
+fn take_lock(path: &Path, lock: &Path) -> Result<(std::fs::File, Option<String>), StoreError> {
+    use std::io::{Read, Seek};
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(lock)
+        .map_err(io_error(lock))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(StoreError::Locked {
+                path: path.to_path_buf(),
+                holder: wait_for_holder(lock),
+                lock: lock.to_path_buf(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io_error(lock)(e)),
+    }
+    let mut before = String::new();
+    file.read_to_string(&mut before).map_err(io_error(lock))?;
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| writeln!(file, "{} {}", std::process::id(), hostname()))
+        .map_err(io_error(lock))?;
+    Ok((file, holder(&before)))
 }
 
 /// Every complete record under the results folder `dir`, by run id. Unreadable or partial files
@@ -322,44 +403,133 @@ pub fn read_records(dir: &Path) -> HashMap<String, StoredRecord> {
         .collect()
 }
 
-/// Writes `bytes` under `path` unless a file is already there, atomically and with one writer even
-/// when several processes try at once. Returns whether this call wrote it.
+/// Writes `bytes` under `path` unless a file is already there, atomically, durably and with one
+/// writer even when several processes try at once. Returns whether this call wrote it.
 pub fn publish(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io_error(&tmp))?;
+    let tmp = temporary_name(path);
+    write_synced(&tmp, |file| file.write_all(bytes)).map_err(io_error(&tmp))?;
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
     match linked {
-        Ok(()) => Ok(true),
+        Ok(()) => sync_parent(path).map(|()| true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(io_error(path)(e)),
     }
 }
 
-/// Writes `bytes` to a temporary name beside `path`, then renames it into place.
+/// Writes `bytes` to a temporary name beside `path`, then renames it into place (see
+/// [`write_atomically_with`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     write_atomically_with(path, |file| file.write_all(bytes))
 }
 
-/// Lets `write` fill a temporary file beside `path`, then renames it into place, so a reader
-/// sees the old file or the whole new one, never a part.
+/// Lets `write` fill a temporary file beside `path`, flushes it to the disk, renames it into
+/// place and flushes the folder, so that a reader sees the old file or the whole new one, and
+/// after a crash or a power loss the file is complete or absent.
 pub fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<(), StoreError> {
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-    let written = std::fs::File::create(&tmp).and_then(|mut file| write(&mut file));
-    let result = written
+    let tmp = temporary_name(path);
+    let result = write_synced(&tmp, write)
         .map_err(io_error(&tmp))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_error(path)));
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_error(path)))
+        .and_then(|()| sync_parent(path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// `.NAME.tmp-PID` beside `path`: hidden, and one per process.
+fn temporary_name(path: &Path) -> PathBuf {
+    let file_name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()))
+}
+
+/// Creates `path`, lets `write` fill it and waits until its contents are on the disk.
+fn write_synced(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    write(&mut file)?;
+    file.sync_all()
+}
+
+/// Flushes the folder that holds `path`, which makes a rename or link in it durable.
+fn sync_parent(path: &Path) -> Result<(), StoreError> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent),
+        _ => sync_dir(Path::new(".")),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("grbm-sweep-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn one_of_many_threads_gets_the_lock_and_releasing_it_frees_the_folder() {
+        let dir = folder("lock");
+        // flock locks belong to open files, so threads of one process contend like processes.
+        let results: Vec<Result<ResultsDir, StoreError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| ResultsDir::open(&dir, &[], false, None)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let held: Vec<&ResultsDir> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(held.len(), 1, "exactly one holder");
+        for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+            let message = refused.to_string();
+            assert!(
+                message.contains(&format!("in use by process {} on", std::process::id())),
+                "{message}"
+            );
+        }
+        drop(results);
+        let lock = dir.join(LOCK_FILE);
+        assert_eq!(std::fs::read_to_string(&lock).unwrap(), "");
+        let again = ResultsDir::open(&dir, &[], false, None).unwrap();
+        assert_eq!(again.took_over, None, "a released lock is no takeover");
+        drop(again);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_manifest_of_another_data_section_is_refused_with_the_values_as_written() {
+        let dir = folder("manifest");
+        let fields = |source: &str| vec![("test_source", Field::text(source))];
+        drop(ResultsDir::open(&dir, &fields("test.csv"), false, None).unwrap());
+        drop(ResultsDir::open(&dir, &fields("test.csv"), false, None).unwrap());
+        let e = ResultsDir::open(&dir, &fields("other.csv"), false, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(r#"data.test_source was "test.csv", is now "other.csv""#),
+            "{e}"
+        );
+        std::fs::write(dir.join(MANIFEST_FILE), r#"{"source": "[\"x\"]"}"#).unwrap();
+        let e = ResultsDir::open(&dir, &fields("test.csv"), false, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("another version of grbm-sweep"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -49,7 +49,7 @@ fn reference(dir: &Path) -> PathBuf {
 
 #[test]
 fn sigkill_halfway_then_resume_equals_an_uninterrupted_sweep() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let reference = reference(dir.path());
     write(dir.path(), "exp.toml", &forty_runs("killed", "out"));
     let results = dir.path().join("out");
@@ -74,7 +74,7 @@ fn sigkill_halfway_then_resume_equals_an_uninterrupted_sweep() {
 }
 
 fn interrupt_then_resume(signal: &str, exit_code: i32) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let reference = reference(dir.path());
     write(dir.path(), "exp.toml", &forty_runs("stopped", "out"));
     let results = dir.path().join("out");
@@ -98,7 +98,7 @@ fn interrupt_then_resume(signal: &str, exit_code: i32) {
         done < 40 && done == records_in(&results),
         "the tables hold exactly the finished runs"
     );
-    assert!(!results.join(".lock").exists(), "the lock is released");
+    assert_released(&results.join(".lock"));
 
     let out = run(dir.path(), &["exp.toml", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -138,7 +138,7 @@ fn run_ids(dir: &Path, file: &str) -> Vec<String> {
 
 #[test]
 fn one_failing_run_does_not_stop_the_others_and_is_retried_next_time() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(dir.path(), "exp.toml", &small("iso"));
     let ids = run_ids(dir.path(), "exp.toml");
     assert_eq!(ids.len(), 6);
@@ -185,7 +185,7 @@ fn one_failing_run_does_not_stop_the_others_and_is_retried_next_time() {
 
 #[test]
 fn fail_fast_starts_no_run_after_the_first_failure() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(dir.path(), "exp.toml", &small("ff"));
     let ids = run_ids(dir.path(), "exp.toml");
     // hidden = 4, seed = 0 is among the costliest runs, which start first.
@@ -212,7 +212,7 @@ fn fail_fast_starts_no_run_after_the_first_failure() {
 
 #[test]
 fn a_second_sweep_on_the_same_folder_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(dir.path(), "exp.toml", &forty_runs("busy", "out"));
     let mut first = spawn(dir.path(), &["exp.toml", "--threads", "1", "--quiet"]);
     wait_for_records(&dir.path().join("out"), 1);
@@ -227,33 +227,100 @@ fn a_second_sweep_on_the_same_folder_is_refused() {
     );
 }
 
-#[test]
-fn a_stale_lock_of_a_dead_process_is_taken_over() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "exp.toml", &small("stale"));
-    let mut gone = Command::new("true").spawn().unwrap();
-    let dead_pid = gone.id();
-    gone.wait().unwrap();
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    std::fs::create_dir_all(dir.path().join("results/stale")).unwrap();
-    write(
-        &dir.path().join("results/stale"),
-        ".lock",
-        &format!("{dead_pid} {}\n", hostname.trim()),
+/// A lock file left by a process that ended cleanly is empty: the next sweep takes it silently.
+fn assert_released(lock: &Path) {
+    assert_eq!(
+        std::fs::read_to_string(lock).unwrap(),
+        "",
+        "the lock file is emptied when its process ends"
     );
+}
+
+/// Waits until the lock file names a process (its holder has written its pid).
+fn wait_for_holder(lock: &Path) -> String {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(lock).unwrap_or_default();
+        if !text.trim().is_empty() {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nobody took {}",
+            lock.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn the_lock_of_a_sweep_killed_with_sigkill_is_taken_over() {
+    let dir = tempdir();
+    write(dir.path(), "exp.toml", &forty_runs("killed", "out"));
+    let lock = dir.path().join("out/.lock");
+    let mut first = spawn(dir.path(), &["exp.toml", "--threads", "1", "--quiet"]);
+    let holder = wait_for_holder(&lock);
+    assert!(holder.starts_with(&format!("{} ", first.id())), "{holder}");
+    first.kill().unwrap(); // SIGKILL: no destructor runs, the file still names the process
+    first.wait().unwrap();
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), holder);
+
     let out = run(dir.path(), &["exp.toml", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains(&format!("took over the lock of process {dead_pid}")),
+        stderr(&out).contains(&format!("took over the lock of process {} on", first.id())),
         "{}",
         stderr(&out)
     );
-    assert!(!dir.path().join("results/stale/.lock").exists());
+    assert_released(&lock);
+    // A lock released cleanly is taken without a note.
+    let again = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(!stderr(&again).contains("took over"), "{}", stderr(&again));
+}
+
+#[test]
+fn two_processes_racing_for_one_stale_lock_end_with_exactly_one_holder() {
+    let dir = tempdir();
+    // Five times the usual epochs: the winner holds the folder for seconds.
+    let slow = forty_runs("race", "out").replace("epochs = 60", "epochs = 300");
+    write(dir.path(), "exp.toml", &slow);
+    let lock = dir.path().join("out/.lock");
+    let mut first = spawn(dir.path(), &["exp.toml", "--threads", "1", "--quiet"]);
+    wait_for_holder(&lock);
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    // Both start at once on the stale lock.
+    let racers = [0, 1].map(|_| spawn(dir.path(), &["exp.toml", "--threads", "1", "--quiet"]));
+    let outputs = racers.map(|c| c.wait_with_output().unwrap());
+    let winners: Vec<_> = outputs.iter().filter(|o| o.status.success()).collect();
+    let losers: Vec<_> = outputs
+        .iter()
+        .filter(|o| o.status.code() == Some(2))
+        .collect();
+    assert_eq!(
+        (winners.len(), losers.len()),
+        (1, 1),
+        "{:?}",
+        outputs.iter().map(stderr).collect::<Vec<_>>()
+    );
+    assert!(
+        stderr(winners[0]).contains(&format!("took over the lock of process {}", first.id())),
+        "{}",
+        stderr(winners[0])
+    );
+    assert!(
+        stderr(losers[0]).contains("is in use by process"),
+        "{}",
+        stderr(losers[0])
+    );
+    assert_released(&lock);
 }
 
 #[test]
 fn results_of_another_data_section_are_refused_unless_fresh() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(dir.path(), "exp.toml", &small("data"));
     assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
     write(
@@ -277,7 +344,7 @@ fn results_of_another_data_section_are_refused_unless_fresh() {
 
 #[test]
 fn a_data_file_edited_in_place_is_not_reused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let points = |shift: f64| {
         let rows: Vec<String> = (0..300)
             .map(|i| {
@@ -303,14 +370,15 @@ fn a_data_file_edited_in_place_is_not_reused() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("different [data] section") && err.contains("data.points was points.csv:"),
+        err.contains("different [data] section")
+            && err.contains(r#"data.points was ["points.csv:"#),
         "{err}"
     );
 }
 
 #[test]
 fn an_extended_grid_computes_only_the_new_runs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(dir.path(), "exp.toml", &small("grow"));
     assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
     write(
@@ -329,7 +397,7 @@ fn an_extended_grid_computes_only_the_new_runs() {
 
 #[test]
 fn a_grid_above_max_runs_is_refused_before_anything_is_written() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let seeds: Vec<String> = (0..1000).map(|s| s.to_string()).collect();
     let lrs: Vec<String> = (1..=1000)
         .map(|i| format!("{:?}", i as f64 * 1e-4))
@@ -355,7 +423,7 @@ fn a_grid_above_max_runs_is_refused_before_anything_is_written() {
 
 #[test]
 fn an_unusable_results_folder_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(
         dir.path(),
         "taken",

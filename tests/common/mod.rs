@@ -7,6 +7,54 @@ use std::process::{Child, Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_grbm-sweep");
 
+/// A new empty folder under the system's temporary folder (writable by any user), removed with
+/// everything in it when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn tempdir() -> TempDir {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let base = std::env::temp_dir();
+    loop {
+        let name = format!(
+            "grbm-sweep-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        // create_dir (not _all) fails if a folder of that name is left from an earlier process.
+        match std::fs::create_dir(base.join(&name)) {
+            Ok(()) => return TempDir(base.join(name)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => panic!("cannot create a folder under {}: {e}", base.display()),
+        }
+    }
+}
+
+/// True when the environment variable `var` is `1`: the end-to-end test that reads it must run,
+/// and fails if what it needs is missing.
+pub fn asked_for(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| v.trim() == "1")
+}
+
+/// Says on the terminal that `test` was skipped, why and how to run it: written to stderr
+/// directly, so the test harness's capture of passing tests does not swallow it.
+pub fn skipped(test: &str, reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped {test}: {reason}");
+}
+
 /// The binary in `dir` with `args`, without any shard variables of the calling environment.
 pub fn command(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
