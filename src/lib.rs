@@ -13,6 +13,7 @@ pub mod identity;
 pub mod model;
 pub mod output;
 pub mod plot;
+pub mod provenance;
 pub mod rng;
 pub mod runner;
 pub mod shard;

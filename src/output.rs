@@ -1,8 +1,9 @@
-//! The results folder: `runs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet` and `sweep.toml`, each written whole or not at all.
+//! The results folder's tables: `runs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, each written whole or not at all.
 
 use crate::config::{Experiment, ParamValue};
 use crate::data::Dataset;
 use crate::grid::RunSpec;
+use crate::provenance::Provenance;
 use crate::store::{write_atomically, write_atomically_with};
 use crate::train::{Outcome, TrainedRun};
 use polars::prelude::*;
@@ -109,10 +110,20 @@ fn id_columns(rows: &[&RunRecord], datasets: &[Dataset]) -> [Column; 2] {
     ]
 }
 
-/// Writes `df` to `path` through a temporary file and a rename, so a reader never sees half a table.
-fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), OutputError> {
+/// Writes `df` to `path` through a temporary file and a rename, so a reader never sees half a
+/// table, with the provenance as the file's key-value metadata.
+fn write_parquet(
+    path: &Path,
+    df: &mut DataFrame,
+    provenance: &Provenance,
+) -> Result<(), OutputError> {
+    let metadata = provenance
+        .pairs()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     write_atomically_with(path, |file| {
         ParquetWriter::new(file)
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(metadata)))
             .finish(df)
             .map(|_| ())
             .map_err(std::io::Error::other)
@@ -393,7 +404,7 @@ pub fn data_frame(path: &Path, datasets: &[Dataset]) -> Result<DataFrame, Output
     frame(path, all.len(), columns)
 }
 
-/// Writes every table and the experiment copy into `dir` (created if missing).
+/// Writes every table, the experiment copy and `provenance.json` into `dir` (created if missing).
 pub fn write_all(
     dir: &Path,
     exp: &Experiment,
@@ -412,10 +423,15 @@ pub fn write_all(
         ("data.parquet", &|p| data_frame(p, datasets)),
         ("samples.parquet", &|p| samples_frame(p, records, datasets)),
     ];
+    let provenance = Provenance::of_this_process(&exp.text);
     for (name, build) in builders {
         let path = dir.join(name);
-        write_parquet(&path, &mut build(&path)?)?;
+        write_parquet(&path, &mut build(&path)?, &provenance)?;
     }
     write_atomically(&dir.join("sweep.toml"), exp.text.as_bytes())?;
+    write_atomically(
+        &dir.join("provenance.json"),
+        provenance.to_json().as_bytes(),
+    )?;
     Ok(())
 }

@@ -23,18 +23,12 @@ macro_rules! vectorized {
                 fn avx512($($arg: $ty),*) $(-> $ret)? { kernel($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
                 fn avx2($($arg: $ty),*) $(-> $ret)? { kernel($($arg),*) }
-                if std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx512dq")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the CPU has just been checked for the enabled features.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
+                match $crate::vecmath::InstructionSet::detect() {
+                    // SAFETY: `detect` has checked the CPU for the enabled features.
+                    $crate::vecmath::InstructionSet::Avx512 => return unsafe { avx512($($arg),*) },
                     // SAFETY: as above.
-                    return unsafe { avx2($($arg),*) };
+                    $crate::vecmath::InstructionSet::Avx2Fma => return unsafe { avx2($($arg),*) },
+                    $crate::vecmath::InstructionSet::Baseline => {}
                 }
             }
             kernel($($arg),*)
@@ -42,6 +36,47 @@ macro_rules! vectorized {
     };
 }
 pub(crate) use vectorized;
+
+/// The instruction sets the kernels are compiled for, widest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstructionSet {
+    /// AVX-512 F and DQ with FMA.
+    Avx512,
+    /// AVX2 with FMA.
+    Avx2Fma,
+    /// Whatever the target guarantees (SSE2 on x86-64).
+    Baseline,
+}
+
+impl InstructionSet {
+    /// The widest set this CPU runs, which every kernel uses. The check is a cached load.
+    #[inline(always)]
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return InstructionSet::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return InstructionSet::Avx2Fma;
+            }
+        }
+        InstructionSet::Baseline
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            InstructionSet::Avx512 => "avx512",
+            InstructionSet::Avx2Fma => "avx2+fma",
+            InstructionSet::Baseline => "baseline",
+        }
+    }
+}
 
 /// Values per block: one AVX-512 register of f64, two AVX2 registers.
 pub const W: usize = 8;

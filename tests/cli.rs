@@ -21,7 +21,7 @@ fn total_nulls(df: &DataFrame) -> usize {
 
 #[test]
 fn tiny_sweep_writes_every_table_with_owed_columns() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(
         dir.path(),
         "exp.toml",
@@ -163,7 +163,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
 
 #[test]
 fn results_do_not_depend_on_threads_or_on_the_rest_of_the_grid() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(
         dir.path(),
         "a.toml",
@@ -223,7 +223,7 @@ fn results_do_not_depend_on_threads_or_on_the_rest_of_the_grid() {
 
 #[test]
 fn plan_lists_runs_without_writing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(
         dir.path(),
         "exp.toml",
@@ -246,7 +246,7 @@ fn plan_lists_runs_without_writing() {
 
 #[test]
 fn plain_progress_lines_when_stderr_is_not_a_terminal() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(dir.path(), "exp.toml", &tiny("plain", "seed = [0, 1]\n"));
     let out = run(dir.path(), &["exp.toml", "--threads", "1"]);
     assert!(out.status.success());
@@ -266,7 +266,7 @@ fn rejects(text: &str, expected: &[&str]) {
 
 /// As [`rejects`], with extra files (name, contents) beside the experiment file.
 fn rejects_with_files(files: &[(&str, &str)], text: &str, expected: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     for (name, contents) in files {
         write(dir.path(), name, contents);
     }
@@ -360,7 +360,7 @@ fn bad_file_exact_sampler_with_too_many_hidden_units() {
 
 #[test]
 fn bad_file_missing_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let out = run(dir.path(), &["nowhere.toml"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("nowhere.toml"), "{}", stderr(&out));
@@ -381,7 +381,7 @@ fn bad_grid_value_is_caught_before_training() {
 
 #[test]
 fn huge_learning_rate_gives_diverged_rows_and_a_finished_sweep() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let text = tiny("wild", "lr = [0.01, 1e12]\n").replace(
         "[train]\n",
         "[train]\nmomentum = 0.0\nlr_schedule = \"constant\"\n",
@@ -411,7 +411,7 @@ fn huge_learning_rate_gives_diverged_rows_and_a_finished_sweep() {
 
 #[test]
 fn a_list_of_sources_is_an_axis_and_every_table_names_the_dataset() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let rows: String = (0..150)
         .map(|i| {
             format!(
@@ -501,7 +501,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 
 #[test]
 fn plot_writes_pngs_of_the_expected_size() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     write(
         dir.path(),
         "exp.toml",
@@ -545,7 +545,7 @@ fn plot_writes_pngs_of_the_expected_size() {
 
 #[test]
 fn plot_errors_name_the_folder_and_the_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     std::fs::create_dir_all(dir.path().join("empty")).unwrap();
     let out = run(dir.path(), &["plot", "empty"]);
     assert_eq!(out.status.code(), Some(2));
@@ -567,4 +567,66 @@ fn plot_errors_name_the_folder_and_the_run() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The key-value metadata of a Parquet file, in file order.
+fn parquet_metadata(path: &Path) -> Vec<(String, String)> {
+    let mut reader = ParquetReader::new(std::fs::File::open(path).unwrap());
+    let metadata = reader.get_metadata().unwrap();
+    metadata
+        .key_value_metadata()
+        .iter()
+        .flatten()
+        .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn every_table_carries_the_provenance_that_provenance_json_holds() {
+    let dir = tempdir();
+    write(dir.path(), "exp.toml", &tiny("prov", "hidden = [2, 3]\n"));
+    let out = run(dir.path(), &["exp.toml", "--quiet", "--top", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results = dir.path().join("results/prov");
+    let json: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(results.join("provenance.json")).unwrap())
+            .unwrap();
+    let expected: Vec<(String, String)> = grbm_sweep::provenance::KEYS
+        .iter()
+        .map(|k| (k.to_string(), json[*k].as_str().unwrap().to_string()))
+        .collect();
+    for table in [
+        "runs.parquet",
+        "curves.parquet",
+        "models.parquet",
+        "data.parquet",
+        "samples.parquet",
+    ] {
+        let metadata = parquet_metadata(&results.join(table));
+        for (key, value) in &expected {
+            assert!(
+                metadata.contains(&(key.clone(), value.clone())),
+                "{table} lacks {key} = {value}: {metadata:?}"
+            );
+        }
+    }
+    let value = |key: &str| json[key].as_str().unwrap().to_string();
+    assert_eq!(value("grbm_sweep.version"), env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        value("grbm_sweep.experiment_sha256"),
+        grbm_sweep::provenance::sha256_hex(&std::fs::read(results.join("sweep.toml")).unwrap())
+    );
+    assert!(
+        value("grbm_sweep.command").ends_with("exp.toml --quiet --top 2"),
+        "{}",
+        value("grbm_sweep.command")
+    );
+    assert!(["avx512", "avx2+fma", "baseline"].contains(&value("grbm_sweep.isa").as_str()));
+    assert!(value("grbm_sweep.rustc").starts_with("rustc "));
+    let commit = value("grbm_sweep.commit");
+    assert!(
+        commit == "unknown" || commit.trim_end_matches("-dirty").len() == 40,
+        "{commit}"
+    );
+    assert!(value("grbm_sweep.created").ends_with('Z'));
 }
