@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # A single-node Slurm cluster on this machine, for the end-to-end test of `grbm-sweep slurm`.
-#   tests/slurm/cluster.sh start   installs slurm-wlm and munge when absent, writes slurm.conf, starts the daemons
+#   tests/slurm/cluster.sh start   writes slurm.conf and starts munged, slurmctld and slurmd
 #   tests/slurm/cluster.sh stop    stops them
-# Needs root (it installs Debian packages and runs the daemons).
+# Needs root (it writes /etc/slurm and runs the daemons) and Debian's slurm-wlm and munge, which
+# tests/setup-e2e.sh installs; it installs nothing itself.
 set -euo pipefail
 state=/var/lib/grbm-sweep-slurm
 conf_dir=/etc/slurm
 
 start() {
-    if ! command -v slurmctld > /dev/null || ! command -v munged > /dev/null; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge > /dev/null
+    local missing=""
+    for tool in slurmctld slurmd munged mungekey sbatch sinfo; do
+        command -v "$tool" > /dev/null || missing="$missing $tool"
+    done
+    if [ -n "$missing" ]; then
+        echo "cluster.sh: not installed:$missing; run 'bash tests/setup-e2e.sh' (as root) first" >&2
+        return 1
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "cluster.sh: must run as root (it writes $conf_dir and starts the daemons)" >&2
+        return 1
     fi
     mkdir -p "$state"/{ctld,d} /var/log/slurm /run/munge "$conf_dir"
     if [ ! -s /etc/munge/munge.key ]; then
