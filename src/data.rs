@@ -326,52 +326,18 @@ pub fn read_points(path: &Path, columns: Option<&[String; 2]>) -> Result<Vec<[f6
     let is_parquet = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    let (names, cells) = if is_parquet {
-        read_parquet_columns(path)?
+    let chosen = if is_parquet {
+        parquet_point_columns(path, columns)?
     } else {
-        read_csv_columns(path)?
+        csv_point_columns(path, columns)?
     };
-    if cells.first().is_none_or(|c| c.is_empty()) {
-        return Err(DataError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    let available = names.join(", ");
-    let chosen: Vec<usize> = match columns {
-        Some(wanted) => wanted
-            .iter()
-            .map(|w| {
-                names
-                    .iter()
-                    .position(|n| n == w)
-                    .ok_or_else(|| DataError::MissingColumn {
-                        path: path.to_path_buf(),
-                        column: w.clone(),
-                        available: available.clone(),
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-        None => {
-            let numeric: Vec<usize> = (0..names.len())
-                .filter(|&c| matches!(&cells[c][0], Cell::Number(_)))
-                .take(2)
-                .collect();
-            if numeric.len() < 2 {
-                return Err(DataError::NoNumericColumns {
-                    path: path.to_path_buf(),
-                    available,
-                });
-            }
-            numeric
-        }
-    };
-    let rows = cells[0].len();
+    let rows = chosen[0].1.len();
     let mut points = vec![[0.0; 2]; rows];
-    for (axis, &c) in chosen.iter().enumerate() {
-        for (row, cell) in cells[c].iter().enumerate() {
+    for (axis, (name, cells)) in chosen.iter().enumerate() {
+        for (row, cell) in cells.iter().enumerate() {
             let bad = |problem: String| DataError::BadCell {
                 path: path.to_path_buf(),
-                column: names[c].clone(),
+                column: name.clone(),
                 row: row + 1,
                 problem,
             };
@@ -394,20 +360,57 @@ enum Cell {
     Missing,
 }
 
-type Columns = (Vec<String>, Vec<Vec<Cell>>);
+/// The two point columns of a data file: each one's name and cells, rows in file order.
+type PointColumns = [(String, Vec<Cell>); 2];
 
-/// A CSV file with a header line; cells separated by commas. Rows are numbered from 1 after the header.
-fn read_csv_columns(path: &Path) -> Result<Columns, DataError> {
+/// The positions among `names` of the two point columns: those named in `wanted`, else the first
+/// two for which `is_number` holds.
+fn choose_columns(
+    path: &Path,
+    names: &[String],
+    wanted: Option<&[String; 2]>,
+    is_number: impl Fn(usize) -> bool,
+) -> Result<[usize; 2], DataError> {
+    let available = || names.join(", ");
+    match wanted {
+        Some(wanted) => {
+            let find = |w: &String| {
+                names
+                    .iter()
+                    .position(|n| n == w)
+                    .ok_or_else(|| DataError::MissingColumn {
+                        path: path.to_path_buf(),
+                        column: w.clone(),
+                        available: available(),
+                    })
+            };
+            Ok([find(&wanted[0])?, find(&wanted[1])?])
+        }
+        None => match (0..names.len())
+            .filter(|&c| is_number(c))
+            .collect::<Vec<_>>()[..]
+        {
+            [a, b, ..] => Ok([a, b]),
+            _ => Err(DataError::NoNumericColumns {
+                path: path.to_path_buf(),
+                available: available(),
+            }),
+        },
+    }
+}
+
+/// A CSV file with a header line; cells separated by commas. Rows are numbered from 1 after the
+/// header. Without `columns`, the point columns are the first two whose first cell is a number.
+fn csv_point_columns(path: &Path, wanted: Option<&[String; 2]>) -> Result<PointColumns, DataError> {
     let text = std::fs::read_to_string(path).map_err(|e| DataError::Read {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let Some(header) = lines.next() else {
-        return Err(DataError::Empty {
-            path: path.to_path_buf(),
-        });
+    let empty = || DataError::Empty {
+        path: path.to_path_buf(),
     };
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines.next().ok_or_else(empty)?;
     let unquote = |s: &str| s.trim().trim_matches('"').to_string();
     let names: Vec<String> = header.split(',').map(unquote).collect();
     let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); names.len()];
@@ -421,46 +424,83 @@ fn read_csv_columns(path: &Path) -> Result<Columns, DataError> {
             });
         }
     }
-    Ok((names, cells))
+    if cells[0].is_empty() {
+        return Err(empty());
+    }
+    let chosen = choose_columns(path, &names, wanted, |c| {
+        matches!(cells[c][0], Cell::Number(_))
+    })?;
+    Ok(chosen.map(|c| (names[c].clone(), std::mem::take(&mut cells[c]))))
 }
 
-fn read_parquet_columns(path: &Path) -> Result<Columns, DataError> {
+/// A Parquet file. Without `columns`, the point columns are the first two of a numeric type. Only
+/// those two are read, so the file's other columns may be of any type.
+fn parquet_point_columns(
+    path: &Path,
+    wanted: Option<&[String; 2]>,
+) -> Result<PointColumns, DataError> {
     use polars::prelude::*;
     let read_err = |message: String| DataError::Read {
         path: path.to_path_buf(),
         message,
     };
     let file = std::fs::File::open(path).map_err(|e| read_err(e.to_string()))?;
-    let df = ParquetReader::new(file)
+    let mut reader = ParquetReader::new(file);
+    let schema = reader.schema().map_err(|e| read_err(e.to_string()))?;
+    if reader.num_rows().map_err(|e| read_err(e.to_string()))? == 0 {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let fields: Vec<(String, ArrowDataType)> = schema
+        .iter()
+        .map(|(name, field)| (name.to_string(), field.dtype().clone()))
+        .collect();
+    let names: Vec<String> = fields.iter().map(|(n, _)| n.clone()).collect();
+    let chosen = choose_columns(path, &names, wanted, |c| fields[c].1.is_numeric())?;
+    for c in chosen {
+        // What this build of polars (trimmed to the types grbm-sweep writes) turns into columns.
+        use ArrowDataType::*;
+        let readable = matches!(
+            fields[c].1,
+            Int32 | Int64 | UInt32 | UInt64 | Float32 | Float64 | Utf8 | LargeUtf8 | Utf8View
+        );
+        if !readable {
+            return Err(read_err(format!(
+                "column `{}` holds {:?} values; point columns must be 32- or 64-bit integers or floats \\
+                 (convert it, or name other columns with `columns`)",
+                fields[c].0, fields[c].1
+            )));
+        }
+    }
+    let df = reader
+        .with_columns(Some(chosen.iter().map(|&c| names[c].clone()).collect()))
         .finish()
         .map_err(|e| read_err(e.to_string()))?;
-    let mut names = Vec::new();
-    let mut cells = Vec::new();
-    for column in df.columns() {
-        names.push(column.name().to_string());
-        let values: Vec<Cell> = if column.dtype().is_primitive_numeric() {
+    let cells = |name: &str| -> Result<Vec<Cell>, DataError> {
+        let column = df
+            .column(name)
+            .map_err(|e| read_err(e.to_string()))?
+            .as_materialized_series();
+        if column.dtype().is_primitive_numeric() {
             let floats = column
                 .cast(&DataType::Float64)
                 .map_err(|e| read_err(e.to_string()))?;
             let floats = floats.f64().map_err(|e| read_err(e.to_string()))?;
-            (0..floats.len())
-                .map(|i| floats.get(i).map_or(Cell::Missing, Cell::Number))
-                .collect()
+            Ok(floats
+                .iter()
+                .map(|v| v.map_or(Cell::Missing, Cell::Number))
+                .collect())
         } else {
-            let text = column
-                .cast(&DataType::String)
-                .map_err(|e| read_err(e.to_string()))?;
-            let text = text.str().map_err(|e| read_err(e.to_string()))?;
-            (0..text.len())
-                .map(|i| {
-                    text.get(i)
-                        .map_or(Cell::Missing, |t| Cell::Text(t.to_string()))
-                })
-                .collect()
-        };
-        cells.push(values);
-    }
-    Ok((names, cells))
+            let text = column.str().map_err(|e| read_err(e.to_string()))?;
+            Ok(text
+                .iter()
+                .map(|t| t.map_or(Cell::Missing, |t| Cell::Text(t.to_string())))
+                .collect())
+        }
+    };
+    let [a, b] = chosen.map(|c| names[c].clone());
+    Ok([(a.clone(), cells(&a)?), (b.clone(), cells(&b)?)])
 }
 
 pub fn moments(points: &[[f64; 2]]) -> ([f64; 2], [f64; 2]) {
@@ -726,6 +766,25 @@ mod tests {
                 .to_string()
                 .contains("no data rows")
         );
+    }
+
+    /// tests/fixtures/mixed-types.parquet (written by Python polars): `label` text, `when` dates,
+    /// `small` Int8, `cat` categorical, `nested` a struct, then `x` floats and `y` Int32 = 3 x.
+    #[test]
+    fn parquet_point_columns_are_read_whatever_types_the_other_columns_have() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mixed-types.parquet");
+        let points = read_points(&path, Some(&["x".into(), "y".into()])).unwrap();
+        assert_eq!(points.len(), 20);
+        assert!(points.iter().all(|p| p[1] == 3.0 * p[0]), "{points:?}");
+        let e = read_points(&path, None).unwrap_err().to_string();
+        assert!(
+            e.contains("column `small` holds Int8 values") && e.contains("`columns`"),
+            "the first numeric column is one this build cannot read: {e}"
+        );
+        let e = read_points(&path, Some(&["x".into(), "when".into()]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("column `when` holds Date32"), "{e}");
     }
 
     #[test]
