@@ -595,13 +595,7 @@ fn every_table_carries_the_provenance_that_provenance_json_holds() {
         .iter()
         .map(|k| (k.to_string(), json[*k].as_str().unwrap().to_string()))
         .collect();
-    for table in [
-        "runs.parquet",
-        "curves.parquet",
-        "models.parquet",
-        "data.parquet",
-        "samples.parquet",
-    ] {
+    for table in TABLES {
         let metadata = parquet_metadata(&results.join(table));
         for (key, value) in &expected {
             assert!(

@@ -113,15 +113,18 @@ pub fn without_timing(df: DataFrame) -> DataFrame {
     df.drop_many(["train_seconds", "eval_seconds"])
 }
 
+/// The Parquet tables of a results folder.
+pub const TABLES: [&str; 5] = [
+    "runs.parquet",
+    "curves.parquet",
+    "models.parquet",
+    "data.parquet",
+    "samples.parquet",
+];
+
 /// Every table of results folder `a` equals that of `b` in every non-timing column, and no run id repeats.
 pub fn assert_same_tables(a: &Path, b: &Path) {
-    for table in [
-        "runs.parquet",
-        "curves.parquet",
-        "models.parquet",
-        "data.parquet",
-        "samples.parquet",
-    ] {
+    for table in TABLES {
         let (mut x, mut y) = (read(&a.join(table)), read(&b.join(table)));
         if table == "runs.parquet" {
             x = without_timing(x);
