@@ -5,7 +5,7 @@
 //! every product has an inner or outer dimension of 2, so the products are
 //! loops over contiguous columns, run by the vectorized kernels of
 //! [`crate::vecmath`]: one Gibbs step at n = 64 and a batch of 100 takes 9.6 us
-//! (`cargo bench --bench grbm -- gibbs_step`), where faer's general matmul
+//! (`cargo bench -p grbm-sweep-criterion -- gibbs_step`), where faer's general matmul
 //! took 1.11 ms. Nothing here is parallel, so the runner's rayon pool is the
 //! only parallelism.
 
