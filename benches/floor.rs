@@ -15,9 +15,10 @@
 //!
 //! Run: `cargo bench --bench floor` (or `-- --threads N`, default 1). Prints both times and their ratio.
 
-use grbm_sweep::config::{self, Sampler};
+use grbm_sweep::experiment::{self, Experiment};
 use grbm_sweep::rng::{GibbsRng, Purpose, stream};
-use grbm_sweep::runner::{Progress, RunOptions, SweepReport, run_sweep};
+use grbm_sweep::sweep::{RunOptions, Silent, SweepReport, run_sweep};
+use grbm_sweep::train::params::Sampler;
 use grbm_sweep::vecmath;
 use std::hint::black_box;
 use std::path::Path;
@@ -35,7 +36,7 @@ struct Counts {
     softplus: u64,
 }
 
-fn counts(exp: &config::Experiment, report: &SweepReport) -> Counts {
+fn counts(exp: &Experiment, report: &SweepReport) -> Counts {
     let mut total = Counts::default();
     let (n_train, n_test) = (exp.data.n_train as u64, exp.data.n_test as u64);
     let e = &exp.eval;
@@ -175,15 +176,14 @@ fn main() {
         .and_then(|t| t.parse().ok())
         .unwrap_or(1usize);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/bench.toml");
-    let mut exp = config::load(&path).expect("experiments/bench.toml is valid");
+    let mut exp = experiment::load(&path).expect("experiments/bench.toml is valid");
     let out = std::env::temp_dir().join(format!("grbm-sweep-floor-{}", std::process::id()));
     exp.output = out.join("bench");
     let opts = RunOptions {
         threads: Some(threads),
-        progress: Progress::Quiet,
         ..RunOptions::default()
     };
-    let report = run_sweep(&exp, &opts).expect("the sweep runs");
+    let report = run_sweep(&exp, &opts, &Silent).expect("the sweep runs");
     let c = counts(&exp, &report);
     let times = floor(c);
     println!(

@@ -1,9 +1,58 @@
 //! Measuring a model: log Z by integrating exp(-F) on a 2-D grid, mean log-likelihoods and reconstruction error.
 
+use crate::identity::Field;
 use crate::model::{Grbm, Workspace, softplus};
 use crate::vecmath::{self, log_sum_exp};
 use faer::Mat;
 use rayon::prelude::*;
+
+/// The `[eval]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// Epochs between learning-curve points; 0 = only the final evaluation.
+    pub every: usize,
+    /// Points per axis of the integration grid; `None` = chosen from each model's parameters.
+    pub grid_points: Option<usize>,
+    /// Gibbs samples drawn from every trained model (0 = none).
+    pub samples: usize,
+    /// Parallel chains the samples are drawn with, each started from z ~ Bernoulli(0.5).
+    pub sample_chains: usize,
+    /// Gibbs steps each chain makes before its first sample.
+    pub burn_in: usize,
+    /// Gibbs steps between two samples of a chain.
+    pub thin: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            every: 5,
+            grid_points: None,
+            samples: 1000,
+            sample_chains: 100,
+            burn_in: 200,
+            thin: 10,
+        }
+    }
+}
+
+impl EvalConfig {
+    /// Every `[eval]` value, for the run id.
+    pub fn identity(&self) -> Vec<(&'static str, Field)> {
+        let int = |v: usize| Field::Int(v as i64);
+        vec![
+            ("every", int(self.every)),
+            (
+                "grid_points",
+                self.grid_points.map_or(Field::text("auto"), int),
+            ),
+            ("samples", int(self.samples)),
+            ("sample_chains", int(self.sample_chains)),
+            ("burn_in", int(self.burn_in)),
+            ("thin", int(self.thin)),
+        ]
+    }
+}
 
 /// How far past the box of mixture means the grid reaches, in units of sigma per axis.
 /// A component loses at most about exp(-P^2/2) of its mass outside: nothing measurable at 10.

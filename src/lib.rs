@@ -1,23 +1,21 @@
 //! grbm-sweep: trains grids of Gaussian-Bernoulli RBMs in parallel and measures each one's exact log-likelihood.
 //!
-//! Data flow: `config` (read + validate the experiment file) -> `grid` (expand into runs) ->
-//! `data` (points) -> `model` (GRBM math, sampling) -> `train` (CD-k loop) -> `estimate`
-//! (log Z, log-likelihoods) -> `output` (Parquet tables); `runner` drives it across runs and
-//! `store` keeps each finished run on disk so an interrupted sweep resumes.
+//! The folders follow a run's data: `experiment` (read and check the file, expand the grid) ->
+//! `data` (the points) -> `model` (GRBM math and sampling, on the kernels of `vecmath` and the
+//! streams of `rng`) -> `train` (the hyperparameters and the training loop) -> `estimate` (log Z
+//! and log-likelihoods) -> `sweep` (runs across cores, the results folder and its tables) ->
+//! `report` (progress, summaries, pictures); `cluster` splits a sweep into shards and writes
+//! Slurm scripts. `identity` and `io` serve the results folder. docs/architecture.md has the map.
 
-pub mod config;
+pub mod cluster;
 pub mod data;
 pub mod estimate;
-pub mod grid;
+pub mod experiment;
 pub mod identity;
+pub mod io;
 pub mod model;
-pub mod output;
-pub mod plot;
-pub mod provenance;
+pub mod report;
 pub mod rng;
-pub mod runner;
-pub mod shard;
-pub mod slurm;
-pub mod store;
+pub mod sweep;
 pub mod train;
 pub mod vecmath;

@@ -1,12 +1,14 @@
-//! The `grbm-sweep` command line: parses arguments, calls the library, reports errors and picks the exit code.
+//! The `grbm-sweep` command line: parses arguments, runs one function per command on the library, reports errors and picks the exit code.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use grbm_sweep::output::Status;
-use grbm_sweep::shard::Shard;
-use grbm_sweep::{config, plot, runner, slurm};
+use grbm_sweep::cluster::shard::Shard;
+use grbm_sweep::cluster::slurm;
+use grbm_sweep::experiment;
+use grbm_sweep::report::{plot, progress::Reporter, summary};
+use grbm_sweep::sweep::{self, folder, record::Status};
 use signal_hook::consts::{SIGINT, SIGTERM};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -46,7 +48,7 @@ struct RunArgs {
     #[arg(long)]
     fail_fast: bool,
     /// Refuse a grid of more runs than this.
-    #[arg(long, default_value_t = runner::DEFAULT_MAX_RUNS)]
+    #[arg(long, default_value_t = sweep::DEFAULT_MAX_RUNS)]
     max_runs: usize,
     /// Compute only shard I of N (0-based), e.g. 2/8. Without it, SLURM_ARRAY_TASK_ID and
     /// SLURM_ARRAY_TASK_COUNT (or JOB_COMPLETION_INDEX with --shard-count) select the shard.
@@ -66,7 +68,7 @@ enum Command {
         /// The experiment file (TOML).
         file: PathBuf,
         /// Refuse (and do not list) a grid of more runs than this.
-        #[arg(long, default_value_t = runner::DEFAULT_MAX_RUNS)]
+        #[arg(long, default_value_t = sweep::DEFAULT_MAX_RUNS)]
         max_runs: usize,
     },
     /// Build the tables of a sharded sweep from every shard's results in its results folder.
@@ -95,25 +97,32 @@ enum Command {
     Slurm {
         /// The experiment file (TOML).
         file: PathBuf,
-        /// Array tasks, one shard each.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
-        tasks: u32,
-        /// CPUs per task; each task runs that many threads.
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
-        cpus_per_task: u32,
-        /// Time limit of each task, as Slurm writes it (e.g. 02:00:00).
-        #[arg(long)]
-        time: Option<String>,
-        /// Slurm partition.
-        #[arg(long)]
-        partition: Option<String>,
-        /// Run at most this many array tasks at once.
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-        max_concurrent: Option<u32>,
-        /// Slurm account to charge.
-        #[arg(long)]
-        account: Option<String>,
+        #[command(flatten)]
+        options: SlurmArgs,
     },
+}
+
+/// The options of `grbm-sweep slurm`.
+#[derive(clap::Args, Debug)]
+struct SlurmArgs {
+    /// Array tasks, one shard each.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    tasks: u32,
+    /// CPUs per task; each task runs that many threads.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    cpus_per_task: u32,
+    /// Time limit of each task, as Slurm writes it (e.g. 02:00:00).
+    #[arg(long)]
+    time: Option<String>,
+    /// Slurm partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// Run at most this many array tasks at once.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent: Option<u32>,
+    /// Slurm account to charge.
+    #[arg(long)]
+    account: Option<String>,
 }
 
 /// The shard to compute: `--shard`, else Slurm's array variables, else a Kubernetes completion index.
@@ -150,94 +159,87 @@ fn select_shard(args: &RunArgs) -> anyhow::Result<Option<Shard>> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let args = match cli.command {
-        Some(Command::Plan { file, max_runs }) => {
-            let exp = config::load(&file)?;
-            runner::check_size(&exp, max_runs)?;
-            print!("{}", runner::plan(&exp));
-            return Ok(ExitCode::SUCCESS);
-        }
-        Some(Command::Merge { dir, partial }) => return merge(&dir, partial),
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Plan { file, max_runs }) => plan(&file, max_runs),
+        Some(Command::Merge { dir, partial }) => merge(&dir, partial),
         Some(Command::Plot {
             dir,
             top,
             runs,
             svg,
-        }) => {
-            let folder = runner::load_folder(&dir)
-                .with_context(|| format!("cannot plot {}", dir.display()))?;
-            let written = plot::plot(&folder, &dir, &plot::PlotOptions { top, runs, svg })?;
-            println!(
-                "wrote {} pictures under {}",
-                written.len(),
-                dir.join("plots").display()
-            );
-            for path in written {
-                println!("  {}", path.display());
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
-        Some(Command::Slurm {
-            file,
-            tasks,
-            cpus_per_task,
-            time,
-            partition,
-            max_concurrent,
-            account,
-        }) => {
-            let exp = config::load(&file)?;
-            let opts = slurm::SlurmOptions {
-                tasks: tasks as usize,
-                cpus_per_task: cpus_per_task as usize,
-                time,
-                partition,
-                max_concurrent: max_concurrent.map(|m| m as usize),
-                account,
-            };
-            let workdir = std::env::current_dir().context("cannot read the current folder")?;
-            let absolute = |p: &std::path::Path| workdir.join(p);
-            let binary = std::env::current_exe().context("cannot find the grbm-sweep binary")?;
-            let scripts = slurm::write_scripts(
-                &exp.name,
-                &absolute(&file),
-                &absolute(&exp.output),
-                &workdir,
-                &binary,
-                &opts,
-            )
-            .with_context(|| {
-                format!(
-                    "cannot write the Slurm scripts under {}",
-                    exp.output.display()
-                )
-            })?;
-            println!(
-                "wrote {}, {} and {}",
-                scripts.array.display(),
-                scripts.merge.display(),
-                scripts.submit.display()
-            );
-            println!("submit with:\n  {}", scripts.command);
-            return Ok(ExitCode::SUCCESS);
-        }
-        Some(Command::Run(args)) => args,
-        None => cli.run,
+        }) => draw(&dir, plot::PlotOptions { top, runs, svg }),
+        Some(Command::Slurm { file, options }) => write_slurm(&file, options),
+        Some(Command::Run(args)) => run(args),
+        None => run(cli.run),
     };
-    let shard = select_shard(&args)?;
-    let file = args.file.context("no experiment file given")?;
-    let exp = config::load(&file)?;
-    // SIGINT and SIGTERM stop new runs from starting; a second one ends the process at once.
+    result.unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitCode::from(2)
+    })
+}
+
+fn plan(file: &Path, max_runs: usize) -> anyhow::Result<ExitCode> {
+    let exp = experiment::load(file)?;
+    sweep::check_size(&exp, max_runs)?;
+    print!("{}", summary::plan(&exp));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn draw(dir: &Path, options: plot::PlotOptions) -> anyhow::Result<ExitCode> {
+    let folder =
+        folder::load_folder(dir).with_context(|| format!("cannot plot {}", dir.display()))?;
+    let written = plot::plot(&folder, dir, &options)?;
+    println!(
+        "wrote {} pictures under {}",
+        written.len(),
+        dir.join("plots").display()
+    );
+    for path in written {
+        println!("  {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_slurm(file: &Path, options: SlurmArgs) -> anyhow::Result<ExitCode> {
+    let exp = experiment::load(file)?;
+    let opts = slurm::SlurmOptions {
+        tasks: options.tasks as usize,
+        cpus_per_task: options.cpus_per_task as usize,
+        time: options.time,
+        partition: options.partition,
+        max_concurrent: options.max_concurrent.map(|m| m as usize),
+        account: options.account,
+    };
+    let workdir = std::env::current_dir().context("cannot read the current folder")?;
+    let binary = std::env::current_exe().context("cannot find the grbm-sweep binary")?;
+    let scripts = slurm::write_scripts(
+        &exp.name,
+        &workdir.join(file),
+        &workdir.join(&exp.output),
+        &workdir,
+        &binary,
+        &opts,
+    )
+    .with_context(|| {
+        format!(
+            "cannot write the Slurm scripts under {}",
+            exp.output.display()
+        )
+    })?;
+    println!(
+        "wrote {}, {} and {}",
+        scripts.array.display(),
+        scripts.merge.display(),
+        scripts.submit.display()
+    );
+    println!("submit with:\n  {}", scripts.command);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT and SIGTERM stop new runs from starting (the returned counter holds the signal); a
+/// second one ends the process at once.
+fn stop_on_signals() -> anyhow::Result<Arc<AtomicUsize>> {
     let interrupt = Arc::new(AtomicUsize::new(0));
     let signalled = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
@@ -253,25 +255,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         })
         .context("cannot install signal handlers")?;
     }
-    let opts = runner::RunOptions {
+    Ok(interrupt)
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let shard = select_shard(&args)?;
+    let file = args.file.context("no experiment file given")?;
+    let exp = experiment::load(&file)?;
+    let opts = sweep::RunOptions {
         threads: args.threads.map(usize::from),
-        progress: if args.quiet {
-            runner::Progress::Quiet
-        } else {
-            runner::Progress::Auto
-        },
         fresh: args.fresh,
         fail_fast: args.fail_fast,
         max_runs: args.max_runs,
-        interrupt,
+        interrupt: stop_on_signals()?,
         shard,
     };
-    let report = runner::run_sweep(&exp, &opts)
+    let reporter = Reporter::new(&exp);
+    let observer: &dyn sweep::Observer = if args.quiet {
+        &sweep::Silent
+    } else {
+        &reporter
+    };
+    let report = sweep::run_sweep(&exp, &opts, observer)
         .with_context(|| format!("sweep {} did not complete", file.display()))?;
     if let Some(holder) = &report.took_over_lock {
         eprintln!("note: took over the lock of {holder}, which ended without releasing it");
     }
-    print!("{}", runner::summary(&exp, &report, args.top));
+    print!("{}", summary::summary(&exp, &report, args.top));
     if let Some(shard) = report.shard {
         println!(
             "shard {shard} leaves its runs in {}; when every shard is done: grbm-sweep merge {}",
@@ -279,6 +289,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report.output.display()
         );
     }
+    Ok(exit_code(&file, &report))
+}
+
+/// 128 + the signal after an interrupt, 1 when runs failed, 0 otherwise; says why on stderr.
+fn exit_code(file: &Path, report: &sweep::SweepReport) -> ExitCode {
     let resume = format!(
         "run `grbm-sweep {}` again to compute the {} missing runs",
         file.display(),
@@ -291,7 +306,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             "SIGTERM"
         };
         eprintln!("interrupted by {name}: every finished run is saved; {resume}");
-        return Ok(ExitCode::from((128 + signal) as u8));
+        return ExitCode::from((128 + signal) as u8);
     }
     let failed: Vec<&str> = report
         .records
@@ -299,24 +314,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .filter(|r| r.status == Status::Failed)
         .map(|r| r.spec.run_id.as_str())
         .collect();
-    if !failed.is_empty() {
-        eprintln!(
-            "{} run{} failed: {}",
-            failed.len(),
-            if failed.len() == 1 { "" } else { "s" },
-            failed.join(", ")
-        );
-        if report.missing > 0 {
-            eprintln!("--fail-fast stopped the sweep; {resume}");
-        }
-        return Ok(ExitCode::from(1));
+    if failed.is_empty() {
+        return ExitCode::SUCCESS;
     }
-    Ok(ExitCode::SUCCESS)
+    eprintln!(
+        "{} run{} failed: {}",
+        failed.len(),
+        if failed.len() == 1 { "" } else { "s" },
+        failed.join(", ")
+    );
+    if report.missing > 0 {
+        eprintln!("--fail-fast stopped the sweep; {resume}");
+    }
+    ExitCode::from(1)
 }
 
-fn merge(dir: &std::path::Path, partial: bool) -> anyhow::Result<ExitCode> {
-    let merged = runner::merge(dir).with_context(|| format!("cannot merge {}", dir.display()))?;
-    print!("{}", runner::summary(&merged.experiment, &merged.report, 5));
+fn merge(dir: &Path, partial: bool) -> anyhow::Result<ExitCode> {
+    let merged = folder::merge(dir).with_context(|| format!("cannot merge {}", dir.display()))?;
+    print!(
+        "{}",
+        summary::summary(&merged.experiment, &merged.report, 5)
+    );
     if merged.missing.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }

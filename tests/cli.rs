@@ -521,7 +521,7 @@ fn plot_writes_pngs_of_the_expected_size() {
         // gmm_iso has a known density, drawn beside the model's.
         assert_eq!(
             png_size(&plots.join(format!("density-{id}.png"))),
-            grbm_sweep::plot::DENSITY_SIZE
+            grbm_sweep::report::plot::DENSITY_SIZE
         );
         assert!(plots.join(format!("density-{id}.svg")).exists());
     }
@@ -531,11 +531,11 @@ fn plot_writes_pngs_of_the_expected_size() {
     );
     assert_eq!(
         png_size(&plots.join("curves.png")),
-        grbm_sweep::plot::CURVES_SIZE
+        grbm_sweep::report::plot::CURVES_SIZE
     );
     assert_eq!(
         png_size(&plots.join("grid-hidden-seed.png")),
-        grbm_sweep::plot::GRID_SIZE
+        grbm_sweep::report::plot::GRID_SIZE
     );
 
     let one = run(dir.path(), &["plot", "results/pics", "--run", &ids[3].1]);
@@ -591,7 +591,7 @@ fn every_table_carries_the_provenance_that_provenance_json_holds() {
     let json: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(results.join("provenance.json")).unwrap())
             .unwrap();
-    let expected: Vec<(String, String)> = grbm_sweep::provenance::KEYS
+    let expected: Vec<(String, String)> = grbm_sweep::sweep::provenance::KEYS
         .iter()
         .map(|k| (k.to_string(), json[*k].as_str().unwrap().to_string()))
         .collect();
@@ -608,7 +608,9 @@ fn every_table_carries_the_provenance_that_provenance_json_holds() {
     assert_eq!(value("grbm_sweep.version"), env!("CARGO_PKG_VERSION"));
     assert_eq!(
         value("grbm_sweep.experiment_sha256"),
-        grbm_sweep::provenance::sha256_hex(&std::fs::read(results.join("sweep.toml")).unwrap())
+        grbm_sweep::sweep::provenance::sha256_hex(
+            &std::fs::read(results.join("sweep.toml")).unwrap()
+        )
     );
     assert!(
         value("grbm_sweep.command").ends_with("exp.toml --quiet --top 2"),

@@ -3,10 +3,10 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use faer::Mat;
-use grbm_sweep::config::TrainConfig;
 use grbm_sweep::estimate::log_z_grid;
 use grbm_sweep::model::{Grbm, Workspace};
 use grbm_sweep::rng::{GibbsRng, Purpose, stream};
+use grbm_sweep::train::params::TrainConfig;
 use grbm_sweep::train::{Trainer, initial_model};
 use rand::RngExt;
 use rand_distr::StandardNormal;

@@ -1,12 +1,14 @@
 //! The training loop of one run: initialization, minibatch SGD on the CD-k gradient of the free energy, learning curves and divergence.
 
-use crate::config::{EvalConfig, LrSchedule, Optimizer, Sampler, TrainConfig};
+pub mod params;
+
 use crate::data::{Dataset, moments};
-use crate::estimate::{Evaluation, evaluate};
+use crate::estimate::{EvalConfig, Evaluation, evaluate};
 use crate::model::{Gradient, Grbm, Workspace};
 use crate::rng::{GibbsRng, Purpose, stream};
 use faer::Mat;
 use faer::reborrow::{Reborrow, ReborrowMut};
+use params::{LrSchedule, Optimizer, Sampler, TrainConfig};
 use rand::RngExt;
 use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
@@ -424,7 +426,7 @@ pub fn train_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{DataConfig, DataSource, SourceKind};
+    use crate::data::{DataConfig, DataSource, SourceKind};
 
     fn gmm_iso(n_train: usize) -> Dataset {
         let cfg = DataConfig {

@@ -1,10 +1,11 @@
 //! The results folder's tables: `runs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, each written whole or not at all.
 
-use crate::config::{Experiment, ParamValue};
+use super::provenance::Provenance;
+use super::record::RunRecord;
 use crate::data::Dataset;
-use crate::grid::RunSpec;
-use crate::provenance::Provenance;
-use crate::store::{write_atomically, write_atomically_with};
+use crate::experiment::Experiment;
+use crate::io::{WriteError, write_atomically, write_atomically_with};
+use crate::train::params::ParamValue;
 use crate::train::{Outcome, TrainedRun};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -20,68 +21,7 @@ pub enum OutputError {
     #[error("cannot write {path}")]
     Polars { path: PathBuf, source: PolarsError },
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-}
-
-/// How a run ended, as written in the `status` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Diverged,
-    Failed,
-}
-
-impl Status {
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Diverged => "diverged",
-            Status::Failed => "failed",
-        }
-    }
-}
-
-/// One finished run: what it was asked to do and what it produced (`run` is `None` when it failed).
-#[derive(Debug, Clone)]
-pub struct RunRecord {
-    pub spec: RunSpec,
-    pub status: Status,
-    pub error: Option<String>,
-    pub run: Option<TrainedRun>,
-}
-
-impl RunRecord {
-    pub fn from_trained(spec: RunSpec, run: TrainedRun) -> Self {
-        let (status, error) = match run.outcome {
-            Outcome::Ok => (Status::Ok, None),
-            Outcome::Diverged { epoch } => (
-                Status::Diverged,
-                Some(format!(
-                    "parameters or log-likelihood became non-finite in epoch {epoch}"
-                )),
-            ),
-        };
-        RunRecord {
-            spec,
-            status,
-            error,
-            run: Some(run),
-        }
-    }
-
-    pub fn failed(spec: RunSpec, error: String) -> Self {
-        RunRecord {
-            spec,
-            status: Status::Failed,
-            error: Some(error),
-            run: None,
-        }
-    }
-
-    pub fn test_ll(&self) -> Option<f64> {
-        self.run.as_ref()?.evaluation.map(|e| e.test_ll)
-    }
+    Write(#[from] WriteError),
 }
 
 fn col<T, P>(name: &str, values: T) -> Column
@@ -128,7 +68,7 @@ fn write_parquet(
             .map(|_| ())
             .map_err(std::io::Error::other)
     })
-    .map_err(OutputError::Store)
+    .map_err(OutputError::Write)
 }
 
 fn frame(path: &Path, height: usize, columns: Vec<Column>) -> Result<DataFrame, OutputError> {

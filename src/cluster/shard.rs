@@ -1,7 +1,7 @@
 //! Splitting a sweep into deterministic, cost-balanced shards that a cluster's scheduler runs side by side.
 
-use crate::config::Sampler;
-use crate::grid::RunSpec;
+use crate::experiment::grid::RunSpec;
+use crate::train::params::Sampler;
 use std::fmt;
 use std::str::FromStr;
 
@@ -85,8 +85,8 @@ pub fn assign(runs: &[RunSpec], costs: &[u128], count: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse;
-    use crate::grid::expand;
+    use crate::experiment::grid::expand;
+    use crate::experiment::parse;
     use std::path::Path;
 
     fn runs() -> Vec<RunSpec> {

@@ -1,12 +1,106 @@
 //! The points a sweep trains and tests on: built-in generators with their exact densities, and CSV/Parquet files, split by `[data] seed`.
 
-use crate::config::{DataConfig, SourceKind};
+use crate::identity::Field;
 use crate::rng::{Purpose, stream};
 use rand::RngExt;
 use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
 use rand_pcg::Pcg64;
 use std::path::{Path, PathBuf};
+
+/// Where one data set comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceKind {
+    /// A built-in generator, named by the label.
+    Generator,
+    /// A .csv or .parquet file, resolved against the experiment file's folder.
+    File(PathBuf),
+}
+
+/// One entry of `[data] source`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSource {
+    /// As written in the experiment file; the `dataset` column of every table.
+    pub label: String,
+    pub kind: SourceKind,
+}
+
+/// The `[data]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataConfig {
+    /// One or more data sets; several make the data set an axis of the grid (the outermost).
+    pub sources: Vec<DataSource>,
+    /// Generators only.
+    pub n_train: usize,
+    /// Generators only.
+    pub n_test: usize,
+    pub seed: u64,
+    /// Files only: the two point columns; `None` = the first two numeric columns.
+    pub columns: Option<[String; 2]>,
+    /// Files only: the share of a file's rows held out for testing (ignored with `test_source`).
+    pub test_fraction: f64,
+    /// Files only: a separate file of test points.
+    pub test_source: Option<DataFile>,
+}
+
+/// A data file as the experiment file names it, and where that is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataFile {
+    /// As written in the experiment file.
+    pub label: String,
+    /// Resolved against the experiment file's folder.
+    pub path: PathBuf,
+}
+
+impl DataConfig {
+    /// The whole section, values as written, for telling whether a results folder was computed on it.
+    pub fn fields(&self) -> Vec<(&'static str, Field)> {
+        let labels = self.sources.iter().map(|s| Field::text(&s.label)).collect();
+        vec![
+            ("source", Field::List(labels)),
+            ("n_train", Field::Int(self.n_train as i64)),
+            ("n_test", Field::Int(self.n_test as i64)),
+            ("seed", Field::Int(self.seed as i64)),
+            ("columns", self.columns_field()),
+            ("test_fraction", Field::Float(self.test_fraction)),
+            ("test_source", self.test_source_field()),
+        ]
+    }
+
+    fn columns_field(&self) -> Field {
+        self.columns.as_ref().map_or(Field::Unset, |c| {
+            Field::List(c.iter().map(Field::text).collect())
+        })
+    }
+
+    fn test_source_field(&self) -> Field {
+        self.test_source
+            .as_ref()
+            .map_or(Field::Unset, |t| Field::text(&t.label))
+    }
+
+    /// What identifies data set `index` as the runs see it (part of every run id): the keys that
+    /// shape its points, with file paths as written, so the id does not depend on where it runs.
+    pub fn identity(&self, index: usize) -> Vec<(&'static str, Field)> {
+        let source = &self.sources[index];
+        let seed = ("seed", Field::Int(self.seed as i64));
+        match &source.kind {
+            SourceKind::Generator => vec![
+                ("source", Field::text(&source.label)),
+                ("n_train", Field::Int(self.n_train as i64)),
+                ("n_test", Field::Int(self.n_test as i64)),
+                seed,
+            ],
+            SourceKind::File(_) => vec![
+                ("source", Field::text(&source.label)),
+                ("columns", self.columns_field()),
+                ("test_fraction", Field::Float(self.test_fraction)),
+                ("test_source", self.test_source_field()),
+                seed,
+            ],
+        }
+    }
+}
 
 /// A mixture of axis-aligned Gaussians in 2-D, with its exact log density.
 #[derive(Debug, Clone, PartialEq)]
@@ -517,7 +611,6 @@ pub fn moments(points: &[[f64; 2]]) -> ([f64; 2], [f64; 2]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DataSource;
 
     fn config(source: &str, n_train: usize, n_test: usize, seed: u64) -> DataConfig {
         DataConfig {
@@ -811,7 +904,7 @@ mod tests {
         let train = write("train.parquet", 30);
         let test = write("test.parquet", 7);
         let mut cfg = file_config(&train);
-        cfg.test_source = Some(crate::config::DataFile {
+        cfg.test_source = Some(crate::data::DataFile {
             label: "test.parquet".into(),
             path: test,
         });

@@ -5,12 +5,10 @@
 //! after a power loss), `manifest.json` (the data section the records were computed on) and
 //! `.lock` (an operating-system lock held by the process using the folder, with its pid and host).
 
-use crate::grid::RunSpec;
+use super::record::{RunRecord, StoredRecord};
+use crate::cluster::shard::Shard;
 use crate::identity::Field;
-use crate::model::Grbm;
-use crate::output::{RunRecord, Status};
-use crate::shard::Shard;
-use crate::train::{CurvePoint, Outcome, TrainedRun};
+use crate::io::{WriteError, sync_dir, write_atomically};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -61,6 +59,15 @@ pub enum StoreError {
     OtherData { path: PathBuf, differences: String },
 }
 
+impl From<WriteError> for StoreError {
+    fn from(e: WriteError) -> Self {
+        StoreError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
@@ -105,95 +112,6 @@ impl Manifest {
             format,
             canonical: BTreeMap::new(),
             shown: BTreeMap::new(),
-        }
-    }
-}
-
-/// The parameters of a model as stored: W by rows, sigma as its log (the trained value, exactly).
-#[derive(Serialize, Deserialize)]
-struct StoredModel {
-    b: [f64; 2],
-    log_sigma: [f64; 2],
-    w: [Vec<f64>; 2],
-    c: Vec<f64>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredRun {
-    model: StoredModel,
-    evaluation: Option<crate::estimate::Evaluation>,
-    curve: Vec<CurvePoint>,
-    samples: Vec<[f64; 2]>,
-    outcome: Outcome,
-    epochs_done: usize,
-    train_seconds: f64,
-    eval_seconds: f64,
-}
-
-/// One run's record on disk. JSON numbers round-trip f64 exactly (`float_roundtrip`), so tables
-/// built from records equal tables built from the runs in memory, bit for bit.
-#[derive(Serialize, Deserialize)]
-pub struct StoredRecord {
-    pub run_id: String,
-    pub status: Status,
-    error: Option<String>,
-    run: Option<StoredRun>,
-}
-
-impl StoredRecord {
-    fn from_record(record: &RunRecord) -> Self {
-        let run = record.run.as_ref().map(|run| {
-            let m = &run.model;
-            StoredRun {
-                model: StoredModel {
-                    b: m.b,
-                    log_sigma: m.log_sigma,
-                    w: [0, 1].map(|i| (0..m.n_hidden()).map(|j| m.w[(i, j)]).collect()),
-                    c: m.c.clone(),
-                },
-                evaluation: run.evaluation,
-                curve: run.curve.clone(),
-                samples: run.samples.clone(),
-                outcome: run.outcome,
-                epochs_done: run.epochs_done,
-                train_seconds: run.train_seconds,
-                eval_seconds: run.eval_seconds,
-            }
-        });
-        StoredRecord {
-            run_id: record.spec.run_id.clone(),
-            status: record.status,
-            error: record.error.clone(),
-            run,
-        }
-    }
-
-    /// The record of `spec`, which must be the run this record was computed for.
-    pub fn into_record(self, spec: RunSpec) -> RunRecord {
-        let run = self.run.map(|stored| {
-            let m = stored.model;
-            let w = faer::Mat::from_fn(2, m.c.len(), |i, j| m.w[i][j]);
-            TrainedRun {
-                model: Grbm {
-                    b: m.b,
-                    log_sigma: m.log_sigma,
-                    w,
-                    c: m.c,
-                },
-                evaluation: stored.evaluation,
-                curve: stored.curve,
-                samples: stored.samples,
-                outcome: stored.outcome,
-                epochs_done: stored.epochs_done,
-                train_seconds: stored.train_seconds,
-                eval_seconds: stored.eval_seconds,
-            }
-        });
-        RunRecord {
-            spec,
-            status: self.status,
-            error: self.error,
-            run,
         }
     }
 }
@@ -279,7 +197,7 @@ impl ResultsDir {
         let now = Manifest::new(data_fields);
         if !path.exists() {
             let text = serde_json::to_string_pretty(&now).expect("a manifest serializes");
-            return write_atomically(&path, text.as_bytes());
+            return Ok(write_atomically(&path, text.as_bytes())?);
         }
         let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
         let before: Manifest =
@@ -321,13 +239,13 @@ impl ResultsDir {
     pub fn save(&self, record: &RunRecord) -> Result<(), StoreError> {
         let text =
             serde_json::to_string(&StoredRecord::from_record(record)).expect("records serialize");
-        write_atomically(
+        Ok(write_atomically(
             &self
                 .path
                 .join(RECORDS_DIR)
                 .join(format!("{}.json", record.spec.run_id)),
             text.as_bytes(),
-        )
+        )?)
     }
 }
 
@@ -401,76 +319,6 @@ pub fn read_records(dir: &Path) -> HashMap<String, StoredRecord> {
             Some((record.run_id.clone(), record))
         })
         .collect()
-}
-
-/// Writes `bytes` under `path` unless a file is already there, atomically, durably and with one
-/// writer even when several processes try at once. Returns whether this call wrote it.
-pub fn publish(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
-    let tmp = temporary_name(path);
-    write_synced(&tmp, |file| file.write_all(bytes)).map_err(io_error(&tmp))?;
-    let linked = std::fs::hard_link(&tmp, path);
-    let _ = std::fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => sync_parent(path).map(|()| true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(io_error(path)(e)),
-    }
-}
-
-/// Writes `bytes` to a temporary name beside `path`, then renames it into place (see
-/// [`write_atomically_with`]).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    write_atomically_with(path, |file| file.write_all(bytes))
-}
-
-/// Lets `write` fill a temporary file beside `path`, flushes it to the disk, renames it into
-/// place and flushes the folder, so that a reader sees the old file or the whole new one, and
-/// after a crash or a power loss the file is complete or absent.
-pub fn write_atomically_with(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> Result<(), StoreError> {
-    let tmp = temporary_name(path);
-    let result = write_synced(&tmp, write)
-        .map_err(io_error(&tmp))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_error(path)))
-        .and_then(|()| sync_parent(path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// `.NAME.tmp-PID` beside `path`: hidden, and one per process.
-fn temporary_name(path: &Path) -> PathBuf {
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()))
-}
-
-/// Creates `path`, lets `write` fill it and waits until its contents are on the disk.
-fn write_synced(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let mut file = std::fs::File::create(path)?;
-    write(&mut file)?;
-    file.sync_all()
-}
-
-/// Flushes the folder that holds `path`, which makes a rename or link in it durable.
-fn sync_parent(path: &Path) -> Result<(), StoreError> {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent),
-        _ => sync_dir(Path::new(".")),
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_error(dir))
 }
 
 #[cfg(test)]

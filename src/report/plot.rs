@@ -1,18 +1,19 @@
 //! Pictures of a finished sweep: each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, and the best test log-likelihood over every pair of grid axes.
 
-use crate::config::ParamValue;
+use super::summary::describe;
 use crate::data::{Dataset, Generator};
 use crate::estimate::log_z_grid;
 use crate::model::Grbm;
-use crate::output::RunRecord;
-use crate::runner::{Folder, describe};
+use crate::sweep::folder::Folder;
+use crate::sweep::record::RunRecord;
+use crate::train::params::ParamValue;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 use std::path::{Path, PathBuf};
 
 /// The font every picture is drawn with, compiled in: text renders without any system font.
-static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// What `grbm-sweep plot` draws.
 #[derive(Debug, Clone, Default)]
@@ -128,7 +129,7 @@ pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathB
         let data = &folder.datasets[record.spec.dataset];
         let truth = folder.experiment.data.sources[record.spec.dataset]
             .kind
-            .eq(&crate::config::SourceKind::Generator)
+            .eq(&crate::data::SourceKind::Generator)
             .then(|| Generator::by_name(&data.name))
             .flatten()
             .filter(|g| g.log_density([0.0, 0.0]).is_some());
@@ -425,10 +426,7 @@ fn param(record: &RunRecord, key: &str) -> ParamValue {
     record
         .spec
         .train
-        .params()
-        .into_iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
+        .get(key)
         .expect("grid keys are train keys")
 }
 

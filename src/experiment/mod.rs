@@ -1,0 +1,588 @@
+//! The experiment file: reading the TOML, checking every key and value against the rules of the sections' owners, and the whole validated [`Experiment`].
+//!
+//! Each section is read as a map of spanned keys to spanned values, so every
+//! error can name the file, the line, the key and the value. Every `[train]`
+//! value, in `[train]` or in a `[grid]` axis, is checked by the parameter table of
+//! [`crate::train::params`]: one rule per key, in one place.
+
+pub mod grid;
+
+use crate::data::{DataConfig, DataFile, DataSource, GENERATORS, SourceKind};
+use crate::estimate::EvalConfig;
+use crate::train::params::{Raw, SetError, Setting, TRAIN_KEYS, TrainConfig};
+use grid::GridAxis;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::{Spanned, Value};
+
+/// An error in the experiment file. Every variant names the file; all but `Read` name the line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read experiment file {path}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Toml {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}:{line}: unknown key `{key}`; allowed keys: {allowed}")]
+    UnknownKey {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        allowed: String,
+    },
+    #[error("{path}:{line}: `{key}` = {value}: {rule}")]
+    BadValue {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        value: String,
+        rule: String,
+    },
+    #[error("{path}: missing key `{key}`: {rule}")]
+    Missing {
+        path: PathBuf,
+        key: String,
+        rule: String,
+    },
+}
+
+fn int_at_least(value: &Value, min: i64, what: &str) -> Result<i64, String> {
+    match value {
+        Value::Integer(v) if *v >= min => Ok(*v),
+        _ => Err(format!("{what} must be an integer >= {min}")),
+    }
+}
+
+/// Accepts integers too (`lr = 1` means 1.0); rejects NaN and infinities.
+fn finite_float(
+    value: &Value,
+    what: &str,
+    allowed: impl Fn(f64) -> bool,
+    rule: &str,
+) -> Result<f64, String> {
+    let v = match value {
+        Value::Float(v) => *v,
+        Value::Integer(v) => *v as f64,
+        _ => return Err(format!("{what} must be a number {rule}")),
+    };
+    if v.is_finite() && allowed(v) {
+        Ok(v)
+    } else {
+        Err(format!("{what} must be a finite number {rule}"))
+    }
+}
+
+/// A whole, validated experiment file.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub path: PathBuf,
+    /// The file's text as it was read, copied into the results as `sweep.toml`.
+    pub text: String,
+    pub name: String,
+    pub output: PathBuf,
+    pub data: DataConfig,
+    pub train: TrainConfig,
+    pub eval: EvalConfig,
+    /// Axes in the parameter table's key order, so expansion does not depend on how the file
+    /// orders them.
+    pub grid: Vec<GridAxis>,
+}
+
+type Section = BTreeMap<Spanned<String>, Spanned<Value>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: Spanned<String>,
+    output: Option<Spanned<String>>,
+    data: Option<Section>,
+    train: Option<Section>,
+    eval: Option<Section>,
+    grid: Option<Section>,
+}
+
+/// Reads and validates an experiment file. Nothing is written.
+pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Validates an experiment given as text; `path` is used in messages and to resolve relative paths.
+pub fn parse(path: &Path, text: &str) -> Result<Experiment, ConfigError> {
+    let ctx = Ctx { path, text };
+    let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Toml {
+        path: path.to_path_buf(),
+        line: e.span().map_or(1, |s| ctx.line(s.start)),
+        message: e.message().trim().to_string(),
+    })?;
+    let name = parse_name(&ctx, &raw.name)?;
+    let output = parse_output(&ctx, raw.output.as_ref(), &name)?;
+    let data = parse_data(&ctx, raw.data.as_ref())?;
+    let mut train = TrainConfig::default();
+    for (key, value) in raw.train.iter().flatten() {
+        let setting = ctx.setting("train", key, value, value.get_ref())?;
+        setting.apply(&mut train);
+    }
+    let eval = parse_eval(&ctx, raw.eval.as_ref())?;
+    let grid = grid::parse_grid(&ctx, &raw.grid.unwrap_or_default())?;
+    Ok(Experiment {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+        name,
+        output,
+        data,
+        train,
+        eval,
+        grid,
+    })
+}
+
+fn parse_name(ctx: &Ctx<'_>, name: &Spanned<String>) -> Result<String, ConfigError> {
+    let trimmed = name.get_ref().trim().to_string();
+    let ok = !trimmed.is_empty()
+        && trimmed
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+        && !trimmed.starts_with('.');
+    if !ok {
+        return Err(ctx.bad(
+            "name",
+            &name.span(),
+            &format!("\"{}\"", name.get_ref()),
+            "name must be non-empty and use only letters, digits, '-', '_' and '.' (it names the results folder)",
+        ));
+    }
+    Ok(trimmed)
+}
+
+/// Like every path in the file, `output` is taken from the file's folder; the default is a
+/// folder of the working folder, as the README's commands expect.
+fn parse_output(
+    ctx: &Ctx<'_>,
+    output: Option<&Spanned<String>>,
+    name: &str,
+) -> Result<PathBuf, ConfigError> {
+    match output {
+        Some(out) if out.get_ref().trim().is_empty() => Err(ctx.bad(
+            "output",
+            &out.span(),
+            "\"\"",
+            "output must be a non-empty folder path",
+        )),
+        Some(out) => Ok(ctx.folder().join(out.get_ref())),
+        None => Ok(PathBuf::from("results").join(name)),
+    }
+}
+
+struct Ctx<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    /// A generator name, or a data file that exists (relative paths are taken from the experiment file's folder).
+    fn data_source(&self, label: &str) -> Result<DataSource, String> {
+        if GENERATORS.contains(&label) {
+            return Ok(DataSource {
+                label: label.to_string(),
+                kind: SourceKind::Generator,
+            });
+        }
+        let is_file = [".csv", ".parquet"]
+            .iter()
+            .any(|ext| label.to_ascii_lowercase().ends_with(ext));
+        if !is_file {
+            return Err(source_rule());
+        }
+        let path = self.folder().join(label);
+        if !path.is_file() {
+            return Err(format!("no such data file: {}", path.display()));
+        }
+        Ok(DataSource {
+            label: label.to_string(),
+            kind: SourceKind::File(path),
+        })
+    }
+
+    /// The experiment file's folder, which every relative path in it is taken from.
+    fn folder(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    fn bad(
+        &self,
+        key: &str,
+        span: &std::ops::Range<usize>,
+        value: &str,
+        rule: &str,
+    ) -> ConfigError {
+        ConfigError::BadValue {
+            path: self.path.to_path_buf(),
+            line: self.line(span.start),
+            key: key.to_string(),
+            value: value.to_string(),
+            rule: rule.to_string(),
+        }
+    }
+
+    fn unknown(&self, section: &str, key: &Spanned<String>, allowed: &[&str]) -> ConfigError {
+        ConfigError::UnknownKey {
+            path: self.path.to_path_buf(),
+            line: self.line(key.span().start),
+            key: format!("{section}.{}", key.get_ref()),
+            allowed: allowed.join(", "),
+        }
+    }
+
+    /// The checked value of train key `key` (in `section`) written as `value`; `span_of` is where
+    /// the value stands, for the message.
+    fn setting(
+        &self,
+        section: &str,
+        key: &Spanned<String>,
+        span_of: &Spanned<Value>,
+        value: &Value,
+    ) -> Result<Setting, ConfigError> {
+        Setting::parse(key.get_ref(), &raw(value)).map_err(|e| match e {
+            SetError::UnknownKey => self.unknown(section, key, TRAIN_KEYS),
+            SetError::Invalid(rule) => self.bad(
+                &format!("{section}.{}", key.get_ref()),
+                &span_of.span(),
+                &value.to_string(),
+                &rule,
+            ),
+        })
+    }
+}
+
+/// A TOML value as the parameter table reads it.
+fn raw(value: &Value) -> Raw {
+    match value {
+        Value::Integer(v) => Raw::Int(*v),
+        Value::Float(v) => Raw::Float(*v),
+        Value::Boolean(v) => Raw::Bool(*v),
+        Value::String(v) => Raw::Text(v.clone()),
+        other => Raw::Other(other.to_string()),
+    }
+}
+
+/// What `[data] source` accepts, for every message about it.
+fn source_rule() -> String {
+    format!(
+        "source must be a built-in generator ({}) or a path to a .csv or .parquet file, or a list of these",
+        GENERATORS.join(", ")
+    )
+}
+
+const DATA_KEYS: [&str; 7] = [
+    "source",
+    "n_train",
+    "n_test",
+    "seed",
+    "columns",
+    "test_fraction",
+    "test_source",
+];
+
+fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, ConfigError> {
+    let mut data = DataConfig {
+        sources: Vec::new(),
+        n_train: 10000,
+        n_test: 2000,
+        seed: 0,
+        columns: None,
+        test_fraction: 0.2,
+        test_source: None,
+    };
+    let source_rule = source_rule();
+    for (key, value) in section.into_iter().flatten() {
+        let v = value.get_ref();
+        let bad = |rule: &str| {
+            ctx.bad(
+                &format!("data.{}", key.get_ref()),
+                &value.span(),
+                &v.to_string(),
+                rule,
+            )
+        };
+        match key.get_ref().as_str() {
+            "source" => {
+                let entries: Vec<&Value> = match v {
+                    Value::Array(list) if !list.is_empty() => list.iter().collect(),
+                    Value::String(_) => vec![v],
+                    _ => return Err(bad(&source_rule)),
+                };
+                for entry in entries {
+                    let label = entry.as_str().ok_or_else(|| bad(&source_rule))?;
+                    let source = ctx.data_source(label).map_err(|rule| bad(&rule))?;
+                    if data.sources.iter().any(|s| s.label == label) {
+                        return Err(bad("each source may appear once"));
+                    }
+                    data.sources.push(source);
+                }
+            }
+            "n_train" => {
+                data.n_train = int_at_least(v, 1, "n_train").map_err(|r| bad(&r))? as usize
+            }
+            "n_test" => data.n_test = int_at_least(v, 1, "n_test").map_err(|r| bad(&r))? as usize,
+            "seed" => data.seed = int_at_least(v, 0, "seed").map_err(|r| bad(&r))? as u64,
+            "columns" => {
+                let rule =
+                    "columns must be a list of two distinct column names, e.g. [\"x\", \"y\"]";
+                let names: Vec<&str> = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| n.as_str())
+                    .collect();
+                match names.as_slice() {
+                    [a, b] if a != b && v.as_array().is_some_and(|l| l.len() == 2) => {
+                        data.columns = Some([a.to_string(), b.to_string()])
+                    }
+                    _ => return Err(bad(rule)),
+                }
+            }
+            "test_fraction" => {
+                data.test_fraction =
+                    finite_float(v, "test_fraction", |f| f > 0.0 && f < 1.0, "in (0, 1)")
+                        .map_err(|r| bad(&r))?
+            }
+            "test_source" => {
+                let label = v
+                    .as_str()
+                    .ok_or_else(|| bad("test_source must be a path to a .csv or .parquet file"))?;
+                match ctx.data_source(label).map_err(|rule| bad(&rule))?.kind {
+                    SourceKind::File(path) => {
+                        data.test_source = Some(DataFile {
+                            label: label.to_string(),
+                            path,
+                        })
+                    }
+                    SourceKind::Generator => {
+                        return Err(bad("test_source must be a path to a .csv or .parquet file"));
+                    }
+                }
+            }
+            _ => return Err(ctx.unknown("data", key, &DATA_KEYS)),
+        }
+    }
+    if data.sources.is_empty() {
+        return Err(ConfigError::Missing {
+            path: ctx.path.to_path_buf(),
+            key: "data.source".into(),
+            rule: format!("say where the points come from: {source_rule}"),
+        });
+    }
+    Ok(data)
+}
+
+const EVAL_KEYS: [&str; 6] = [
+    "every",
+    "grid_points",
+    "samples",
+    "sample_chains",
+    "burn_in",
+    "thin",
+];
+
+fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, ConfigError> {
+    let mut eval = EvalConfig::default();
+    for (key, value) in section.into_iter().flatten() {
+        let v = value.get_ref();
+        let bad = |rule: &str| {
+            ctx.bad(
+                &format!("eval.{}", key.get_ref()),
+                &value.span(),
+                &v.to_string(),
+                rule,
+            )
+        };
+        match key.get_ref().as_str() {
+            "every" => eval.every = int_at_least(v, 0, "every").map_err(|r| bad(&r))? as usize,
+            "samples" => {
+                eval.samples = int_at_least(v, 0, "samples").map_err(|r| bad(&r))? as usize
+            }
+            "sample_chains" => {
+                eval.sample_chains =
+                    int_at_least(v, 1, "sample_chains").map_err(|r| bad(&r))? as usize
+            }
+            "burn_in" => {
+                eval.burn_in = int_at_least(v, 0, "burn_in").map_err(|r| bad(&r))? as usize
+            }
+            "thin" => eval.thin = int_at_least(v, 1, "thin").map_err(|r| bad(&r))? as usize,
+            "grid_points" => {
+                eval.grid_points = match v {
+                    Value::String(s) if s == "auto" => None,
+                    _ => Some(
+                        int_at_least(v, 16, "grid_points")
+                            .ok()
+                            .filter(|p| *p <= 16384)
+                            .ok_or_else(|| {
+                                bad("grid_points must be \"auto\" or an integer from 16 to 16384")
+                            })? as usize,
+                    ),
+                }
+            }
+            _ => return Err(ctx.unknown("eval", key, &EVAL_KEYS)),
+        }
+    }
+    Ok(eval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Experiment, ConfigError> {
+        parse(Path::new("exp.toml"), text)
+    }
+
+    const MINIMAL: &str = "name = \"t\"\n[data]\nsource = \"gmm_iso\"\n";
+
+    fn err(text: &str) -> String {
+        parse_str(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn minimal_file_takes_defaults() {
+        let exp = parse_str(MINIMAL).unwrap();
+        assert_eq!(exp.train, TrainConfig::default());
+        assert_eq!(exp.output, PathBuf::from("results/t"));
+        assert_eq!(exp.data.n_train, 10000);
+        assert!(exp.grid.is_empty());
+    }
+
+    #[test]
+    fn grid_axes_follow_key_order_not_file_order() {
+        let exp = parse_str(&format!(
+            "{MINIMAL}[grid]\nseed = [0, 1]\nhidden = [4, 8]\n"
+        ))
+        .unwrap();
+        let keys: Vec<_> = exp.grid.iter().map(|a| a.key).collect();
+        assert_eq!(keys, ["hidden", "seed"]);
+    }
+
+    #[test]
+    fn unknown_train_key_names_key_and_line() {
+        let e = err(&format!("{MINIMAL}[train]\nhidden = 4\nhiden = 4\n"));
+        assert!(
+            e.contains("exp.toml:6") && e.contains("unknown key `train.hiden`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_top_level_key_is_rejected_with_line() {
+        let e = err(&format!("{MINIMAL}colour = 1\n"));
+        assert!(e.contains("exp.toml:") && e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_rule() {
+        let e = err(&format!("{MINIMAL}[train]\nhidden = \"many\"\n"));
+        assert!(
+            e.contains("`train.hidden` = \"many\"") && e.contains("integer >= 1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn each_rule_rejects_its_bad_value() {
+        for (key, value, rule) in [
+            ("hidden", "0", ">= 1"),
+            ("lr", "0.0", "> 0"),
+            ("lr", "-0.1", "> 0"),
+            ("lr", "nan", "finite"),
+            ("lr", "inf", "finite"),
+            ("k", "0", ">= 1"),
+            ("epochs", "0", ">= 1"),
+            ("batch_size", "0", ">= 1"),
+            ("seed", "-1", ">= 0"),
+            ("sigma_init", "0", "> 0"),
+            ("sigma_min", "0", "> 0"),
+            ("momentum", "1.0", "[0, 1)"),
+            ("weight_decay", "-1", ">= 0"),
+            ("clip_norm", "-1", ">= 0"),
+            ("lr_schedule", "\"step\"", "\"cosine\""),
+            ("sampler", "\"gibbs\"", "\"pcd\""),
+            ("optimizer", "\"rmsprop\"", "\"adam\""),
+            ("standardize", "1", "true or false"),
+        ] {
+            let e = err(&format!("{MINIMAL}[train]\n{key} = {value}\n"));
+            assert!(
+                e.contains(&format!("`train.{key}`")) && e.contains(rule),
+                "{key} = {value}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_grid_value_names_axis_and_index() {
+        let e = err(&format!("{MINIMAL}[grid]\nhidden = [4, 0]\n"));
+        assert!(
+            e.contains("`grid.hidden[1]` = 0") && e.contains(">= 1") && e.contains("exp.toml:5"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn grid_value_must_be_a_list_of_distinct_values() {
+        assert!(err(&format!("{MINIMAL}[grid]\nhidden = 4\n")).contains("non-empty list"));
+        assert!(err(&format!("{MINIMAL}[grid]\nhidden = []\n")).contains("must not be empty"));
+        assert!(err(&format!("{MINIMAL}[grid]\nhidden = [4, 4]\n")).contains("distinct"));
+    }
+
+    #[test]
+    fn unknown_grid_key_is_rejected() {
+        assert!(
+            err(&format!("{MINIMAL}[grid]\nlearning_rate = [0.1]\n"))
+                .contains("unknown key `grid.learning_rate`")
+        );
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let e = err("name = \"t\"\n[data]\nsource = \"gmm_iso\n");
+        assert!(e.starts_with("exp.toml:3:"), "{e}");
+    }
+
+    #[test]
+    fn data_and_eval_rules() {
+        assert!(err("name = \"t\"\n").contains("missing key `data.source`"));
+        assert!(err("name = \"t\"\n[data]\nsource = \"moons\"\n").contains("gmm_iso"));
+        assert!(
+            err("name = \"t\"\n[data]\nsource = \"missing.csv\"\n").contains("no such data file")
+        );
+        assert!(
+            err(&format!("{MINIMAL}columns = [\"x\"]\n")).contains("two distinct column names")
+        );
+        assert!(err(&format!("{MINIMAL}test_fraction = 1.0\n")).contains("in (0, 1)"));
+        assert!(err(&format!("{MINIMAL}n_train = 0\n")).contains("`data.n_train` = 0"));
+        assert!(err(&format!("{MINIMAL}[eval]\ngrid_points = 3\n")).contains("from 16 to 16384"));
+        assert!(err(&format!("{MINIMAL}[eval]\nevery = -1\n")).contains("`eval.every`"));
+        assert!(err("name = \"../x\"\n[data]\nsource = \"gmm_iso\"\n").contains("`name`"));
+    }
+
+    #[test]
+    fn integers_are_accepted_for_float_keys() {
+        let exp = parse_str(&format!("{MINIMAL}[train]\nlr = 1\n")).unwrap();
+        assert_eq!(exp.train.lr, 1.0);
+    }
+}

@@ -1,0 +1,93 @@
+//! Progress of a running sweep on stderr: a bar of the training epochs on a terminal, one plain line per finished run otherwise.
+
+use super::summary::describe;
+use crate::experiment::Experiment;
+use crate::sweep::Observer;
+use crate::sweep::record::{RunRecord, Status};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::{Mutex, OnceLock};
+
+/// Shows a sweep's progress: on a terminal, a bar of its training epochs (so that a few long
+/// runs still move it, and the time left is estimated from them) with the runs finished and
+/// the best test_ll; otherwise one line per finished run.
+pub struct Reporter<'a> {
+    exp: &'a Experiment,
+    axes: Vec<&'static str>,
+    terminal: bool,
+    bar: OnceLock<ProgressBar>,
+    /// Runs to do, runs finished and the best test_ll so far.
+    state: Mutex<(usize, usize, Option<f64>)>,
+}
+
+impl<'a> Reporter<'a> {
+    pub fn new(exp: &'a Experiment) -> Self {
+        Reporter {
+            exp,
+            axes: exp.grid.iter().map(|a| a.key).collect(),
+            terminal: std::io::stderr().is_terminal(),
+            bar: OnceLock::new(),
+            state: Mutex::new((0, 0, None)),
+        }
+    }
+}
+
+impl Observer for Reporter<'_> {
+    fn start(&self, runs: usize, epochs: usize) {
+        self.state.lock().expect("no thread panics holding it").0 = runs;
+        if !self.terminal {
+            return;
+        }
+        let bar = ProgressBar::new(epochs as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30.cyan/blue} {percent:>3}% of the epochs  [{elapsed_precise} < {eta_precise}]  {msg}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+        bar.set_message(format!("0/{runs} runs, best test_ll: -"));
+        bar.enable_steady_tick(std::time::Duration::from_secs(1));
+        let _ = self.bar.set(bar);
+    }
+
+    fn epoch_done(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.inc(1);
+        }
+    }
+
+    fn run_done(&self, record: &RunRecord, skipped: usize) {
+        let mut state = self.state.lock().expect("no thread panics holding it");
+        state.1 += 1;
+        if let Some(ll) = record.test_ll() {
+            state.2 = Some(state.2.map_or(ll, |best: f64| best.max(ll)));
+        }
+        let (total, done) = (state.0, state.1);
+        let best = state.2.map_or("-".to_string(), |b| format!("{b:.4}"));
+        if let Some(bar) = self.bar.get() {
+            bar.set_message(format!("{done}/{total} runs, best test_ll: {best}"));
+            bar.inc(skipped as u64);
+            return;
+        }
+        let result = match (record.status, record.test_ll()) {
+            (Status::Ok, Some(ll)) => format!("test_ll={ll:.4}"),
+            _ => format!(
+                "{}: {}",
+                record.status.name(),
+                record.error.as_deref().unwrap_or("")
+            ),
+        };
+        eprintln!(
+            "[{done}/{total}] {} {} {result}  (best {best})",
+            record.spec.run_id,
+            describe(self.exp, &record.spec, &self.axes),
+        );
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish();
+        }
+    }
+}

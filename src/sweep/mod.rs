@@ -1,0 +1,425 @@
+//! Running a sweep: checks before anything is written, rayon across runs, failure capture, and the results folder the runs are kept in (records, lock, manifest, tables).
+
+pub mod folder;
+pub mod provenance;
+pub mod record;
+pub mod store;
+pub mod tables;
+
+use crate::cluster::shard::{self, Shard};
+use crate::data::{DataError, Dataset};
+use crate::experiment::grid::{RunSpec, expand, run_count};
+use crate::experiment::{ConfigError, Experiment};
+use crate::identity::{Field, hex_id};
+use crate::io::WriteError;
+use crate::model::MAX_ENUMERATION_HIDDEN;
+use crate::train::params::Sampler;
+use crate::train::train_run;
+use rayon::prelude::*;
+use record::{RunRecord, Status};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+use store::{ResultsDir, StoreError};
+use tables::{OutputError, write_all};
+
+/// An error that stops a sweep before or after its runs (a failing run is a row, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{path}: `{key}` = {value}: {rule}")]
+    Input {
+        path: PathBuf,
+        key: String,
+        value: String,
+        rule: String,
+    },
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(
+        "{path}: the grid expands to {count} runs, more than --max-runs {max}; shrink the [grid] lists or raise --max-runs"
+    )]
+    TooManyRuns {
+        path: PathBuf,
+        count: usize,
+        max: usize,
+    },
+    #[error(
+        "--fresh cannot be combined with --shard {shard}: one shard would delete the others' results; clear the folder once before starting the shards"
+    )]
+    FreshShard { shard: Shard },
+    #[error("{path} holds no sweep results: {reason}")]
+    NoSweep { path: PathBuf, reason: String },
+    #[error("cannot start {threads} worker threads: {message}")]
+    Threads { threads: usize, message: String },
+}
+
+/// The default of `--max-runs`.
+pub const DEFAULT_MAX_RUNS: usize = 100_000;
+
+/// What a finished sweep hands back to the caller.
+#[derive(Debug)]
+pub struct SweepReport {
+    pub output: PathBuf,
+    /// In grid order.
+    pub records: Vec<RunRecord>,
+    pub seconds: f64,
+    /// The data sets, in `[data] source` order.
+    pub datasets: Vec<Dataset>,
+    /// Runs whose earlier results were reused instead of computed.
+    pub reused: usize,
+    /// Runs of the grid that have no result (not started after an interrupt or a failure with `fail_fast`).
+    pub missing: usize,
+    /// The signal that stopped the sweep early, if one did.
+    pub interrupted: Option<i32>,
+    /// Set when the lock of a process that ended without releasing it was taken over: that
+    /// process, as its lock file named it ("process PID on HOST").
+    pub took_over_lock: Option<String>,
+    /// The shard this process computed (its records only; no tables), if any.
+    pub shard: Option<Shard>,
+}
+
+/// The `[data]` section as the manifest keeps it, plus a fingerprint of the points each data set
+/// holds: a data file edited in place (or a generator that changed) makes the earlier results
+/// of the folder unusable instead of silently reused.
+pub(crate) fn data_fields(exp: &Experiment, datasets: &[Dataset]) -> Vec<(&'static str, Field)> {
+    let mut fields = exp.data.fields();
+    let prints = datasets
+        .iter()
+        .map(|d| {
+            let bytes: Vec<u8> = [&d.train, &d.test]
+                .into_iter()
+                .flatten()
+                .flat_map(|p| p.iter().flat_map(|v| v.to_le_bytes()))
+                .collect();
+            Field::text(format!("{}:{}", d.name, hex_id(&bytes)))
+        })
+        .collect();
+    fields.push(("points", Field::List(prints)));
+    fields
+}
+
+/// The `[grid]` key if `key` is swept there, else the `[train]` key: where a value came from.
+fn train_key(exp: &Experiment, key: &str) -> String {
+    if exp.grid.iter().any(|a| a.key == key) {
+        format!("grid.{key}")
+    } else {
+        format!("train.{key}")
+    }
+}
+
+/// Checks of one run's combination of keys and of the data (every run's batch fits in the
+/// training set). Runs before anything is written.
+fn check_runs(exp: &Experiment, datasets: &[Dataset], runs: &[RunSpec]) -> Result<(), RunError> {
+    if let Some(run) = runs
+        .iter()
+        .find(|r| r.train.sampler == Sampler::Exact && r.train.hidden > MAX_ENUMERATION_HIDDEN)
+    {
+        return Err(RunError::Input {
+            path: exp.path.clone(),
+            key: train_key(exp, "hidden"),
+            value: run.train.hidden.to_string(),
+            rule: format!(
+                "sampler = \"exact\" enumerates the 2^hidden hidden states at every update: \
+                 hidden must be at most {MAX_ENUMERATION_HIDDEN}"
+            ),
+        });
+    }
+    if let Some(run) = runs
+        .iter()
+        .find(|r| r.train.batch_size > datasets[r.dataset].train.len())
+    {
+        let data = &datasets[run.dataset];
+        return Err(RunError::Input {
+            path: exp.path.clone(),
+            key: train_key(exp, "batch_size"),
+            value: run.train.batch_size.to_string(),
+            rule: format!(
+                "batch_size must not exceed the {} training points of {}",
+                data.train.len(),
+                data.name
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses grids larger than `max_runs`, before anything is expanded or written.
+pub fn check_size(exp: &Experiment, max_runs: usize) -> Result<usize, RunError> {
+    let count = run_count(exp);
+    if count > max_runs {
+        return Err(RunError::TooManyRuns {
+            path: exp.path.clone(),
+            count,
+            max: max_runs,
+        });
+    }
+    Ok(count)
+}
+
+/// What a sweep tells about its progress as it goes; [`crate::report::progress`] shows it.
+pub trait Observer: Sync {
+    /// `runs` runs of `epochs` training epochs in all are about to start.
+    fn start(&self, _runs: usize, _epochs: usize) {}
+    fn epoch_done(&self) {}
+    /// A run ended; `skipped` of its epochs never ran (it diverged or failed).
+    fn run_done(&self, _record: &RunRecord, _skipped: usize) {}
+    fn finish(&self) {}
+}
+
+/// An observer that shows nothing.
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Runs every run of the experiment that has no result yet and writes the tables into its
+/// results folder. Every input is checked before the folder is touched; each finished run is
+/// on disk before it counts as done, and the tables are built from what is on disk.
+pub fn run_sweep(
+    exp: &Experiment,
+    opts: &RunOptions,
+    observer: &dyn Observer,
+) -> Result<SweepReport, RunError> {
+    let start = Instant::now();
+    check_size(exp, opts.max_runs)?;
+    let datasets = load_datasets(exp)?;
+    let runs = runs_of_this_process(exp, &datasets, opts)?;
+    let pool = thread_pool(opts.threads)?;
+    let dir = ResultsDir::open(
+        &exp.output,
+        &data_fields(exp, &datasets),
+        opts.fresh,
+        opts.shard,
+    )?;
+    let (todo, reused) = runs_to_compute(&dir, &runs, &datasets);
+    let batch = Batch {
+        exp,
+        datasets: &datasets,
+        dir: &dir,
+        opts,
+        observer,
+        failed_once: AtomicBool::new(false),
+    };
+    observer.start(todo.len(), todo.iter().map(|r| r.train.epochs).sum());
+    let failed = pool.install(|| batch.train_all(todo));
+    observer.finish();
+    let records = collect_records(&dir, &runs, failed);
+    // Shards share the folder: each leaves only its records (and the one copy of the experiment);
+    // `grbm-sweep merge` builds the tables once every shard is done.
+    folder::write_experiment_info(exp, opts.shard)?;
+    if opts.shard.is_none() {
+        write_all(&exp.output, exp, &datasets, &records)?;
+    }
+    let signal = opts.interrupt.load(Ordering::SeqCst);
+    Ok(SweepReport {
+        output: exp.output.clone(),
+        missing: runs.len() - records.len(),
+        records,
+        seconds: start.elapsed().as_secs_f64(),
+        datasets,
+        reused,
+        interrupted: (signal != 0).then_some(signal as i32),
+        took_over_lock: dir.took_over.clone(),
+        shard: opts.shard,
+    })
+}
+
+/// Every data set of the experiment, drawn or read.
+pub(crate) fn load_datasets(exp: &Experiment) -> Result<Vec<Dataset>, RunError> {
+    (0..exp.data.sources.len())
+        .map(|i| Dataset::load(&exp.data, i).map_err(RunError::from))
+        .collect()
+}
+
+/// The runs of the grid, checked, less those of other shards.
+fn runs_of_this_process(
+    exp: &Experiment,
+    datasets: &[Dataset],
+    opts: &RunOptions,
+) -> Result<Vec<RunSpec>, RunError> {
+    let runs = expand(exp);
+    check_runs(exp, datasets, &runs)?;
+    let Some(shard) = opts.shard else {
+        return Ok(runs);
+    };
+    if opts.fresh {
+        return Err(RunError::FreshShard { shard });
+    }
+    let shard_of = assign_shards(&runs, datasets, shard.count);
+    Ok(runs
+        .into_iter()
+        .zip(shard_of)
+        .filter(|(_, s)| *s == shard.index)
+        .map(|(r, _)| r)
+        .collect())
+}
+
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, RunError> {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| RunError::Threads {
+            threads,
+            message: e.to_string(),
+        })
+}
+
+/// The runs without a usable result in the folder, costliest first, and how many have one.
+fn runs_to_compute<'r>(
+    dir: &ResultsDir,
+    runs: &'r [RunSpec],
+    datasets: &[Dataset],
+) -> (Vec<&'r RunSpec>, usize) {
+    let done = dir.records();
+    let is_reusable = |r: &RunSpec| {
+        done.get(&r.run_id)
+            .is_some_and(|d| d.status != Status::Failed)
+    };
+    let reused = runs.iter().filter(|r| is_reusable(r)).count();
+    let mut todo: Vec<&RunSpec> = runs.iter().filter(|r| !is_reusable(r)).collect();
+    todo.sort_by_key(|r| std::cmp::Reverse(shard::cost(r, datasets[r.dataset].train.len())));
+    (todo, reused)
+}
+
+/// What the worker threads of one sweep share while they train its runs.
+struct Batch<'a> {
+    exp: &'a Experiment,
+    datasets: &'a [Dataset],
+    dir: &'a ResultsDir,
+    opts: &'a RunOptions,
+    observer: &'a dyn Observer,
+    failed_once: AtomicBool,
+}
+
+impl Batch<'_> {
+    /// Trains `todo` across the pool's threads, one run per task; returns the failed runs'
+    /// records, which are kept in memory for the tables (they are recomputed next time).
+    fn train_all(&self, todo: Vec<&RunSpec>) -> Vec<RunRecord> {
+        todo.into_par_iter()
+            .with_max_len(1)
+            .filter_map(|spec| {
+                if self.should_stop() {
+                    return None;
+                }
+                let record = self.train_one(spec);
+                (record.status == Status::Failed).then_some(record)
+            })
+            .collect()
+    }
+
+    fn should_stop(&self) -> bool {
+        self.opts.interrupt.load(Ordering::SeqCst) != 0
+            || (self.opts.fail_fast && self.failed_once.load(Ordering::SeqCst))
+    }
+
+    /// One run, trained, saved and reported; a panic or a failed save makes a failed record.
+    fn train_one(&self, spec: &RunSpec) -> RunRecord {
+        let epochs_done = AtomicUsize::new(0);
+        let epoch_done = || {
+            epochs_done.fetch_add(1, Ordering::Relaxed);
+            self.observer.epoch_done();
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let data = &self.datasets[spec.dataset];
+            train_run(&spec.train, data, &self.exp.eval, &epoch_done)
+        }));
+        let mut record = match outcome {
+            Ok(run) => RunRecord::from_trained(spec.clone(), run),
+            Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
+        };
+        if let Err(e) = self.dir.save(&record) {
+            record = RunRecord::failed(spec.clone(), error_chain(&e));
+        }
+        if record.status == Status::Failed {
+            self.failed_once.store(true, Ordering::SeqCst);
+        }
+        // A run that diverged or failed skips its remaining epochs.
+        let skipped = spec.train.epochs - epochs_done.load(Ordering::Relaxed);
+        self.observer.run_done(&record, skipped);
+        record
+    }
+}
+
+/// The record of every run of `runs` that has one, in grid order: from the folder, or failed.
+fn collect_records(dir: &ResultsDir, runs: &[RunSpec], failed: Vec<RunRecord>) -> Vec<RunRecord> {
+    let mut on_disk = dir.records();
+    runs.iter()
+        .filter_map(|spec| match on_disk.remove(&spec.run_id) {
+            Some(stored) if stored.status != Status::Failed => {
+                Some(stored.into_record(spec.clone()))
+            }
+            _ => failed
+                .iter()
+                .find(|f| f.spec.run_id == spec.run_id)
+                .cloned(),
+        })
+        .collect()
+}
+
+/// The shard of every run, from the runs' costs on their data sets.
+pub(crate) fn assign_shards(runs: &[RunSpec], datasets: &[Dataset], count: usize) -> Vec<usize> {
+    let costs: Vec<u128> = runs
+        .iter()
+        .map(|r| shard::cost(r, datasets[r.dataset].train.len()))
+        .collect();
+    shard::assign(runs, &costs, count)
+}
+
+/// An error with its causes, `outer: inner: ...`, for the `error` column.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("run panicked: {text}")
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Worker threads; `None` = one per core.
+    pub threads: Option<usize>,
+    /// Discard earlier results in the folder instead of reusing them.
+    pub fresh: bool,
+    /// Start no new run after the first failure.
+    pub fail_fast: bool,
+    /// Refuse grids of more runs than this.
+    pub max_runs: usize,
+    /// Set (to the signal number) by the caller when the sweep must stop starting runs.
+    pub interrupt: Arc<AtomicUsize>,
+    /// Compute only this shard of the grid.
+    pub shard: Option<Shard>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            threads: None,
+            fresh: false,
+            fail_fast: false,
+            max_runs: DEFAULT_MAX_RUNS,
+            interrupt: Arc::new(AtomicUsize::new(0)),
+            shard: None,
+        }
+    }
+}
