@@ -1,0 +1,135 @@
+//! Gibbs sampling: draws of x ~ p(x|z), in-place Gibbs steps over a batch of chains, and [`Grbm::sample`] from fresh chains.
+
+use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::{Mat, MatMut, MatRef};
+
+use super::Grbm;
+use super::batch::{Workspace, col, columns_mut, padded_rows};
+use crate::rng::GibbsRng;
+use crate::vecmath;
+
+impl Grbm {
+    /// x ~ p(x | z) for every row of `z` into `out`.
+    pub fn sample_visible(&self, z: MatRef<'_, f64>, mut out: MatMut<'_, f64>, rng: &mut GibbsRng) {
+        self.visible_means(z, out.rb_mut());
+        self.add_visible_noise(out, rng);
+    }
+
+    /// Adds sigma_i N(0, 1) to every entry: turns the means of p(x | z) into a draw.
+    fn add_visible_noise(&self, out: MatMut<'_, f64>, rng: &mut GibbsRng) {
+        let sigma = self.sigma();
+        let rows = out.nrows();
+        let noise = rng.normals(2 * rows);
+        let (out1, out2) = columns_mut(out);
+        // Plain products: outside the vector kernels `mul_add` would be a library call.
+        for (o, z) in out1.iter_mut().zip(&noise[..rows]) {
+            *o += sigma[0] * z;
+        }
+        for (o, z) in out2.iter_mut().zip(&noise[rows..]) {
+            *o += sigma[1] * z;
+        }
+    }
+
+    /// `k` full Gibbs steps (z ~ p(z|x), then x ~ p(x|z)) applied in place to every row of `x`.
+    /// The hidden draws go straight into the means `b + W z` and are not kept.
+    pub fn gibbs_steps(
+        &self,
+        mut x: MatMut<'_, f64>,
+        k: usize,
+        ws: &mut Workspace,
+        rng: &mut GibbsRng,
+    ) {
+        let (rows, padded) = (x.nrows(), padded_rows(x.nrows()));
+        for _ in 0..k {
+            self.scale_visible(x.rb(), ws.visible_tmp.as_mut().subrows_mut(0, rows));
+            let scaled_x = ws.visible_tmp.as_ref().subrows(0, padded);
+            let (x1, x2) = (col(scaled_x, 0), col(scaled_x, 1));
+            let (uniforms, means) = (&mut ws.uniforms, &mut ws.visible_means);
+            self.draw_visible(x.rb_mut(), uniforms, means, rng, |j, u, mean1, mean2| {
+                let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
+                vecmath::bernoulli_column(x1, x2, c, w1, w2, u, mean1, mean2);
+            });
+        }
+    }
+
+    /// One Gibbs step for chains whose p(z|x) is already in the first `x.nrows()` rows of
+    /// `ws.hidden_probs` (chains started at the batch of the positive phase): z ~ p(z|x), then
+    /// `x` is overwritten with x ~ p(x|z).
+    pub fn gibbs_step_from_probs(
+        &self,
+        x: MatMut<'_, f64>,
+        ws: &mut Workspace,
+        rng: &mut GibbsRng,
+    ) {
+        let probs = ws.hidden_probs.as_ref().subrows(0, padded_rows(x.nrows()));
+        let (uniforms, means) = (&mut ws.uniforms, &mut ws.visible_means);
+        self.draw_visible(x, uniforms, means, rng, |j, u, mean1, mean2| {
+            let (w1, w2) = (self.w[(0, j)], self.w[(1, j)]);
+            vecmath::bernoulli_from_probs(col(probs, j), u, w1, w2, mean1, mean2);
+        });
+    }
+
+    /// The second half of a Gibbs step: `x` becomes `b + W z + sigma N(0, 1)` per row, where
+    /// `draw_unit(j, u, mean1, mean2)` draws hidden unit j for every (padded) row from the
+    /// uniforms `u` and adds `W_j z_j` to the means.
+    fn draw_visible(
+        &self,
+        mut x: MatMut<'_, f64>,
+        uniforms: &mut [f64],
+        means: &mut Mat<f64>,
+        rng: &mut GibbsRng,
+        draw_unit: impl Fn(usize, &[f64], &mut [f64], &mut [f64]),
+    ) {
+        let (rows, padded) = (x.nrows(), padded_rows(x.nrows()));
+        let uniforms = &mut uniforms[..padded * self.n_hidden()];
+        rng.uniform.fill(uniforms);
+        let (mean1, mean2) = columns_mut(means.as_mut().subrows_mut(0, padded));
+        mean1.fill(self.b[0]);
+        mean2.fill(self.b[1]);
+        for (j, u) in uniforms.chunks_exact(padded).enumerate() {
+            draw_unit(j, u, mean1, mean2);
+        }
+        x.copy_from(means.as_ref().subrows(0, rows));
+        self.add_visible_noise(x, rng);
+    }
+
+    /// Draws `n_samples` points by Gibbs sampling from z ~ Bernoulli(0.5), discarding `burn_in`
+    /// steps and keeping every `thin`-th state afterwards, with `chains` parallel chains.
+    pub fn sample(
+        &self,
+        chains: usize,
+        burn_in: usize,
+        thin: usize,
+        n_samples: usize,
+        rng: &mut GibbsRng,
+    ) -> Vec<[f64; 2]> {
+        if n_samples == 0 {
+            return Vec::new();
+        }
+        let n = self.n_hidden();
+        let mut ws = Workspace::new(chains, n);
+        let mut coins = vec![0.0; chains * n];
+        rng.uniform.fill(&mut coins);
+        // Column-major like every hidden batch: unit j of chain r is coin j * chains + r.
+        let z = Mat::<f64>::from_fn(chains, n, |r, j| {
+            if coins[j * chains + r] < 0.5 {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        let mut x = Mat::<f64>::zeros(chains, 2);
+        self.sample_visible(z.as_ref(), x.as_mut(), rng);
+        self.gibbs_steps(x.as_mut(), burn_in, &mut ws, rng);
+        let mut samples = Vec::with_capacity(n_samples);
+        while samples.len() < n_samples {
+            self.gibbs_steps(x.as_mut(), thin.max(1), &mut ws, rng);
+            for r in 0..chains {
+                if samples.len() < n_samples {
+                    samples.push([x[(r, 0)], x[(r, 1)]]);
+                }
+            }
+        }
+        samples
+    }
+}
