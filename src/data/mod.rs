@@ -52,6 +52,21 @@ pub struct DataFile {
     pub path: PathBuf,
 }
 
+impl Default for DataConfig {
+    /// No source yet, and the defaults of every other key.
+    fn default() -> Self {
+        DataConfig {
+            sources: Vec::new(),
+            n_train: 10000,
+            n_test: 2000,
+            seed: 0,
+            columns: None,
+            test_fraction: 0.2,
+            test_source: None,
+        }
+    }
+}
+
 impl DataConfig {
     /// The whole section, values as written, for telling whether a results folder was computed on it.
     pub fn fields(&self) -> Vec<(&'static str, Field)> {

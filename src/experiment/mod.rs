@@ -302,16 +302,7 @@ const DATA_KEYS: [&str; 7] = [
 ];
 
 fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, ConfigError> {
-    let mut data = DataConfig {
-        sources: Vec::new(),
-        n_train: 10000,
-        n_test: 2000,
-        seed: 0,
-        columns: None,
-        test_fraction: 0.2,
-        test_source: None,
-    };
-    let source_rule = source_rule();
+    let mut data = DataConfig::default();
     for (key, value) in section.into_iter().flatten() {
         let v = value.get_ref();
         let bad = |rule: &str| {
@@ -323,62 +314,20 @@ fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, Co
             )
         };
         match key.get_ref().as_str() {
-            "source" => {
-                let entries: Vec<&Value> = match v {
-                    Value::Array(list) if !list.is_empty() => list.iter().collect(),
-                    Value::String(_) => vec![v],
-                    _ => return Err(bad(&source_rule)),
-                };
-                for entry in entries {
-                    let label = entry.as_str().ok_or_else(|| bad(&source_rule))?;
-                    let source = ctx.data_source(label).map_err(|rule| bad(&rule))?;
-                    if data.sources.iter().any(|s| s.label == label) {
-                        return Err(bad("each source may appear once"));
-                    }
-                    data.sources.push(source);
-                }
-            }
+            "source" => data.sources = parse_sources(ctx, v).map_err(|r| bad(&r))?,
             "n_train" => {
                 data.n_train = int_at_least(v, 1, "n_train").map_err(|r| bad(&r))? as usize
             }
             "n_test" => data.n_test = int_at_least(v, 1, "n_test").map_err(|r| bad(&r))? as usize,
             "seed" => data.seed = int_at_least(v, 0, "seed").map_err(|r| bad(&r))? as u64,
-            "columns" => {
-                let rule =
-                    "columns must be a list of two distinct column names, e.g. [\"x\", \"y\"]";
-                let names: Vec<&str> = v
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|n| n.as_str())
-                    .collect();
-                match names.as_slice() {
-                    [a, b] if a != b && v.as_array().is_some_and(|l| l.len() == 2) => {
-                        data.columns = Some([a.to_string(), b.to_string()])
-                    }
-                    _ => return Err(bad(rule)),
-                }
-            }
+            "columns" => data.columns = Some(parse_columns(v).map_err(|r| bad(&r))?),
             "test_fraction" => {
                 data.test_fraction =
                     finite_float(v, "test_fraction", |f| f > 0.0 && f < 1.0, "in (0, 1)")
                         .map_err(|r| bad(&r))?
             }
             "test_source" => {
-                let label = v
-                    .as_str()
-                    .ok_or_else(|| bad("test_source must be a path to a .csv or .parquet file"))?;
-                match ctx.data_source(label).map_err(|rule| bad(&rule))?.kind {
-                    SourceKind::File(path) => {
-                        data.test_source = Some(DataFile {
-                            label: label.to_string(),
-                            path,
-                        })
-                    }
-                    SourceKind::Generator => {
-                        return Err(bad("test_source must be a path to a .csv or .parquet file"));
-                    }
-                }
+                data.test_source = Some(parse_test_source(ctx, v).map_err(|r| bad(&r))?)
             }
             _ => return Err(ctx.unknown("data", key, &DATA_KEYS)),
         }
@@ -387,10 +336,56 @@ fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, Co
         return Err(ConfigError::Missing {
             path: ctx.path.to_path_buf(),
             key: "data.source".into(),
-            rule: format!("say where the points come from: {source_rule}"),
+            rule: format!("say where the points come from: {}", source_rule()),
         });
     }
     Ok(data)
+}
+
+/// `source`: one generator or file, or a non-empty list of distinct ones.
+fn parse_sources(ctx: &Ctx<'_>, v: &Value) -> Result<Vec<DataSource>, String> {
+    let entries: Vec<&Value> = match v {
+        Value::Array(list) if !list.is_empty() => list.iter().collect(),
+        Value::String(_) => vec![v],
+        _ => return Err(source_rule()),
+    };
+    let mut sources: Vec<DataSource> = Vec::new();
+    for entry in entries {
+        let label = entry.as_str().ok_or_else(source_rule)?;
+        let source = ctx.data_source(label)?;
+        if sources.iter().any(|s| s.label == label) {
+            return Err("each source may appear once".into());
+        }
+        sources.push(source);
+    }
+    Ok(sources)
+}
+
+fn parse_columns(v: &Value) -> Result<[String; 2], String> {
+    let names: Vec<&str> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str())
+        .collect();
+    match names.as_slice() {
+        [a, b] if a != b && v.as_array().is_some_and(|l| l.len() == 2) => {
+            Ok([a.to_string(), b.to_string()])
+        }
+        _ => Err("columns must be a list of two distinct column names, e.g. [\"x\", \"y\"]".into()),
+    }
+}
+
+fn parse_test_source(ctx: &Ctx<'_>, v: &Value) -> Result<DataFile, String> {
+    let rule = "test_source must be a path to a .csv or .parquet file";
+    let label = v.as_str().ok_or(rule)?;
+    match ctx.data_source(label)?.kind {
+        SourceKind::File(path) => Ok(DataFile {
+            label: label.to_string(),
+            path,
+        }),
+        SourceKind::Generator => Err(rule.into()),
+    }
 }
 
 const EVAL_KEYS: [&str; 6] = [

@@ -333,94 +333,151 @@ pub fn train_run(
     eval: &EvalConfig,
     epoch_done: &dyn Fn(),
 ) -> TrainedRun {
-    let units = Units::for_training(cfg, data);
-    let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
-    let mut trainer = Trainer::new(cfg, initial_model(cfg, &points), &points);
-    let mut order_rng = stream(cfg.seed, Purpose::Order);
-    let mut order: Vec<usize> = (0..points.len()).collect();
-    let mut batch = Vec::with_capacity(cfg.batch_size);
-
-    let mut curve = Vec::new();
-    let mut train_seconds = 0.0;
-    let mut eval_seconds = 0.0;
-    let mut last_finite = trainer.model.clone();
-    let measure =
-        |model: &Grbm, epoch: usize, curve: &mut Vec<CurvePoint>, eval_seconds: &mut f64| {
-            let start = Instant::now();
-            let data_model = model.to_data_units(units.shift, units.scale);
-            let e = evaluate(&data_model, &data.train, &data.test, eval.grid_points);
-            *eval_seconds += start.elapsed().as_secs_f64();
-            if e.is_finite() {
-                curve.push(CurvePoint {
-                    epoch,
-                    train_ll: e.train_ll,
-                    test_ll: e.test_ll,
-                    recon_error: e.recon_error,
-                    sigma: data_model.sigma(),
-                });
-            }
-            (data_model, e)
-        };
-
+    let mut run = Run::new(cfg, data, eval);
     if eval.every > 0 {
-        measure(&trainer.model, 0, &mut curve, &mut eval_seconds);
+        run.measure(0);
     }
-    for epoch in 1..=cfg.epochs {
-        let start = Instant::now();
-        order.shuffle(&mut order_rng);
-        for chunk in order.chunks(cfg.batch_size) {
-            batch.clear();
-            batch.extend(chunk.iter().map(|&i| points[i]));
-            trainer.step(&batch);
-        }
-        train_seconds += start.elapsed().as_secs_f64();
+    // Every epoch but the last ends in a checkpoint; the last one in the final evaluation.
+    for epoch in 1..cfg.epochs {
+        run.train_epoch();
         epoch_done();
+        if !run.trainer.model.is_finite() {
+            return run.diverged(epoch);
+        }
+        if eval.every > 0 && epoch % eval.every == 0 && !run.measure(epoch).1.is_finite() {
+            return run.diverged(epoch);
+        }
+        run.last_finite.clone_from(&run.trainer.model);
+    }
+    run.train_epoch();
+    epoch_done();
+    run.finish(cfg.epochs)
+}
 
-        let diverged = |last: Grbm, curve, train_seconds, eval_seconds| TrainedRun {
-            model: last.to_data_units(units.shift, units.scale),
+/// One run in training: its trainer, the minibatch order, the learning curve so far and the
+/// time spent in training and in evaluation.
+struct Run<'a> {
+    cfg: &'a TrainConfig,
+    data: &'a Dataset,
+    eval: &'a EvalConfig,
+    units: Units,
+    /// The training points in training units.
+    points: Vec<[f64; 2]>,
+    trainer: Trainer<'a>,
+    order_rng: rand_pcg::Pcg64,
+    order: Vec<usize>,
+    batch: Vec<[f64; 2]>,
+    curve: Vec<CurvePoint>,
+    /// The parameters at the last checkpoint, which a diverged run reports.
+    last_finite: Grbm,
+    train_seconds: f64,
+    eval_seconds: f64,
+}
+
+impl<'a> Run<'a> {
+    fn new(cfg: &'a TrainConfig, data: &'a Dataset, eval: &'a EvalConfig) -> Self {
+        let units = Units::for_training(cfg, data);
+        let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
+        let trainer = Trainer::new(cfg, initial_model(cfg, &points), &points);
+        let last_finite = trainer.model.clone();
+        Run {
+            cfg,
+            data,
+            eval,
+            units,
+            order: (0..points.len()).collect(),
+            points,
+            trainer,
+            order_rng: stream(cfg.seed, Purpose::Order),
+            batch: Vec::with_capacity(cfg.batch_size),
+            curve: Vec::new(),
+            last_finite,
+            train_seconds: 0.0,
+            eval_seconds: 0.0,
+        }
+    }
+
+    /// One pass over the training points in a fresh order, one update per minibatch.
+    fn train_epoch(&mut self) {
+        let start = Instant::now();
+        self.order.shuffle(&mut self.order_rng);
+        for chunk in self.order.chunks(self.cfg.batch_size) {
+            self.batch.clear();
+            self.batch.extend(chunk.iter().map(|&i| self.points[i]));
+            self.trainer.step(&self.batch);
+        }
+        self.train_seconds += start.elapsed().as_secs_f64();
+    }
+
+    /// Evaluates the current model in data units and adds a curve point if it is finite.
+    fn measure(&mut self, epoch: usize) -> (Grbm, Evaluation) {
+        let start = Instant::now();
+        let model = (self.trainer.model).to_data_units(self.units.shift, self.units.scale);
+        let e = evaluate(
+            &model,
+            &self.data.train,
+            &self.data.test,
+            self.eval.grid_points,
+        );
+        self.eval_seconds += start.elapsed().as_secs_f64();
+        if e.is_finite() {
+            self.curve.push(CurvePoint {
+                epoch,
+                train_ll: e.train_ll,
+                test_ll: e.test_ll,
+                recon_error: e.recon_error,
+                sigma: model.sigma(),
+            });
+        }
+        (model, e)
+    }
+
+    /// The run after its last epoch: the final evaluation and the model's samples, or a
+    /// diverged run if the parameters or the log-likelihood are not finite.
+    fn finish(mut self, epoch: usize) -> TrainedRun {
+        if !self.trainer.model.is_finite() {
+            return self.diverged(epoch);
+        }
+        let (model, e) = self.measure(epoch);
+        if !e.is_finite() {
+            return self.diverged(epoch);
+        }
+        let start = Instant::now();
+        let mut rng = GibbsRng::new(stream(self.cfg.seed, Purpose::Samples));
+        let eval = self.eval;
+        let samples = model.sample(
+            eval.sample_chains,
+            eval.burn_in,
+            eval.thin,
+            eval.samples,
+            &mut rng,
+        );
+        self.eval_seconds += start.elapsed().as_secs_f64();
+        TrainedRun {
+            model,
+            evaluation: Some(e),
+            curve: self.curve,
+            samples,
+            outcome: Outcome::Ok,
+            epochs_done: epoch,
+            train_seconds: self.train_seconds,
+            eval_seconds: self.eval_seconds,
+        }
+    }
+
+    /// The run as it stood at its last checkpoint, ended by epoch `epoch` going non-finite.
+    fn diverged(self, epoch: usize) -> TrainedRun {
+        TrainedRun {
+            model: (self.last_finite).to_data_units(self.units.shift, self.units.scale),
             evaluation: None,
-            curve,
+            curve: self.curve,
             samples: Vec::new(),
             outcome: Outcome::Diverged { epoch },
             epochs_done: epoch - 1,
-            train_seconds,
-            eval_seconds,
-        };
-        if !trainer.model.is_finite() {
-            return diverged(last_finite, curve, train_seconds, eval_seconds);
+            train_seconds: self.train_seconds,
+            eval_seconds: self.eval_seconds,
         }
-        let is_last = epoch == cfg.epochs;
-        if is_last || (eval.every > 0 && epoch % eval.every == 0) {
-            let (data_model, e) = measure(&trainer.model, epoch, &mut curve, &mut eval_seconds);
-            if !e.is_finite() {
-                return diverged(last_finite, curve, train_seconds, eval_seconds);
-            }
-            if is_last {
-                let start = Instant::now();
-                let mut rng = GibbsRng::new(stream(cfg.seed, Purpose::Samples));
-                let samples = data_model.sample(
-                    eval.sample_chains,
-                    eval.burn_in,
-                    eval.thin,
-                    eval.samples,
-                    &mut rng,
-                );
-                eval_seconds += start.elapsed().as_secs_f64();
-                return TrainedRun {
-                    model: data_model,
-                    evaluation: Some(e),
-                    curve,
-                    samples,
-                    outcome: Outcome::Ok,
-                    epochs_done: epoch,
-                    train_seconds,
-                    eval_seconds,
-                };
-            }
-        }
-        last_finite.clone_from(&trainer.model);
     }
-    unreachable!("epochs >= 1 is checked when the file is read")
 }
 
 #[cfg(test)]
