@@ -4,9 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// The modules the notebook imports and nbclient needs to run it (experiments/requirements.txt).
 const MODULES: &str = "polars, numpy, matplotlib, nbclient, nbformat, ipykernel";

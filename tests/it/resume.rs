@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// 40 runs of roughly 50 ms each: long enough to be stopped halfway with one thread.
 fn forty_runs(name: &str, output: &str) -> String {

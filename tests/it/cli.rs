@@ -3,9 +3,7 @@
 use polars::prelude::*;
 use std::path::Path;
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// A tiny experiment: 200 training points, 3 epochs, curve points every epoch.
 fn tiny(name: &str, grid: &str) -> String {

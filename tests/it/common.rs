@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests that drive the real binary and read its Parquet back.
-#![allow(dead_code)] // each test crate uses its own subset
+//! Helpers shared by the modules of the integration tests that drive the real binary and read
+//! its Parquet back.
 
 use polars::prelude::*;
 use std::path::{Path, PathBuf};

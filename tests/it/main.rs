@@ -1,0 +1,12 @@
+//! The integration tests, in one test crate so that polars and the library are linked into one
+//! test binary instead of one per file. Each module is one former file of `tests/`; run one with
+//! `cargo test --release --test it cli::`. Fixtures and scripts stay in `tests/fixtures/`,
+//! `tests/slurm/` and `tests/setup-e2e.sh`, found through `CARGO_MANIFEST_DIR`.
+
+mod common;
+
+mod cli;
+mod math;
+mod notebook;
+mod resume;
+mod shards;
