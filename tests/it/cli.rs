@@ -257,123 +257,245 @@ fn plain_progress_lines_when_stderr_is_not_a_terminal() {
     assert!(stderr(&quiet).is_empty(), "{}", stderr(&quiet));
 }
 
-/// Runs a bad experiment file; checks the exit code, the message, and that nothing was written.
-fn rejects(text: &str, expected: &[&str]) {
-    rejects_with_files(&[], text, expected)
+/// What a bad-input case hands the binary.
+enum Input {
+    /// The tiny experiment with this `key = value` line at the top of `[train]`, in place of
+    /// the tiny experiment's own line for that key if it has one.
+    KeyLine(&'static str),
+    /// A whole experiment file.
+    Text(String),
+    /// No experiment file: the binary is pointed at this name, which does not exist.
+    Missing(&'static str),
 }
 
-/// As [`rejects`], with extra files (name, contents) beside the experiment file.
-fn rejects_with_files(files: &[(&str, &str)], text: &str, expected: &[&str]) {
-    let dir = tempdir();
-    for (name, contents) in files {
-        write(dir.path(), name, contents);
-    }
-    write(dir.path(), "bad.toml", text);
-    let out = run(dir.path(), &["bad.toml"]);
-    assert!(!out.status.success(), "a bad file must fail");
-    let err = stderr(&out);
-    assert!(err.starts_with("error: "), "{err}");
-    for part in expected {
-        assert!(err.contains(part), "message lacks {part:?}: {err}");
-    }
-    assert!(
-        !dir.path().join("results").exists(),
-        "nothing may be written for a bad file"
-    );
+/// One input the binary must refuse: one row of [`bad_inputs`].
+struct BadInput {
+    /// Names the case in the failure report, and in docs/experiment-file.md.
+    name: &'static str,
+    input: Input,
+    /// Files (name, contents) written beside the experiment file.
+    files: &'static [(&'static str, &'static str)],
+    /// Fragments the message on stderr must contain.
+    expected: &'static [&'static str],
+    exit: i32,
 }
 
+/// The tiny experiment named "bad" with `key_line` at the top of `[train]`: the tiny
+/// experiment's own line for the same key, if any, is dropped, so the file stays valid TOML.
 fn tiny_with(key_line: &str) -> String {
-    tiny("bad", "").replace("[train]\n", &format!("[train]\n{key_line}\n"))
+    let key = key_line.split('=').next().unwrap().trim();
+    let text = tiny("bad", "");
+    let (head, train) = text.split_once("[train]\n").unwrap();
+    let train: String = train
+        .split_inclusive('\n')
+        .filter(|line| line.split('=').next().unwrap().trim() != key)
+        .collect();
+    format!("{head}[train]\n{key_line}\n{train}")
 }
 
-#[test]
-fn bad_file_unknown_key() {
-    rejects(
-        &tiny_with("hiden = 4"),
-        &["bad.toml:10", "unknown key `train.hiden`"],
-    );
+fn tiny_on(source: &str) -> String {
+    tiny("bad", "").replace("source = \"gmm_iso\"", &format!("source = \"{source}\""))
 }
 
-#[test]
-fn bad_file_wrong_type() {
-    rejects(
-        &tiny_with("lr = \"fast\""),
-        &["bad.toml:10", "`train.lr`", "\"fast\"", "number"],
-    );
+/// The inputs a user can get wrong that the binary must refuse, one row per case: each is
+/// run by [`bad_input_cases`], named in the failure report by its `name`.
+fn bad_inputs() -> Vec<BadInput> {
+    use Input::*;
+    let case = |name, input, files, expected, exit| BadInput {
+        name,
+        input,
+        files,
+        expected,
+        exit,
+    };
+    vec![
+        case(
+            "unknown_key",
+            KeyLine("hiden = 4"),
+            &[],
+            &["bad.toml:10", "unknown key `train.hiden`"],
+            2,
+        ),
+        case(
+            "wrong_type",
+            KeyLine("lr = \"fast\""),
+            &[],
+            &["bad.toml:10", "`train.lr`", "\"fast\"", "number"],
+            2,
+        ),
+        case(
+            "hidden_zero",
+            KeyLine("hidden = 0"),
+            &[],
+            &["bad.toml:10", "`train.hidden` = 0", ">= 1"],
+            2,
+        ),
+        case(
+            "lr_not_positive",
+            KeyLine("lr = -0.5"),
+            &[],
+            &["bad.toml", "`train.lr` = -0.5", "> 0"],
+            2,
+        ),
+        case(
+            "lr_nan",
+            KeyLine("lr = nan"),
+            &[],
+            &["bad.toml", "`train.lr` = nan", "finite"],
+            2,
+        ),
+        case(
+            "k_zero",
+            KeyLine("k = 0"),
+            &[],
+            &["bad.toml", "`train.k` = 0", ">= 1"],
+            2,
+        ),
+        case(
+            "batch_larger_than_training_set",
+            KeyLine("batch_size = 500"),
+            &[],
+            &["bad.toml", "batch_size", "500", "200 training points"],
+            2,
+        ),
+        // Swept in [grid]: the message names the grid key and the offending value.
+        case(
+            "exact_sampler_with_too_many_hidden_units",
+            Text(
+                tiny("bad", "hidden = [4, 21]\n")
+                    .replace("[train]\n", "[train]\nsampler = \"exact\"\n"),
+            ),
+            &[],
+            &[
+                "bad.toml",
+                "`grid.hidden` = 21",
+                "sampler = \"exact\"",
+                "at most 20",
+            ],
+            2,
+        ),
+        case(
+            "missing_file",
+            Missing("nowhere.toml"),
+            &[],
+            &["nowhere.toml"],
+            2,
+        ),
+        case(
+            "syntax_error",
+            KeyLine("lr = 0.01 0.02"),
+            &[],
+            &["bad.toml:10"],
+            2,
+        ),
+        // Caught before training: the message names the list and the index in it.
+        case(
+            "grid_value",
+            Text(tiny("bad", "hidden = [2, 0]\n")),
+            &[],
+            &["bad.toml", "`grid.hidden[1]` = 0"],
+            2,
+        ),
+        case(
+            "data_file_bad_cell",
+            Text(tiny_on("pts.csv")),
+            &[("pts.csv", "x,y\n1,2\n3,oops\n")],
+            &["pts.csv", "column `y`, row 2"],
+            2,
+        ),
+        case(
+            "data_file_fewer_training_points_than_batch_size",
+            Text(tiny_on("few.csv")),
+            &[("few.csv", "x,y\n1,2\n3,4\n5,6\n7,8\n9,10\n")],
+            &["bad.toml", "batch_size", "4 training points of few.csv"],
+            2,
+        ),
+        // A file where the results folder should be.
+        case(
+            "unusable_results_folder",
+            Text(tiny("bad", "").replace("name = \"bad\"", "name = \"bad\"\noutput = \"taken\"")),
+            &[("taken", "a file where the results folder should be")],
+            &["results folder taken cannot be used"],
+            2,
+        ),
+    ]
 }
 
-#[test]
-fn bad_file_hidden_zero() {
-    rejects(
-        &tiny_with("hidden = 0").replace("hidden = 3\n", ""),
-        &["bad.toml:10", "`train.hidden` = 0", ">= 1"],
-    );
-}
-
-#[test]
-fn bad_file_lr_not_positive() {
-    rejects(
-        &tiny_with("lr = -0.5"),
-        &["bad.toml", "`train.lr` = -0.5", "> 0"],
-    );
-}
-
-#[test]
-fn bad_file_lr_nan() {
-    rejects(
-        &tiny_with("lr = nan"),
-        &["bad.toml", "`train.lr` = nan", "finite"],
-    );
-}
-
-#[test]
-fn bad_file_k_zero() {
-    rejects(
-        &tiny_with("k = 0").replace("k = 2\n", ""),
-        &["bad.toml", "`train.k` = 0", ">= 1"],
-    );
-}
-
-#[test]
-fn bad_file_batch_larger_than_training_set() {
-    rejects(
-        &tiny_with("batch_size = 500").replace("batch_size = 50\n", ""),
-        &["bad.toml", "batch_size", "500", "200 training points"],
-    );
-}
-
-#[test]
-fn bad_file_exact_sampler_with_too_many_hidden_units() {
-    // Swept in [grid]: the message names the grid key and the offending value.
-    rejects(
-        &tiny("bad", "hidden = [4, 21]\n").replace("[train]\n", "[train]\nsampler = \"exact\"\n"),
-        &[
-            "bad.toml",
-            "`grid.hidden` = 21",
-            "sampler = \"exact\"",
-            "at most 20",
-        ],
-    );
-}
-
-#[test]
-fn bad_file_missing_file() {
+/// Runs one case in a folder of its own; returns what went wrong (nothing if the binary exited
+/// with the case's code, said `error: ` and every expected fragment, and wrote nothing).
+fn problems(case: &BadInput) -> Vec<String> {
     let dir = tempdir();
-    let out = run(dir.path(), &["nowhere.toml"]);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("nowhere.toml"), "{}", stderr(&out));
+    let mut inputs: Vec<String> = Vec::new();
+    for (name, contents) in case.files {
+        write(dir.path(), name, contents);
+        inputs.push(name.to_string());
+    }
+    let text = match &case.input {
+        Input::KeyLine(line) => Some(tiny_with(line)),
+        Input::Text(text) => Some(text.clone()),
+        Input::Missing(_) => None,
+    };
+    let file = match &case.input {
+        Input::Missing(name) => name,
+        _ => "bad.toml",
+    };
+    if let Some(text) = text {
+        write(dir.path(), file, &text);
+        inputs.push(file.to_string());
+    }
+    let out = run(dir.path(), &[file]);
+    let err = stderr(&out);
+    let mut problems = Vec::new();
+    if out.status.code() != Some(case.exit) {
+        problems.push(format!(
+            "exit code {:?}, expected {}",
+            out.status.code(),
+            case.exit
+        ));
+    }
+    if !err.starts_with("error: ") {
+        problems.push("the message does not start with `error: `".to_string());
+    }
+    for part in case.expected {
+        if !err.contains(part) {
+            problems.push(format!("the message lacks {part:?}"));
+        }
+    }
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    inputs.sort();
+    if left != inputs {
+        problems.push(format!(
+            "nothing may be written for a bad input, but the folder holds {left:?}"
+        ));
+    }
+    if !problems.is_empty() {
+        problems.push(format!("stderr was: {err:?}"));
+    }
+    problems
 }
 
+/// Every row of [`bad_inputs`], each in its own folder; fails listing every case that failed
+/// and why, so one broken case does not hide the others.
 #[test]
-fn bad_file_syntax_error() {
-    rejects(&tiny_with("lr = 0.01 0.02"), &["bad.toml:10"]);
-}
-
-#[test]
-fn bad_grid_value_is_caught_before_training() {
-    rejects(
-        &tiny("bad", "hidden = [2, 0]\n"),
-        &["bad.toml", "`grid.hidden[1]` = 0"],
+fn bad_input_cases() {
+    let cases = bad_inputs();
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            let problems = problems(case);
+            (!problems.is_empty()).then(|| format!("{}: {}", case.name, problems.join("; ")))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad-input cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
     );
 }
 
@@ -458,28 +580,6 @@ fn a_list_of_sources_is_an_axis_and_every_table_names_the_dataset() {
             .filter(|d| *d == "mine.csv")
             .count(),
         150
-    );
-}
-
-fn tiny_on(source: &str) -> String {
-    tiny("bad", "").replace("source = \"gmm_iso\"", &format!("source = \"{source}\""))
-}
-
-#[test]
-fn bad_data_file_is_reported_before_anything_is_written() {
-    rejects_with_files(
-        &[("pts.csv", "x,y\n1,2\n3,oops\n")],
-        &tiny_on("pts.csv"),
-        &["pts.csv", "column `y`, row 2"],
-    );
-}
-
-#[test]
-fn file_with_fewer_training_points_than_batch_size_is_rejected() {
-    rejects_with_files(
-        &[("few.csv", "x,y\n1,2\n3,4\n5,6\n7,8\n9,10\n")],
-        &tiny_on("few.csv"),
-        &["bad.toml", "batch_size", "4 training points of few.csv"],
     );
 }
 

@@ -418,22 +418,3 @@ fn a_grid_above_max_runs_is_refused_before_anything_is_written() {
     assert!(stderr(&out).contains("more than --max-runs 5"));
     assert!(!dir.path().join("results").exists());
 }
-
-#[test]
-fn an_unusable_results_folder_is_reported() {
-    let dir = tempdir();
-    write(
-        dir.path(),
-        "taken",
-        "a file where the results folder should be",
-    );
-    write(
-        dir.path(),
-        "exp.toml",
-        &small("x").replace("name = \"x\"", "name = \"x\"\noutput = \"taken\""),
-    );
-    let out = run(dir.path(), &["exp.toml", "--quiet"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(err.contains("results folder taken cannot be used"), "{err}");
-}
