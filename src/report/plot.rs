@@ -8,8 +8,10 @@ use crate::sweep::folder::Folder;
 use crate::sweep::record::RunRecord;
 use crate::train::params::ParamValue;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// The font every picture is drawn with, compiled in: text renders without any system font.
@@ -49,26 +51,51 @@ const RASTER: usize = 140;
 const LOG_DENSITY_RANGE: f64 = 12.0;
 
 type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+/// A chart with numeric axes, as the curves and grid pictures draw on.
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// Draws `$figure(&root, args...)` to `$stem.png`, and to `$stem.svg` when `$svg`.
+/// The folder the pictures go to, and the files written there so far.
+struct Pictures {
+    out: PathBuf,
+    svg: bool,
+    written: Vec<PathBuf>,
+}
+
+impl Pictures {
+    /// Creates `out` if needed.
+    fn in_folder(out: PathBuf, svg: bool) -> Result<Self, PlotError> {
+        std::fs::create_dir_all(&out).map_err(|e| PlotError::Draw {
+            path: out.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            out,
+            svg,
+            written: Vec::new(),
+        })
+    }
+}
+
+/// Draws `$figure(&root, args...)` to `$name.png` in `$pictures.out`, and to `$name.svg` when `$pictures.svg`.
 macro_rules! render {
-    ($written:expr, $stem:expr, $size:expr, $svg:expr, $figure:ident($($arg:expr),*)) => {{
-        let png = $stem.with_extension("png");
+    ($pictures:expr, $name:expr, $size:expr, $figure:ident($($arg:expr),*)) => {{
+        let stem = $pictures.out.join($name);
+        let png = stem.with_extension("png");
         let draw_err = |path: &Path, e: &dyn std::fmt::Display| PlotError::Draw { path: path.to_path_buf(), message: e.to_string() };
         {
             let root = BitMapBackend::new(&png, $size).into_drawing_area();
             $figure(&root, $($arg),*).map_err(|e| draw_err(&png, &e))?;
             root.present().map_err(|e| draw_err(&png, &e))?;
         }
-        $written.push(png);
-        if $svg {
-            let svg = $stem.with_extension("svg");
+        $pictures.written.push(png);
+        if $pictures.svg {
+            let svg = stem.with_extension("svg");
             {
                 let root = SVGBackend::new(&svg, $size).into_drawing_area();
                 $figure(&root, $($arg),*).map_err(|e| draw_err(&svg, &e))?;
                 root.present().map_err(|e| draw_err(&svg, &e))?;
             }
-            $written.push(svg);
+            $pictures.written.push(svg);
         }
     }};
 }
@@ -89,6 +116,19 @@ fn slug(text: &str) -> String {
 /// Writes the pictures under `dir/plots/` and returns their paths.
 pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    let finished = finished_runs(folder, dir)?;
+    let mut pictures = Pictures::in_folder(dir.join("plots"), opts.svg)?;
+    for record in chosen_runs(folder, dir, &finished, opts)? {
+        draw_density(&mut pictures, folder, record)?;
+    }
+    for dataset in 0..folder.datasets.len() {
+        draw_dataset_summaries(&mut pictures, folder, &finished, dataset, opts.top.max(1))?;
+    }
+    Ok(pictures.written)
+}
+
+/// The runs with a test log-likelihood; there must be at least one.
+fn finished_runs<'a>(folder: &'a Folder, dir: &Path) -> Result<Vec<&'a RunRecord>, PlotError> {
     let finished: Vec<&RunRecord> = folder
         .records
         .iter()
@@ -99,109 +139,134 @@ pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathB
             dir: dir.to_path_buf(),
         });
     }
-    let out = dir.join("plots");
-    std::fs::create_dir_all(&out).map_err(|e| PlotError::Draw {
-        path: out.clone(),
-        message: e.to_string(),
-    })?;
-    let mut written = Vec::new();
+    Ok(finished)
+}
 
-    let chosen: Vec<&RunRecord> = if opts.runs.is_empty() {
-        (0..folder.datasets.len())
-            .flat_map(|d| best(&finished, d, opts.top))
-            .collect()
-    } else {
-        opts.runs
-            .iter()
-            .map(|id| {
-                finished
-                    .iter()
-                    .find(|r| &r.spec.run_id == id)
-                    .copied()
-                    .ok_or_else(|| PlotError::UnknownRun {
-                        dir: dir.to_path_buf(),
-                        id: id.clone(),
-                    })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    for record in chosen {
-        let data = &folder.datasets[record.spec.dataset];
-        let truth = folder.experiment.data.sources[record.spec.dataset]
-            .kind
-            .eq(&crate::data::SourceKind::Generator)
-            .then(|| Generator::by_name(&data.name))
-            .flatten()
-            .filter(|g| g.log_density([0.0, 0.0]).is_some());
-        let swept: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
-        let keys = if swept.is_empty() {
-            TITLE_KEYS.to_vec()
-        } else {
-            swept
-        };
-        let title = format!(
-            "run {}: {}",
-            record.spec.run_id,
-            describe(&folder.experiment, &record.spec, &keys)
-        );
-        let stem = out.join(format!("density-{}", record.spec.run_id));
-        let size = if truth.is_some() {
-            DENSITY_SIZE
-        } else {
-            DENSITY_SIZE_ALONE
-        };
-        render!(
-            written,
-            stem,
-            size,
-            opts.svg,
-            density_figure(record, data, truth.as_ref(), &title)
-        );
+/// The runs to draw densities for: those named in `opts.runs`, else the best `opts.top` of each data set.
+fn chosen_runs<'a>(
+    folder: &Folder,
+    dir: &Path,
+    finished: &[&'a RunRecord],
+    opts: &PlotOptions,
+) -> Result<Vec<&'a RunRecord>, PlotError> {
+    if opts.runs.is_empty() {
+        return Ok((0..folder.datasets.len())
+            .flat_map(|d| best(finished, d, opts.top))
+            .collect());
     }
-    for (index, data) in folder.datasets.iter().enumerate() {
-        let suffix = if folder.datasets.len() > 1 {
-            format!("-{}", slug(&data.name))
-        } else {
-            String::new()
-        };
-        let top = best(&finished, index, opts.top.max(1));
-        let runs: Vec<&RunRecord> = finished
-            .iter()
-            .filter(|r| r.spec.dataset == index)
-            .copied()
-            .collect();
-        let stem = out.join(format!("curves{suffix}"));
-        render!(
-            written,
-            stem,
-            CURVES_SIZE,
-            opts.svg,
-            curves_figure(&runs, &top, data)
-        );
-        let axes: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
-        for a in 0..axes.len() {
-            for b in a + 1..axes.len() {
-                let stem = out.join(format!("grid-{}-{}{suffix}", axes[a], axes[b]));
-                render!(
-                    written,
-                    stem,
-                    GRID_SIZE,
-                    opts.svg,
-                    grid_figure(&runs, axes[a], axes[b], data)
-                );
-            }
+    opts.runs
+        .iter()
+        .map(|id| {
+            finished
+                .iter()
+                .find(|r| &r.spec.run_id == id)
+                .copied()
+                .ok_or_else(|| PlotError::UnknownRun {
+                    dir: dir.to_path_buf(),
+                    id: id.clone(),
+                })
+        })
+        .collect()
+}
+
+/// `density-<run id>`: the run's density, beside the true one when that is known.
+fn draw_density(
+    pictures: &mut Pictures,
+    folder: &Folder,
+    record: &RunRecord,
+) -> Result<(), PlotError> {
+    let data = &folder.datasets[record.spec.dataset];
+    let truth = true_density(folder, record.spec.dataset);
+    let size = if truth.is_some() {
+        DENSITY_SIZE
+    } else {
+        DENSITY_SIZE_ALONE
+    };
+    let title = density_title(folder, record);
+    render!(
+        pictures,
+        format!("density-{}", record.spec.run_id),
+        size,
+        density_figure(record, data, truth.as_ref(), &title)
+    );
+    Ok(())
+}
+
+/// The generator of data set `dataset`, if it was generated by one whose density is known.
+fn true_density(folder: &Folder, dataset: usize) -> Option<Generator> {
+    let data = &folder.datasets[dataset];
+    folder.experiment.data.sources[dataset]
+        .kind
+        .eq(&crate::data::SourceKind::Generator)
+        .then(|| Generator::by_name(&data.name))
+        .flatten()
+        .filter(|g| g.log_density([0.0, 0.0]).is_some())
+}
+
+/// "run <id>: <parameters>", naming the swept parameters, or the main ones when nothing is swept.
+fn density_title(folder: &Folder, record: &RunRecord) -> String {
+    let swept: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
+    let keys = if swept.is_empty() {
+        TITLE_KEYS.to_vec()
+    } else {
+        swept
+    };
+    format!(
+        "run {}: {}",
+        record.spec.run_id,
+        describe(&folder.experiment, &record.spec, &keys)
+    )
+}
+
+/// `curves` and a `grid-<a>-<b>` for every pair of grid axes, for data set `dataset`.
+fn draw_dataset_summaries(
+    pictures: &mut Pictures,
+    folder: &Folder,
+    finished: &[&RunRecord],
+    dataset: usize,
+    top: usize,
+) -> Result<(), PlotError> {
+    let data = &folder.datasets[dataset];
+    // A lone data set keeps the plain file names.
+    let suffix = if folder.datasets.len() > 1 {
+        format!("-{}", slug(&data.name))
+    } else {
+        String::new()
+    };
+    let top = best(finished, dataset, top);
+    let runs = runs_of(finished, dataset);
+    render!(
+        pictures,
+        format!("curves{suffix}"),
+        CURVES_SIZE,
+        curves_figure(&runs, &top, data)
+    );
+    let axes: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
+    for a in 0..axes.len() {
+        for b in a + 1..axes.len() {
+            render!(
+                pictures,
+                format!("grid-{}-{}{suffix}", axes[a], axes[b]),
+                GRID_SIZE,
+                grid_figure(&runs, axes[a], axes[b], data)
+            );
         }
     }
-    Ok(written)
+    Ok(())
+}
+
+/// The runs of data set `dataset`, in their order in `finished`.
+fn runs_of<'a>(finished: &[&'a RunRecord], dataset: usize) -> Vec<&'a RunRecord> {
+    finished
+        .iter()
+        .filter(|r| r.spec.dataset == dataset)
+        .copied()
+        .collect()
 }
 
 /// The `count` runs of data set `dataset` with the highest test log-likelihood.
 fn best<'a>(finished: &[&'a RunRecord], dataset: usize, count: usize) -> Vec<&'a RunRecord> {
-    let mut runs: Vec<&RunRecord> = finished
-        .iter()
-        .filter(|r| r.spec.dataset == dataset)
-        .copied()
-        .collect();
+    let mut runs = runs_of(finished, dataset);
     runs.sort_by(|a, b| {
         b.test_ll()
             .unwrap_or(f64::MIN)
@@ -342,34 +407,8 @@ fn curves_figure<DB: DrawingBackend>(
     data: &Dataset,
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let points = |r: &RunRecord| -> Vec<(f64, f64)> {
-        r.run.as_ref().map_or(Vec::new(), |run| {
-            run.curve
-                .iter()
-                .map(|p| (p.epoch as f64, p.test_ll))
-                .collect()
-        })
-    };
-    let max_epoch = runs
-        .iter()
-        .flat_map(|r| points(r))
-        .map(|p| p.0)
-        .fold(1.0, f64::max);
-    let best_final = top.first().and_then(|r| r.test_ll()).unwrap_or(0.0);
-    let upper = runs
-        .iter()
-        .flat_map(|r| points(r))
-        .map(|p| p.1)
-        .chain(data.true_ll)
-        .fold(f64::NEG_INFINITY, f64::max);
-    // Early epochs can sit hundreds of nats below: show the range where the runs compete.
-    let lower = runs
-        .iter()
-        .flat_map(|r| points(r))
-        .map(|p| p.1)
-        .fold(f64::INFINITY, f64::min)
-        .max(best_final - 4.0);
-    let pad = 0.05 * (upper - lower).max(0.1);
+    let (epochs, test_ll) = curves_ranges(runs, top, data);
+    let max_epoch = epochs.end;
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!("test log-likelihood during training on {}", data.name),
@@ -378,23 +417,81 @@ fn curves_figure<DB: DrawingBackend>(
         .margin(14)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..max_epoch, (lower - pad)..(upper + pad))?;
+        .build_cartesian_2d(epochs, test_ll)?;
     chart
         .configure_mesh()
         .light_line_style(TRANSPARENT)
         .x_desc("epoch")
         .y_desc("test_ll (nats per point)")
         .draw()?;
+    draw_run_curves(&mut chart, runs, top)?;
+    if let Some(t) = data.true_ll {
+        draw_true_ll(&mut chart, t, max_epoch)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// (epoch, test_ll) at each evaluation of a run.
+fn curve_points(r: &RunRecord) -> Vec<(f64, f64)> {
+    r.run.as_ref().map_or(Vec::new(), |run| {
+        run.curve
+            .iter()
+            .map(|p| (p.epoch as f64, p.test_ll))
+            .collect()
+    })
+}
+
+/// The epoch and test log-likelihood ranges of the curves picture.
+fn curves_ranges(
+    runs: &[&RunRecord],
+    top: &[&RunRecord],
+    data: &Dataset,
+) -> (Range<f64>, Range<f64>) {
+    let max_epoch = runs
+        .iter()
+        .flat_map(|r| curve_points(r))
+        .map(|p| p.0)
+        .fold(1.0, f64::max);
+    let best_final = top.first().and_then(|r| r.test_ll()).unwrap_or(0.0);
+    let upper = runs
+        .iter()
+        .flat_map(|r| curve_points(r))
+        .map(|p| p.1)
+        .chain(data.true_ll)
+        .fold(f64::NEG_INFINITY, f64::max);
+    // Early epochs can sit hundreds of nats below: show the range where the runs compete.
+    let lower = runs
+        .iter()
+        .flat_map(|r| curve_points(r))
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .max(best_final - 4.0);
+    let pad = 0.05 * (upper - lower).max(0.1);
+    (0.0..max_epoch, (lower - pad)..(upper + pad))
+}
+
+/// Every run in thin grey, then the `top` runs over them in colour, with legend entries.
+fn draw_run_curves<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    runs: &[&RunRecord],
+    top: &[&RunRecord],
+) -> DrawResult<DB> {
     for r in runs {
         chart.draw_series(LineSeries::new(
-            points(r),
+            curve_points(r),
             RGBColor(190, 190, 190).stroke_width(1),
         ))?;
     }
     for (i, r) in top.iter().enumerate() {
         let colour = Palette99::pick(i).to_rgba();
         chart
-            .draw_series(LineSeries::new(points(r), colour.stroke_width(2)))?
+            .draw_series(LineSeries::new(curve_points(r), colour.stroke_width(2)))?
             .label(format!(
                 "{} ({:.4})",
                 r.spec.run_id,
@@ -404,21 +501,22 @@ fn curves_figure<DB: DrawingBackend>(
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
             });
     }
-    if let Some(t) = data.true_ll {
-        chart
-            .draw_series(LineSeries::new(
-                vec![(0.0, t), (max_epoch, t)],
-                BLACK.stroke_width(1),
-            ))?
-            .label(format!("true_ll ({t:.4})"))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(1)));
-    }
+    Ok(())
+}
+
+/// A black line at the true log-likelihood `t`, across every epoch.
+fn draw_true_ll<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    t: f64,
+    max_epoch: f64,
+) -> DrawResult<DB> {
     chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
+        .draw_series(LineSeries::new(
+            vec![(0.0, t), (max_epoch, t)],
+            BLACK.stroke_width(1),
+        ))?
+        .label(format!("true_ll ({t:.4})"))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(1)));
     Ok(())
 }
 
@@ -430,6 +528,52 @@ fn param(record: &RunRecord, key: &str) -> ParamValue {
         .expect("grid keys are train keys")
 }
 
+/// The best test log-likelihood of each cell of two grid axes `a` and `b`.
+struct GridCells {
+    /// The values of `a`, in the order the runs first show them.
+    values_a: Vec<String>,
+    /// The values of `b`, likewise.
+    values_b: Vec<String>,
+    /// `best[i][j]` is for `values_a[i]` and `values_b[j]`; minus infinity where no run is.
+    best: Vec<Vec<f64>>,
+}
+
+impl GridCells {
+    fn collect(runs: &[&RunRecord], a: &str, b: &str) -> Self {
+        let values_a = distinct_values(runs, a);
+        let values_b = distinct_values(runs, b);
+        let mut best = vec![vec![f64::NEG_INFINITY; values_b.len()]; values_a.len()];
+        for r in runs {
+            let i = values_a
+                .iter()
+                .position(|v| *v == param(r, a).to_string())
+                .expect("collected above");
+            let j = values_b
+                .iter()
+                .position(|v| *v == param(r, b).to_string())
+                .expect("collected above");
+            best[i][j] = best[i][j].max(r.test_ll().unwrap_or(f64::NEG_INFINITY));
+        }
+        Self {
+            values_a,
+            values_b,
+            best,
+        }
+    }
+}
+
+/// The values of parameter `key` over `runs`, each once, in order of first appearance.
+fn distinct_values(runs: &[&RunRecord], key: &str) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for r in runs {
+        let v = param(r, key).to_string();
+        if !values.contains(&v) {
+            values.push(v);
+        }
+    }
+    values
+}
+
 /// The best test log-likelihood of every cell of the (a, b) grid axes.
 fn grid_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -439,34 +583,8 @@ fn grid_figure<DB: DrawingBackend>(
     data: &Dataset,
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let mut values_a: Vec<String> = Vec::new();
-    let mut values_b: Vec<String> = Vec::new();
-    for r in runs {
-        for (key, values) in [(a, &mut values_a), (b, &mut values_b)] {
-            let v = param(r, key).to_string();
-            if !values.contains(&v) {
-                values.push(v);
-            }
-        }
-    }
-    let mut cells = vec![vec![f64::NEG_INFINITY; values_b.len()]; values_a.len()];
-    for r in runs {
-        let i = values_a
-            .iter()
-            .position(|v| *v == param(r, a).to_string())
-            .expect("collected above");
-        let j = values_b
-            .iter()
-            .position(|v| *v == param(r, b).to_string())
-            .expect("collected above");
-        cells[i][j] = cells[i][j].max(r.test_ll().unwrap_or(f64::NEG_INFINITY));
-    }
-    let max = cells
-        .iter()
-        .flatten()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    let (na, nb) = (values_a.len(), values_b.len());
+    let cells = GridCells::collect(runs, a, b);
+    let (na, nb) = (cells.values_a.len(), cells.values_b.len());
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!(
@@ -479,24 +597,40 @@ fn grid_figure<DB: DrawingBackend>(
         .x_label_area_size(44)
         .y_label_area_size(70)
         .build_cartesian_2d(-0.5..(na as f64 - 0.5), -0.5..(nb as f64 - 0.5))?;
-    let label = |values: &[String], v: f64| {
-        let i = v.round();
-        if (v - i).abs() < 1e-6 && i >= 0.0 {
-            values.get(i as usize).cloned().unwrap_or_default()
-        } else {
-            String::new()
-        }
-    };
+    // Ticks fall on every half cell; only those at cell centres are labelled.
     chart
         .configure_mesh()
         .disable_mesh()
         .x_labels(na * 2 + 1)
         .y_labels(nb * 2 + 1)
-        .x_label_formatter(&|v| label(&values_a, *v))
-        .y_label_formatter(&|v| label(&values_b, *v))
+        .x_label_formatter(&|v| cell_label(&cells.values_a, *v))
+        .y_label_formatter(&|v| cell_label(&cells.values_b, *v))
         .x_desc(a)
         .y_desc(b)
         .draw()?;
+    draw_grid_cells(&mut chart, &cells.best)
+}
+
+/// The value of the cell centred at axis position `v`, or nothing between cells.
+fn cell_label(values: &[String], v: f64) -> String {
+    let i = v.round();
+    if (v - i).abs() < 1e-6 && i >= 0.0 {
+        values.get(i as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// Each cell as a square coloured by its value, with the value written on it.
+fn draw_grid_cells<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    cells: &[Vec<f64>],
+) -> DrawResult<DB> {
+    let max = cells
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
     // Colours span the cells' own range so that the differences of the grid stand out.
     let min = cells
         .iter()
@@ -518,6 +652,7 @@ fn grid_figure<DB: DrawingBackend>(
             } else {
                 "-".into()
             };
+            // Keeps the value readable: dark ink on the light end of the colour map.
             let ink = if t > 0.6 { BLACK } else { WHITE };
             chart.draw_series([Text::new(
                 text,
