@@ -1,62 +1,14 @@
 //! A results folder read back without the process that wrote it: what `merge` and `plot` need to rebuild the experiment (`experiment.json`), the folder as a whole, and the merge of a sharded sweep's records into its tables.
 
 use super::record::RunRecord;
-use super::store::{ResultsDir, read_records};
+use super::store::{EXPERIMENT_INFO, ExperimentInfo, ResultsDir, read_records};
 use super::tables::write_all;
 use super::{RunError, SweepReport, assign_shards, data_fields, load_datasets};
-use crate::cluster::shard::Shard;
 use crate::data::Dataset;
 use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, expand};
-use crate::io::{publish, write_atomically};
-use crate::sweep::store::StoreError;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
-
-/// What `merge` and `plot` need to rebuild the experiment from its results folder alone.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ExperimentInfo {
-    /// The experiment file, relative to the results folder (relative data paths are taken from
-    /// its folder), so that the folder names no path of the machine that wrote it and reads the
-    /// same from any working folder.
-    experiment: PathBuf,
-    /// Shards the sweep was split into (1 for an unsharded sweep).
-    shards: usize,
-}
-
-const EXPERIMENT_INFO: &str = "experiment.json";
-
-pub(crate) fn write_experiment_info(
-    exp: &Experiment,
-    shard: Option<Shard>,
-) -> Result<(), RunError> {
-    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| (p.to_path_buf(), e));
-    let experiment = canonical(&exp.output)
-        .and_then(|out| Ok(relative_to(&out, &canonical(&exp.path)?)))
-        .map_err(|(path, source)| StoreError::Io { path, source })?;
-    let info = ExperimentInfo {
-        experiment,
-        shards: shard.map_or(1, |s| s.count),
-    };
-    let text = serde_json::to_string_pretty(&info).expect("the info serializes");
-    let info_path = exp.output.join(EXPERIMENT_INFO);
-    if shard.is_some() {
-        publish(&info_path, text.as_bytes())?;
-        publish(&exp.output.join("sweep.toml"), exp.text.as_bytes())?;
-    } else {
-        write_atomically(&info_path, text.as_bytes())?;
-    }
-    Ok(())
-}
-
-/// The path that leads from folder `base` to `target`, both absolute and free of links.
-fn relative_to(base: &Path, target: &Path) -> PathBuf {
-    let base: Vec<_> = base.components().collect();
-    let target: Vec<_> = target.components().collect();
-    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
-    let up = std::iter::repeat_n(std::path::Component::ParentDir, base.len() - common);
-    up.chain(target[common..].iter().copied()).collect()
-}
 
 /// What `merge` found.
 #[derive(Debug)]
@@ -150,24 +102,4 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
         shards: folder.shards,
         experiment: folder.experiment,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths_climb_to_the_common_folder() {
-        let rel = |a: &str, b: &str| relative_to(Path::new(a), Path::new(b));
-        assert_eq!(
-            rel("/w/results/s", "/w/exp/s.toml"),
-            PathBuf::from("../../exp/s.toml")
-        );
-        assert_eq!(
-            rel("/w/exp/out", "/w/exp/s.toml"),
-            PathBuf::from("../s.toml")
-        );
-        assert_eq!(rel("/w", "/w/s.toml"), PathBuf::from("s.toml"));
-        assert_eq!(rel("/a/b", "/c/s.toml"), PathBuf::from("../../c/s.toml"));
-    }
 }

@@ -165,7 +165,7 @@ pub fn check_size(exp: &Experiment, max_runs: usize) -> Result<usize, RunError> 
     Ok(count)
 }
 
-/// What a sweep tells about its progress as it goes; [`crate::report::progress`] shows it.
+/// What a sweep tells about its progress as it goes (the report module shows it).
 pub trait Observer: Sync {
     /// `runs` runs of `epochs` training epochs in all are about to start.
     fn start(&self, _runs: usize, _epochs: usize) {}
@@ -214,7 +214,7 @@ pub fn run_sweep(
     let records = collect_records(&dir, &runs, failed);
     // Shards share the folder: each leaves only its records (and the one copy of the experiment);
     // `grbm-sweep merge` builds the tables once every shard is done.
-    folder::write_experiment_info(exp, opts.shard)?;
+    store::write_experiment_info(exp, opts.shard)?;
     if opts.shard.is_none() {
         write_all(&exp.output, exp, &datasets, &records)?;
     }

@@ -7,8 +7,9 @@
 
 use super::record::{RunRecord, StoredRecord};
 use crate::cluster::shard::Shard;
+use crate::experiment::Experiment;
 use crate::identity::Field;
-use crate::io::{WriteError, sync_dir, write_atomically};
+use crate::io::{WriteError, publish, sync_dir, write_atomically};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -321,6 +322,52 @@ pub fn read_records(dir: &Path) -> HashMap<String, StoredRecord> {
         .collect()
 }
 
+/// `experiment.json`: what `merge` and `plot` need to rebuild the experiment from its results folder alone.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct ExperimentInfo {
+    /// The experiment file, relative to the results folder (relative data paths are taken from
+    /// its folder), so that the folder names no path of the machine that wrote it and reads the
+    /// same from any working folder.
+    pub(crate) experiment: PathBuf,
+    /// Shards the sweep was split into (1 for an unsharded sweep).
+    pub(crate) shards: usize,
+}
+
+pub(crate) const EXPERIMENT_INFO: &str = "experiment.json";
+
+/// Writes `experiment.json` (and, for a shard, the one copy of the experiment the shards share).
+pub(crate) fn write_experiment_info(
+    exp: &Experiment,
+    shard: Option<Shard>,
+) -> Result<(), StoreError> {
+    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| (p.to_path_buf(), e));
+    let experiment = canonical(&exp.output)
+        .and_then(|out| Ok(relative_to(&out, &canonical(&exp.path)?)))
+        .map_err(|(path, source)| StoreError::Io { path, source })?;
+    let info = ExperimentInfo {
+        experiment,
+        shards: shard.map_or(1, |s| s.count),
+    };
+    let text = serde_json::to_string_pretty(&info).expect("the info serializes");
+    let info_path = exp.output.join(EXPERIMENT_INFO);
+    if shard.is_some() {
+        publish(&info_path, text.as_bytes())?;
+        publish(&exp.output.join("sweep.toml"), exp.text.as_bytes())?;
+    } else {
+        write_atomically(&info_path, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The path that leads from folder `base` to `target`, both absolute and free of links.
+fn relative_to(base: &Path, target: &Path) -> PathBuf {
+    let base: Vec<_> = base.components().collect();
+    let target: Vec<_> = target.components().collect();
+    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let up = std::iter::repeat_n(std::path::Component::ParentDir, base.len() - common);
+    up.chain(target[common..].iter().copied()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,5 +426,20 @@ mod tests {
             .to_string();
         assert!(e.contains("another version of grbm-sweep"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn relative_paths_climb_to_the_common_folder() {
+        let rel = |a: &str, b: &str| relative_to(Path::new(a), Path::new(b));
+        assert_eq!(
+            rel("/w/results/s", "/w/exp/s.toml"),
+            PathBuf::from("../../exp/s.toml")
+        );
+        assert_eq!(
+            rel("/w/exp/out", "/w/exp/s.toml"),
+            PathBuf::from("../s.toml")
+        );
+        assert_eq!(rel("/w", "/w/s.toml"), PathBuf::from("s.toml"));
+        assert_eq!(rel("/a/b", "/c/s.toml"), PathBuf::from("../../c/s.toml"));
     }
 }
