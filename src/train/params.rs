@@ -179,13 +179,14 @@ macro_rules! choices {
                     Raw::Text(text) => Self::ALL.iter().find(|v| v.name() == text.as_str()),
                     _ => None,
                 };
-                found.copied().ok_or_else(|| format!("{key} must be one of {}", Self::allowed(&Rule::Choice)))
+                let names: Vec<String> = Self::ALL.iter().map(|v| format!("\"{}\"", v.name())).collect();
+                found.copied().ok_or_else(|| format!("{key} must be one of {}", names.join(", ")))
             }
             fn value(self) -> ParamValue {
                 ParamValue::Text(self.name())
             }
             fn allowed(_: &Rule) -> String {
-                Self::ALL.iter().map(|v| format!("\"{}\"", v.name())).collect::<Vec<_>>().join(", ")
+                Self::ALL.iter().map(|v| format!("`\"{}\"`", v.name())).collect::<Vec<_>>().join(", ")
             }
         }
     };
@@ -395,6 +396,39 @@ impl TrainConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The docs' key table is [`TrainConfig::key_table`], between these two lines of
+    /// docs/experiment-file.md. `GRBM_SWEEP_BLESS=1 cargo test --release --lib docs_key_table`
+    /// writes it there.
+    const BEGIN: &str =
+        "<!-- [train] keys: generated from src/train/params.rs, checked by a test -->\n";
+    const END: &str = "<!-- end of [train] keys -->";
+
+    #[test]
+    fn docs_key_table_is_the_parameter_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/experiment-file.md");
+        let docs = std::fs::read_to_string(&path).unwrap();
+        let start = docs.find(BEGIN).expect("the docs mark the table's start") + BEGIN.len();
+        let end = start
+            + docs[start..]
+                .find(END)
+                .expect("the docs mark the table's end");
+        let expected = TrainConfig::key_table();
+        if docs[start..end] != expected {
+            if std::env::var("GRBM_SWEEP_BLESS").is_ok_and(|v| v == "1") {
+                std::fs::write(
+                    &path,
+                    format!("{}{expected}{}", &docs[..start], &docs[end..]),
+                )
+                .unwrap();
+            } else {
+                panic!(
+                    "docs/experiment-file.md's [train] table differs from the parameter table; \
+                     run with GRBM_SWEEP_BLESS=1 to write it. Expected:\n{expected}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_key_has_a_column_a_setting_and_a_docs_row_in_one_order() {
