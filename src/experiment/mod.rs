@@ -9,7 +9,7 @@ pub mod grid;
 
 use crate::data::{DataConfig, DataFile, DataSource, GENERATORS, SourceKind};
 use crate::estimate::EvalConfig;
-use crate::train::params::{Raw, SetError, Setting, TRAIN_KEYS, TrainConfig};
+use crate::train::params::{Param, Raw, Rule, SetError, Setting, TRAIN_KEYS, TrainConfig};
 use grid::GridAxis;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -53,30 +53,19 @@ pub enum ConfigError {
     },
 }
 
+/// An integer >= `min` for key `what`, by the rule the parameter table uses for its integers.
 fn int_at_least(value: &Value, min: i64, what: &str) -> Result<i64, String> {
-    match value {
-        Value::Integer(v) if *v >= min => Ok(*v),
-        _ => Err(format!("{what} must be an integer >= {min}")),
-    }
+    u64::parse(&raw(value), &Rule::AtLeast(min), what).map(|v| v as i64)
 }
 
-/// Accepts integers too (`lr = 1` means 1.0); rejects NaN and infinities.
+/// A finite number (integers accepted) for which `allowed` holds, by the parameter table's rule.
 fn finite_float(
     value: &Value,
     what: &str,
-    allowed: impl Fn(f64) -> bool,
-    rule: &str,
+    allowed: fn(f64) -> bool,
+    rule: &'static str,
 ) -> Result<f64, String> {
-    let v = match value {
-        Value::Float(v) => *v,
-        Value::Integer(v) => *v as f64,
-        _ => return Err(format!("{what} must be a number {rule}")),
-    };
-    if v.is_finite() && allowed(v) {
-        Ok(v)
-    } else {
-        Err(format!("{what} must be a finite number {rule}"))
-    }
+    f64::parse(&raw(value), &Rule::Number(allowed, rule), what)
 }
 
 /// A whole, validated experiment file.
