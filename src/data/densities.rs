@@ -1,6 +1,6 @@
-//! The exact log densities of the generators without a closed form (two moons, rings, pinwheel,
-//! two spirals, swiss roll): by quadrature over their latent variable, or by inverting their map;
-//! and the complementary error function they need.
+//! The exact log densities of two moons, rings, pinwheel, two spirals and swiss roll: by
+//! quadrature over their latent variable, in closed polar form (rings), or by inverting their map
+//! (pinwheel); and the complementary error function they need.
 //!
 //! Each density is derived from `Generator::sample` in `data/mod.rs`; its accuracy is stated on
 //! its function and checked by the tests below and by the integration test of `data/mod.rs`.
