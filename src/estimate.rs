@@ -1,7 +1,7 @@
 //! Measuring a model: log Z by integrating exp(-F) on a 2-D grid, mean log-likelihoods and reconstruction error.
 
 use crate::identity::Field;
-use crate::model::{Grbm, Workspace, softplus};
+use crate::model::{Gradient, Grbm, Workspace, softplus};
 use crate::vecmath::{self, log_sum_exp};
 use faer::Mat;
 use rayon::prelude::*;
@@ -303,6 +303,158 @@ fn row_products(
         let beta = if flipped[j] { exp_neg_beta } else { exp_beta };
         vecmath::multiply_factors(exp_alpha[j], &beta[j * points..(j + 1) * points], product);
         log_product += log_bound[j];
+    }
+}
+
+/// Points per axis of the grid behind `sampler = "grid"`: [`auto_grid_points`], capped here so
+/// that an update costs at most 256^2 points times the hidden units. Past the cap the spacing
+/// exceeds sigma/2; the trapezoid error of a Gaussian, exp(-2 pi^2 sigma^2 / h^2), is still
+/// about 3e-9 at h = sigma, that is up to a box of 256 sigmas per axis (tested in tests/it/math.rs).
+pub const MAX_TRAINING_POINTS: usize = 256;
+
+/// Units whose factors `1 + e^-|u|` (each at most 2) are multiplied before one logarithm.
+const UNITS_PER_LOG: usize = 512;
+
+/// One grid row's weighted sums, with weights `exp(-F - max)` for the row's own max of -F.
+struct RowSums {
+    /// The row's max of -F, which its weights are relative to.
+    max: f64,
+    /// `[sum w, sum w (x2 - b2), sum w (x2 - b2)^2]`.
+    base: [f64; 3],
+    /// Per hidden unit: `sum w h_j` and `sum w x2 h_j`.
+    h: Vec<f64>,
+    x2_h: Vec<f64>,
+}
+
+/// The model expectation of the gradient of F, E_p(x)[dF/dtheta] = -d log Z / dtheta, as the
+/// integral of p(x) dF/dtheta(x) over R^2 by the same equal-weight grid as [`log_z_grid`]
+/// (`points` per axis over [`integration_box`], `None` = [`auto_grid_points`]): the negative phase
+/// of `sampler = "grid"`. At each point the gradient takes h = p(z|x) as in
+/// [`Grbm::mean_free_energy_grad`], weighted by exp(-F) normalized over the grid (the cell area
+/// cancels). Rows are summed in parallel, each with its own max-shift, then combined in row order,
+/// so the result does not depend on the thread count. One exponential per hidden unit and point.
+/// Returns the points per axis.
+pub fn expected_free_energy_grad_grid(
+    model: &Grbm,
+    points: Option<usize>,
+    grad: &mut Gradient,
+) -> usize {
+    let points = points.unwrap_or_else(|| auto_grid_points(model)).max(2);
+    let grid = Grid::new(model, points);
+    let n = model.n_hidden();
+    let rows: Vec<RowSums> = (0..points)
+        .into_par_iter()
+        .with_min_len(ROWS_PER_TASK)
+        .map_init(
+            || (vec![0.0; n * points], vec![0.0; points], vec![0.0; points]),
+            |(h, neg_f, product), p| grid_row_sums(model, &grid, p, h, neg_f, product),
+        )
+        .collect();
+    let max = rows.iter().map(|r| r.max).fold(f64::NEG_INFINITY, f64::max);
+    // Totals over the grid: [sum w, sum w (x_i - b_i) per axis, sum w (x_i - b_i)^2 per axis],
+    // then sum w h_j and sum w x_i h_j per unit and axis.
+    let (mut total, mut h_sum, mut x_h) = ([0.0; 5], vec![0.0; n], [vec![0.0; n], vec![0.0; n]]);
+    for (p, row) in rows.iter().enumerate() {
+        let scale = (row.max - max).exp();
+        let d1 = grid.coordinate(0, p) - model.b[0];
+        let s = row.base.map(|v| v * scale);
+        total[0] += s[0];
+        total[1] += d1 * s[0];
+        total[2] += s[1];
+        total[3] += d1 * d1 * s[0];
+        total[4] += s[2];
+        for j in 0..n {
+            h_sum[j] += row.h[j] * scale;
+            x_h[0][j] += grid.coordinate(0, p) * row.h[j] * scale;
+            x_h[1][j] += row.x2_h[j] * scale;
+        }
+    }
+    let iv = model.sigma().map(|s| 1.0 / (s * s));
+    let inv_total = 1.0 / total[0];
+    let mut x_wh = [0.0; 2];
+    for j in 0..n {
+        grad.c[j] = -h_sum[j] * inv_total;
+        for i in 0..2 {
+            grad.w[(i, j)] = -x_h[i][j] * iv[i] * inv_total;
+            x_wh[i] += model.w[(i, j)] * x_h[i][j] * iv[i];
+        }
+    }
+    // The same formulas as the minibatch gradient: dF/db_i = -(x_i - b_i)/v_i and
+    // dF/dln(sigma_i) = (-(x_i - b_i)^2 + 2 x_i (W h)_i)/v_i.
+    for i in 0..2 {
+        grad.b[i] = -total[1 + i] * iv[i] * inv_total;
+        grad.log_sigma[i] = (2.0 * x_wh[i] - total[3 + i] * iv[i]) * inv_total;
+    }
+    points
+}
+
+/// [`RowSums`] of grid row `p` (x1 fixed); `h` (`n x points`), `neg_f` and `product` are scratch.
+fn grid_row_sums(
+    model: &Grbm,
+    grid: &Grid,
+    p: usize,
+    h: &mut [f64],
+    neg_f: &mut [f64],
+    product: &mut [f64],
+) -> RowSums {
+    let (n, points) = (model.n_hidden(), grid.points);
+    let [a1, a2] = model.scaled_weights();
+    let sigma = model.sigma();
+    let x1 = grid.coordinate(0, p);
+    let q1 = (x1 - model.b[0]).powi(2) / (2.0 * sigma[0] * sigma[0]);
+    for (q, v) in neg_f.iter_mut().enumerate() {
+        let d2 = grid.coordinate(1, q) - model.b[1];
+        *v = -q1 - d2 * d2 / (2.0 * sigma[1] * sigma[1]);
+    }
+    // softplus(u) = max(u, 0) + ln(1 + e^-|u|) and sigmoid(u) from the same e^-|u|.
+    for first in (0..n).step_by(UNITS_PER_LOG) {
+        product.fill(1.0);
+        for j in first..(first + UNITS_PER_LOG).min(n) {
+            let base = model.c[j] + x1 * a1[j];
+            let column = &mut h[j * points..(j + 1) * points];
+            for (q, ((hq, f), prod)) in column
+                .iter_mut()
+                .zip(neg_f.iter_mut())
+                .zip(product.iter_mut())
+                .enumerate()
+            {
+                let u = grid.coordinate(1, q).mul_add(a2[j], base);
+                let e = vecmath::exp(-u.abs());
+                *f += u.max(0.0);
+                *prod *= 1.0 + e;
+                *hq = if u >= 0.0 { 1.0 } else { e } / (1.0 + e);
+            }
+        }
+        for (f, prod) in neg_f.iter_mut().zip(product.iter()) {
+            *f += prod.ln();
+        }
+    }
+    let max = neg_f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut base = [0.0; 3];
+    for (q, f) in neg_f.iter_mut().enumerate() {
+        // neg_f now holds the weight of point q.
+        *f = (*f - max).exp();
+        let d2 = grid.coordinate(1, q) - model.b[1];
+        base[0] += *f;
+        base[1] += *f * d2;
+        base[2] += *f * d2 * d2;
+    }
+    let (mut h_sum, mut x2_h) = (vec![0.0; n], vec![0.0; n]);
+    for j in 0..n {
+        for (q, (hq, w)) in h[j * points..(j + 1) * points]
+            .iter()
+            .zip(neg_f.iter())
+            .enumerate()
+        {
+            h_sum[j] += w * hq;
+            x2_h[j] += w * hq * grid.coordinate(1, q);
+        }
+    }
+    RowSums {
+        max,
+        base,
+        h: h_sum,
+        x2_h,
     }
 }
 

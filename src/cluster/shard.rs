@@ -1,5 +1,6 @@
 //! Splitting a sweep into deterministic, cost-balanced shards that a cluster's scheduler runs side by side.
 
+use crate::estimate::MAX_TRAINING_POINTS;
 use crate::experiment::grid::RunSpec;
 use crate::train::params::Sampler;
 use std::fmt;
@@ -47,7 +48,8 @@ impl FromStr for Shard {
 /// A run's relative cost in integer units, the same on every machine: hidden units (plus the two
 /// visible ones) times Gibbs steps per update (plus the two free-energy passes) times epochs times
 /// training points. With `sampler = "exact"` each update enumerates the 2^hidden hidden states
-/// instead of running chains.
+/// instead of running chains; with `sampler = "grid"` it sums over the grid points (counted at
+/// their cap, [`MAX_TRAINING_POINTS`]^2) times the hidden units.
 pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
     let t = &run.train;
     let (hidden, epochs, n_train) = (t.hidden as u128, t.epochs as u128, n_train as u128);
@@ -56,6 +58,11 @@ pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
         let states = 1u128 << t.hidden.min(100);
         let enumeration = (updates * (hidden + 2)).saturating_mul(states);
         ((hidden + 2) * 2 * epochs * n_train).saturating_add(enumeration)
+    } else if t.sampler == Sampler::Grid {
+        let updates = epochs * n_train.div_ceil(t.batch_size as u128);
+        let grid = (MAX_TRAINING_POINTS * MAX_TRAINING_POINTS) as u128;
+        let integral = (updates * (hidden + 2)).saturating_mul(grid);
+        ((hidden + 2) * epochs * n_train).saturating_add(integral)
     } else {
         (hidden + 2) * (t.k as u128 + 2) * epochs * n_train
     }
@@ -111,6 +118,25 @@ mod tests {
         // For chains, one more unit adds 1/12 (hidden + 2 units of work).
         let ratio = cost_of(11, Sampler::Noise) / cost_of(10, Sampler::Noise);
         assert!((ratio - 13.0 / 12.0).abs() < 1e-9, "{ratio}");
+    }
+
+    #[test]
+    fn grid_runs_cost_grid_points_times_hidden() {
+        let text = "name = \"s\"\n[data]\nsource = \"gmm_iso\"\n[grid]\nhidden = [10, 22, 64]\nsampler = [\"grid\", \"exact\"]\n";
+        let runs = expand(&parse(Path::new("s.toml"), text).unwrap());
+        let cost_of = |hidden: usize, sampler: Sampler| {
+            let run = runs
+                .iter()
+                .find(|r| r.train.hidden == hidden && r.train.sampler == sampler)
+                .unwrap();
+            cost(run, 1000) as f64
+        };
+        // Linear in hidden + 2, and past the exact sampler's cost once 2^hidden > 256^2.
+        let ratio = cost_of(22, Sampler::Grid) / cost_of(10, Sampler::Grid);
+        assert!((ratio - 2.0).abs() < 1e-6, "{ratio}");
+        assert!(cost_of(64, Sampler::Grid) < 1e12);
+        assert!(cost_of(10, Sampler::Grid) > cost_of(10, Sampler::Exact));
+        assert!(cost_of(22, Sampler::Grid) < cost_of(22, Sampler::Exact));
     }
 
     #[test]

@@ -3,7 +3,10 @@
 pub mod params;
 
 use crate::data::{Dataset, moments};
-use crate::estimate::{EvalConfig, Evaluation, evaluate};
+use crate::estimate::{
+    EvalConfig, Evaluation, MAX_TRAINING_POINTS, auto_grid_points, evaluate,
+    expected_free_energy_grad_grid,
+};
 use crate::model::{Gradient, Grbm, Workspace};
 use crate::rng::{GibbsRng, Purpose, stream};
 use faer::Mat;
@@ -175,10 +178,13 @@ impl<'a> Trainer<'a> {
         self.model
             .mean_free_energy_grad(x, &mut self.ws, &mut self.positive);
 
-        if self.cfg.sampler == Sampler::Exact {
-            self.model.expected_free_energy_grad(&mut self.negative);
-        } else {
-            self.chain_negative_phase(rows);
+        match self.cfg.sampler {
+            Sampler::Exact => self.model.expected_free_energy_grad(&mut self.negative),
+            Sampler::Grid => {
+                let points = auto_grid_points(&self.model).min(MAX_TRAINING_POINTS);
+                expected_free_energy_grad_grid(&self.model, Some(points), &mut self.negative);
+            }
+            Sampler::Cd | Sampler::Pcd | Sampler::Noise => self.chain_negative_phase(rows),
         }
 
         let progress = self.step as f64 / self.total_steps.max(1) as f64;
@@ -221,7 +227,7 @@ impl<'a> Trainer<'a> {
                     }
                 }
             }
-            Sampler::Exact => unreachable!("the exact negative phase has no chains"),
+            Sampler::Exact | Sampler::Grid => unreachable!("this negative phase has no chains"),
         }
         let mut chains = self.chains.as_mut().subrows_mut(0, rows);
         self.model
@@ -547,6 +553,19 @@ mod tests {
             hidden: 6,
             epochs: 15,
             sampler: Sampler::Exact,
+            optimizer: Optimizer::Adam,
+            lr: 0.1,
+            ..TrainConfig::default()
+        });
+    }
+
+    /// The grid negative phase is the same expectation (to ~1e-12), so it fits like the exact one.
+    #[test]
+    fn grid_sampler_fits_gmm_iso_from_the_grid_expectation() {
+        assert_fits_gmm_iso(TrainConfig {
+            hidden: 6,
+            epochs: 15,
+            sampler: Sampler::Grid,
             optimizer: Optimizer::Adam,
             lr: 0.1,
             ..TrainConfig::default()

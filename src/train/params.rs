@@ -222,6 +222,9 @@ choices! {
         Noise = "noise",
         /// No chains: the exact model expectation, by enumerating the 2^n hidden states (n <= 20).
         Exact = "exact",
+        /// No chains: the same expectation as an integral of p(x) dF/dtheta over a 2-D grid in x
+        /// (the grid of log Z, at most 256 points per axis), for any n.
+        Grid = "grid",
     }
 }
 
@@ -363,7 +366,7 @@ train_params! {
     clip_norm / ClipNorm: f64 = 20.0, Rule::Number(non_negative, ">= 0 (0 = off)"),
         "clip the gradient to this Euclidean norm (0 = off)";
     sampler / Sampler: Sampler = Sampler::Noise, Rule::Choice,
-        "where negative chains start: at the minibatch (the lab's CD-k), persistent chains carried across minibatches (PCD), or fresh N(0, I) draws in standardized units (Liao et al. 2022, \"Gaussian-Bernoulli RBMs Without Tears\"); `\"exact\"` runs no chains and uses the exact model expectation of the gradient, summed over all 2^hidden hidden states (hidden <= 20; `k` is ignored): the true log-likelihood gradient, to compare CD's bias against, at a cost that doubles with every hidden unit";
+        "where negative chains start: at the minibatch (the lab's CD-k), persistent chains carried across minibatches (PCD), or fresh N(0, I) draws in standardized units (Liao et al. 2022, \"Gaussian-Bernoulli RBMs Without Tears\"); `\"exact\"` runs no chains and uses the exact model expectation of the gradient, summed over all 2^hidden hidden states (hidden <= 20; `k` is ignored): the true log-likelihood gradient, to compare CD's bias against, at a cost that doubles with every hidden unit; `\"grid\"` computes the same expectation as the integral over x of p(x) dF/dtheta(x), an equal-weight sum over the grid that gives log Z (at most 256 x 256 points; `k` is ignored), for any hidden size, at a cost linear in hidden";
 }
 
 impl TrainConfig {
@@ -477,7 +480,7 @@ mod tests {
         );
         assert_eq!(
             invalid("sampler", Raw::Text("gibbs".into())),
-            "sampler must be one of \"cd\", \"pcd\", \"noise\", \"exact\""
+            "sampler must be one of \"cd\", \"pcd\", \"noise\", \"exact\", \"grid\""
         );
         assert_eq!(
             Setting::parse("hiden", &Raw::Int(3)),
