@@ -101,17 +101,20 @@ mod tests {
         expand(&parse(Path::new("s.toml"), text).unwrap())
     }
 
+    /// The cost, on 1000 training points, of the run of grid `text` with this hidden size and sampler.
+    fn cost_of(text: &str, hidden: usize, sampler: Sampler) -> f64 {
+        let runs = expand(&parse(Path::new("s.toml"), text).unwrap());
+        let run = runs
+            .iter()
+            .find(|r| r.train.hidden == hidden && r.train.sampler == sampler)
+            .unwrap();
+        cost(run, 1000) as f64
+    }
+
     #[test]
     fn exact_runs_cost_what_they_enumerate() {
         let text = "name = \"s\"\n[data]\nsource = \"gmm_iso\"\n[grid]\nhidden = [10, 11]\nsampler = [\"noise\", \"exact\"]\n";
-        let runs = expand(&parse(Path::new("s.toml"), text).unwrap());
-        let cost_of = |hidden: usize, sampler: Sampler| {
-            let run = runs
-                .iter()
-                .find(|r| r.train.hidden == hidden && r.train.sampler == sampler)
-                .unwrap();
-            cost(run, 1000) as f64
-        };
+        let cost_of = |hidden, sampler| cost_of(text, hidden, sampler);
         // One more hidden unit doubles the states an exact update enumerates.
         let ratio = cost_of(11, Sampler::Exact) / cost_of(10, Sampler::Exact);
         assert!(ratio > 1.9 && ratio < 2.3, "{ratio}");
@@ -123,14 +126,7 @@ mod tests {
     #[test]
     fn grid_runs_cost_grid_points_times_hidden() {
         let text = "name = \"s\"\n[data]\nsource = \"gmm_iso\"\n[grid]\nhidden = [10, 22, 64]\nsampler = [\"grid\", \"exact\"]\n";
-        let runs = expand(&parse(Path::new("s.toml"), text).unwrap());
-        let cost_of = |hidden: usize, sampler: Sampler| {
-            let run = runs
-                .iter()
-                .find(|r| r.train.hidden == hidden && r.train.sampler == sampler)
-                .unwrap();
-            cost(run, 1000) as f64
-        };
+        let cost_of = |hidden, sampler| cost_of(text, hidden, sampler);
         // Linear in hidden + 2, and past the exact sampler's cost once 2^hidden > 256^2.
         let ratio = cost_of(22, Sampler::Grid) / cost_of(10, Sampler::Grid);
         assert!((ratio - 2.0).abs() < 1e-6, "{ratio}");

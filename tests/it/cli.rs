@@ -241,19 +241,7 @@ fn grid_sampler_results_do_not_depend_on_threads() {
     }
     let results = dir.path().join("results");
     for (a, b) in [("one", "two"), ("pair1", "pair2")] {
-        for table in ["runs.parquet", "curves.parquet", "models.parquet"] {
-            let one = read(&results.join(a).join(table));
-            let two = read(&results.join(b).join(table));
-            let (one, two) = if table == "runs.parquet" {
-                (without_timing(one), without_timing(two))
-            } else {
-                (one, two)
-            };
-            assert!(
-                one.equals_missing(&two),
-                "{a} vs {b}: {table} differs between 1 and 2 threads"
-            );
-        }
+        assert_same_tables(&results.join(a), &results.join(b));
     }
 }
 
