@@ -502,6 +502,56 @@ fn lane_sum(values: &[f64]) -> f64 {
 }
 
 vectorized! {
+    /// The sum of `values`, in [`W`] partial sums added in a fixed order.
+    pub fn sum(values: &[f64]) -> f64 {
+        lane_sum(values)
+    }
+}
+
+vectorized! {
+    /// The largest of `values` (`-inf` for none).
+    pub fn max(values: &[f64]) -> f64 {
+        lane_max(values)
+    }
+}
+
+vectorized! {
+    /// `values[s] *= factor`.
+    pub fn scale(values: &mut [f64], factor: f64) {
+        for v in values.iter_mut() {
+            *v *= factor;
+        }
+    }
+}
+
+vectorized! {
+    /// `out[s] = e^(values[s] - shift)`: normalized weights from log weights.
+    pub fn exp_shifted(values: &[f64], shift: f64, out: &mut [f64]) {
+        for (o, v) in out.iter_mut().zip(values) {
+            *o = exp(v - shift);
+        }
+    }
+}
+
+vectorized! {
+    /// `sum(a[s] b[s])`, in [`W`] partial sums added in a fixed order.
+    pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+        let mut acc = [0.0; W];
+        let (ab, bb) = (a.chunks_exact(W), b.chunks_exact(W));
+        let (ar, br) = (ab.remainder(), bb.remainder());
+        for (x, y) in ab.zip(bb) {
+            for l in 0..W {
+                acc[l] = x[l].mul_add(y[l], acc[l]);
+            }
+        }
+        for (l, (x, y)) in ar.iter().zip(br).enumerate() {
+            acc[l] = x.mul_add(*y, acc[l]);
+        }
+        combine(acc)
+    }
+}
+
+vectorized! {
     /// `ln(sum(exp(v)))` without overflow; `-inf` for an empty slice, the max if it is not finite.
     pub fn log_sum_exp(values: &[f64]) -> f64 {
         let max = lane_max(values);

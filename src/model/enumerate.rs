@@ -1,60 +1,125 @@
-//! The enumeration of all 2^n hidden states (Gray-code walk over the mixture's components): exact log Z, the exact expected gradient of F and the exact moments of p(x), up to [`MAX_ENUMERATION_HIDDEN`].
+//! The enumeration of all 2^n hidden states (the mixture's components, built unit by unit in vectorized passes): exact log Z, the exact expected gradient of F and the exact moments of p(x), up to [`MAX_ENUMERATION_HIDDEN`].
 
 use super::{Gradient, Grbm};
-use crate::vecmath::log_sum_exp;
+use crate::vecmath::{dot, exp_shifted, max, scale, sum, vectorized};
 
 /// Largest hidden size for which `log Z` is computed by enumerating all `2^n` hidden states.
 pub const MAX_ENUMERATION_HIDDEN: usize = 20;
 
+/// The model's marginal p(x) as its 2^n Gaussian components, one per hidden state in binary
+/// counting order (bit j of the index is z_j), with the buffers of the sums over them. Kept
+/// between training steps so that the arrays are allocated once per run, not once per step.
+#[derive(Debug, Default)]
+pub struct Mixture {
+    /// `ln w(z)`, so that p(z) = w(z) / Z.
+    log_weight: Vec<f64>,
+    /// `(W z)_i` for i = 0, 1: component z has mean `b + W z`.
+    wz: [Vec<f64>; 2],
+    /// log Z, once [`Mixture::weigh`] has run.
+    log_z: f64,
+    /// p(z), then partial sums of it.
+    p: Vec<f64>,
+    /// p(z) (W z)_i, then partial sums of it.
+    p_wz: [Vec<f64>; 2],
+}
+
+impl Mixture {
+    /// Empty buffers, sized by the first model they enumerate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// log Z, p(z) and p(z) (W z)_i from the log weights: one exponential per state, whose sum
+    /// gives log Z and normalizes them.
+    fn weigh(&mut self) {
+        let size = self.log_weight.len();
+        let [p0, p1] = &mut self.p_wz;
+        for v in [&mut self.p, p0, p1] {
+            v.resize(size, 0.0);
+        }
+        let top = max(&self.log_weight);
+        exp_shifted(&self.log_weight, top, &mut self.p);
+        // Non-finite log weights (a diverged model) leave log Z non-finite.
+        let total = sum(&self.p);
+        self.log_z = top + total.ln();
+        scale(&mut self.p, 1.0 / total);
+        for i in 0..2 {
+            multiply(&self.p, &self.wz[i], &mut self.p_wz[i]);
+        }
+    }
+}
+
+vectorized! {
+    /// `ln w(z) = c.z + sum_i ((W z)_i^2 + 2 b_i (W z)_i) / (2 sigma_i^2) + ln(2 pi sigma_1 sigma_2)`,
+    /// written over `cz` (which holds c.z).
+    fn log_weights(cz: &mut [f64], wz0: &[f64], wz1: &[f64], b: [f64; 2], half_iv: [f64; 2], normalizer: f64) {
+        for ((w, x), y) in cz.iter_mut().zip(wz0).zip(wz1) {
+            *w = *w + (x * x + 2.0 * x * b[0]) * half_iv[0] + (y * y + 2.0 * y * b[1]) * half_iv[1] + normalizer;
+        }
+    }
+}
+
+vectorized! {
+    /// `values` holds a sum over the states below `len / 2`; the upper half gets the same sums
+    /// with one more unit on, which adds `term`.
+    fn add_unit(values: &mut [f64], term: f64) {
+        let (off, on) = values.split_at_mut(values.len() / 2);
+        for (on, off) in on.iter_mut().zip(off.iter()) {
+            *on = off + term;
+        }
+    }
+}
+
+vectorized! {
+    /// Adds the upper half of `values` onto the lower half: sums over the states with the top
+    /// unit on and off, as a sum over the other units' states.
+    fn fold(values: &mut [f64]) {
+        let (low, high) = values.split_at_mut(values.len() / 2);
+        for (low, high) in low.iter_mut().zip(high.iter()) {
+            *low += high;
+        }
+    }
+}
+
+vectorized! {
+    /// `out[s] = a[s] b[s]`.
+    fn multiply(a: &[f64], b: &[f64], out: &mut [f64]) {
+        for ((o, a), b) in out.iter_mut().zip(a).zip(b) {
+            *o = a * b;
+        }
+    }
+}
+
 impl Grbm {
-    /// Every hidden state with its component's log weight (up to the shared normalizer) and
-    /// mean `b + W z`, in binary counting order (bit j of the index is z_j).
-    ///
-    /// The states are visited in Gray-code order, where each differs from the one before in a
-    /// single unit, so `c.z` and `W z` change by one unit's terms: O(1) per state instead of
-    /// O(n). The running sums are recomputed from scratch every 1024 states, which bounds their
-    /// rounding drift.
-    fn components(&self) -> Vec<(f64, [f64; 2])> {
-        const RESYNC: usize = 1024;
+    /// Every hidden state's component into `m`, built unit by unit: the states with units below j+1 are
+    /// those with units below j, then the same with unit j on. So each state's `c.z` and `W z`
+    /// add its units in ascending order, the same sums whatever n (no running drift), and every
+    /// pass is a contiguous loop the compiler vectorizes.
+    fn mixture(&self, m: &mut Mixture) {
         let n = self.n_hidden();
         assert!(
             n <= MAX_ENUMERATION_HIDDEN,
             "enumeration of 2^{n} hidden states is not supported"
         );
+        let size = 1usize << n;
+        let [wz0, wz1] = &mut m.wz;
+        for v in [&mut m.log_weight, wz0, wz1] {
+            v.resize(size, 0.0);
+            v[0] = 0.0;
+        }
+        for j in 0..n {
+            let span = 2 << j;
+            add_unit(&mut m.log_weight[..span], self.c[j]);
+            add_unit(&mut m.wz[0][..span], self.w[(0, j)]);
+            add_unit(&mut m.wz[1][..span], self.w[(1, j)]);
+        }
         let sigma = self.sigma();
         let half_iv = [0.5 / (sigma[0] * sigma[0]), 0.5 / (sigma[1] * sigma[1])];
         let normalizer: f64 = (0..2)
             .map(|i| (sigma[i] * (2.0 * std::f64::consts::PI).sqrt()).ln())
             .sum();
-        let mut out = vec![(0.0, [0.0; 2]); 1 << n];
-        let (mut cz, mut wz) = (0.0, [0.0; 2]);
-        for t in 0..1usize << n {
-            let state = t ^ (t >> 1);
-            if t % RESYNC == 0 {
-                let on = (0..n).filter(|j| state >> j & 1 == 1);
-                cz = on.clone().map(|j| self.c[j]).sum();
-                wz = [0, 1].map(|i| on.clone().map(|j| self.w[(i, j)]).sum());
-            } else {
-                let j = t.trailing_zeros() as usize;
-                let sign = if state >> j & 1 == 1 { 1.0 } else { -1.0 };
-                cz += sign * self.c[j];
-                wz[0] += sign * self.w[(0, j)];
-                wz[1] += sign * self.w[(1, j)];
-            }
-            let log_weight = cz
-                + (wz[0] * wz[0] + 2.0 * wz[0] * self.b[0]) * half_iv[0]
-                + (wz[1] * wz[1] + 2.0 * wz[1] * self.b[1]) * half_iv[1]
-                + normalizer;
-            out[state] = (log_weight, [self.b[0] + wz[0], self.b[1] + wz[1]]);
-        }
-        out
-    }
-
-    /// [`Grbm::components`] and their log normalizer, log Z.
-    fn mixture(&self) -> (Vec<(f64, [f64; 2])>, f64) {
-        let components = self.components();
-        let log_z = log_sum_exp(&components.iter().map(|(w, _)| *w).collect::<Vec<_>>());
-        (components, log_z)
+        let [wz0, wz1] = &m.wz;
+        log_weights(&mut m.log_weight, wz0, wz1, self.b, half_iv, normalizer);
     }
 
     /// The exact model expectation of the gradient of F, E_p(x)[dF/dtheta] (= -d log Z / dtheta),
@@ -62,25 +127,30 @@ impl Grbm {
     /// Gaussian given z, so every moment the gradient needs is a sum over the mixture's components.
     /// This is the negative phase of `sampler = "exact"`; panics above [`MAX_ENUMERATION_HIDDEN`].
     pub fn expected_free_energy_grad(&self, grad: &mut Gradient) {
+        self.expected_free_energy_grad_in(grad, &mut Mixture::new());
+    }
+
+    /// [`Grbm::expected_free_energy_grad`] with the state arrays in `m`, reused between calls.
+    pub fn expected_free_energy_grad_in(&self, grad: &mut Gradient, m: &mut Mixture) {
         let n = self.n_hidden();
-        let (components, log_z) = self.mixture();
-        // E[z_j], E[(W z)_i], E[(W z)_i^2] and E[z_j (W z)_i] under p(z).
+        self.mixture(m);
+        m.weigh();
+        let Mixture { wz, p, p_wz, .. } = m;
+        // E[(W z)_i] and E[(W z)_i^2].
+        let wz_mean = [sum(&p_wz[0]), sum(&p_wz[1])];
+        let wz_square = [dot(&p_wz[0], &wz[0]), dot(&p_wz[1], &wz[1])];
+        // E[z_j] and E[z_j (W z)_i]: the states with the top unit on are the upper half; folded
+        // onto the lower half they leave the same sums over the remaining units.
         let mut z_mean = vec![0.0; n];
-        let mut wz_mean = [0.0; 2];
-        let mut wz_square = [0.0; 2];
         let mut z_wz = [vec![0.0; n], vec![0.0; n]];
-        for (state, (log_weight, mean)) in components.iter().enumerate() {
-            let p = (log_weight - log_z).exp();
-            let wz = [mean[0] - self.b[0], mean[1] - self.b[1]];
-            for i in 0..2 {
-                wz_mean[i] += p * wz[i];
-                wz_square[i] += p * wz[i] * wz[i];
-            }
-            for j in (0..n).filter(|j| state >> j & 1 == 1) {
-                z_mean[j] += p;
-                z_wz[0][j] += p * wz[0];
-                z_wz[1][j] += p * wz[1];
-            }
+        for j in (0..n).rev() {
+            let (half, span) = (1 << j, 2 << j);
+            z_mean[j] = sum(&p[half..span]);
+            z_wz[0][j] = sum(&p_wz[0][half..span]);
+            z_wz[1][j] = sum(&p_wz[1][half..span]);
+            fold(&mut p[..span]);
+            fold(&mut p_wz[0][..span]);
+            fold(&mut p_wz[1][..span]);
         }
         // dE/db_i = -(x_i - b_i)/v_i, dE/dln(sigma_i) = (-(x_i - b_i)^2 + 2 x_i (Wz)_i)/v_i,
         // dE/dW_ij = -x_i z_j / v_i and dE/dc_j = -z_j, with x | z ~ N(b + W z, v).
@@ -103,31 +173,28 @@ impl Grbm {
         if self.n_hidden() > MAX_ENUMERATION_HIDDEN {
             return None;
         }
-        Some(self.mixture().1)
+        let mut m = Mixture::new();
+        self.mixture(&mut m);
+        m.weigh();
+        Some(m.log_z)
     }
 
     /// Exact mean and covariance of the model's marginal p(x), from the mixture of 2^n Gaussians.
     pub fn exact_moments(&self) -> ([f64; 2], [[f64; 2]; 2]) {
-        let (components, log_z) = self.mixture();
+        let mut m = Mixture::new();
+        self.mixture(&mut m);
+        m.weigh();
+        let Mixture { wz, p_wz, .. } = &m;
+        // Moments of W z; the mean shifts by b, the covariance gains sigma^2 on its diagonal.
+        let wz_mean = [sum(&p_wz[0]), sum(&p_wz[1])];
         let sigma = self.sigma();
-        let mut mean = [0.0; 2];
-        let mut second = [[0.0; 2]; 2];
-        for (log_weight, mu) in &components {
-            let p = (log_weight - log_z).exp();
-            for a in 0..2 {
-                mean[a] += p * mu[a];
-                for b in 0..2 {
-                    second[a][b] += p * mu[a] * mu[b];
-                }
-            }
-        }
         let mut cov = [[0.0; 2]; 2];
         for a in 0..2 {
             for b in 0..2 {
-                cov[a][b] = second[a][b] - mean[a] * mean[b];
+                cov[a][b] = dot(&p_wz[a], &wz[b]) - wz_mean[a] * wz_mean[b];
             }
             cov[a][a] += sigma[a] * sigma[a];
         }
-        (mean, cov)
+        ([self.b[0] + wz_mean[0], self.b[1] + wz_mean[1]], cov)
     }
 }

@@ -14,7 +14,7 @@ mod gibbs;
 mod units;
 
 pub use batch::Workspace;
-pub use enumerate::MAX_ENUMERATION_HIDDEN;
+pub use enumerate::{MAX_ENUMERATION_HIDDEN, Mixture};
 
 /// A GRBM with 2 visible units. `log_sigma` is the trained parameter; sigma = exp(log_sigma).
 #[derive(Debug, Clone, PartialEq)]

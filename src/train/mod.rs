@@ -7,7 +7,7 @@ use crate::estimate::{
     EvalConfig, Evaluation, MAX_TRAINING_POINTS, auto_grid_points, evaluate,
     expected_free_energy_grad_grid,
 };
-use crate::model::{Gradient, Grbm, Workspace};
+use crate::model::{Gradient, Grbm, Mixture, Workspace};
 use crate::rng::{GibbsRng, Purpose, stream};
 use faer::Mat;
 use faer::reborrow::{Reborrow, ReborrowMut};
@@ -125,6 +125,8 @@ pub struct Trainer<'a> {
     positive: Gradient,
     negative: Gradient,
     ws: Workspace,
+    /// The hidden states' arrays of `sampler = "exact"`.
+    mixture: Mixture,
     batch: Mat<f64>,
     chains: Mat<f64>,
     /// Whether the persistent chains (PCD) have been started yet.
@@ -151,6 +153,7 @@ impl<'a> Trainer<'a> {
             positive: Gradient::zeros(n),
             negative: Gradient::zeros(n),
             ws: Workspace::new(cfg.batch_size, n),
+            mixture: Mixture::new(),
             batch: Mat::zeros(cfg.batch_size, 2),
             chains: Mat::zeros(cfg.batch_size, 2),
             chains_started: false,
@@ -179,7 +182,9 @@ impl<'a> Trainer<'a> {
             .mean_free_energy_grad(x, &mut self.ws, &mut self.positive);
 
         match self.cfg.sampler {
-            Sampler::Exact => self.model.expected_free_energy_grad(&mut self.negative),
+            Sampler::Exact => self
+                .model
+                .expected_free_energy_grad_in(&mut self.negative, &mut self.mixture),
             Sampler::Grid => {
                 let points = auto_grid_points(&self.model).min(MAX_TRAINING_POINTS);
                 expected_free_energy_grad_grid(&self.model, Some(points), &mut self.negative);

@@ -1,10 +1,10 @@
-//! Criterion benchmarks of the inner work: one Gibbs step, one CD-k update, the grid log Z and the enumeration.
+//! Criterion benchmarks of the inner work: one Gibbs step, one CD-k update, the grid log Z and the enumeration, and the exact negative phase (enumeration and grid).
 //! Ids name the hidden size `n` and the batch `b`; data and models are built outside the timed closures.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use faer::Mat;
-use grbm_sweep::estimate::log_z_grid;
-use grbm_sweep::model::{Grbm, Workspace};
+use grbm_sweep::estimate::{expected_free_energy_grad_grid, log_z_grid};
+use grbm_sweep::model::{Gradient, Grbm, Mixture, Workspace};
 use grbm_sweep::rng::{GibbsRng, Purpose, stream};
 use grbm_sweep::train::params::TrainConfig;
 use grbm_sweep::train::{Trainer, initial_model};
@@ -88,5 +88,28 @@ fn log_z(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gibbs_step, cd_update, log_z);
+/// The negative phase of `sampler = "exact"` (the enumeration) and `"grid"`, at the hidden
+/// sizes a fit uses.
+fn exact_gradient(c: &mut Criterion) {
+    let mut group = c.benchmark_group("exact_gradient");
+    for n in [8, 14] {
+        let m = model(n);
+        let mut grad = Gradient::zeros(n);
+        let mut mixture = Mixture::new();
+        group.bench_function(BenchmarkId::new("enumeration", format!("n{n}")), |bench| {
+            bench.iter(|| black_box(&m).expected_free_energy_grad_in(&mut grad, &mut mixture))
+        });
+        group.bench_function(BenchmarkId::new("grid_256", format!("n{n}")), |bench| {
+            bench.iter(|| expected_free_energy_grad_grid(black_box(&m), Some(256), &mut grad))
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // Criterion's plots need system fonts, which a bare machine lacks; the figures are printed.
+    config = Criterion::default().without_plots();
+    targets = gibbs_step, cd_update, log_z, exact_gradient
+}
 criterion_main!(benches);
