@@ -1,4 +1,4 @@
-//! Pictures of a finished sweep: each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, and the best test log-likelihood over every pair of grid axes.
+//! Pictures of a finished sweep: each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, the best test log-likelihood over every pair of grid axes, and every data set's best model beside its true density in one picture (`best`).
 
 use super::summary::describe;
 use crate::data::{Dataset, Generator};
@@ -43,10 +43,16 @@ pub const DENSITY_SIZE: (u32, u32) = (1200, 560);
 pub const DENSITY_SIZE_ALONE: (u32, u32) = (640, 560);
 pub const CURVES_SIZE: (u32, u32) = (900, 560);
 pub const GRID_SIZE: (u32, u32) = (720, 560);
+/// Pixel size of one data set's pair of panels in `best`, and of the title above them and the key below.
+pub const BEST_PAIR_SIZE: (u32, u32) = (600, 330);
+const BEST_TITLE: u32 = 44;
+const BEST_FOOTER: u32 = 44;
 /// The parameters a density's title names when the experiment sweeps nothing.
 const TITLE_KEYS: [&str; 5] = ["hidden", "lr", "k", "sampler", "seed"];
 /// Raster cells per axis of a density heat map.
 const RASTER: usize = 140;
+/// Raster cells per axis of the small heat maps of `best`.
+const SMALL_RASTER: usize = 80;
 /// Heat maps show log densities down to this many nats below their maximum.
 const LOG_DENSITY_RANGE: f64 = 12.0;
 
@@ -124,6 +130,7 @@ pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathB
     for dataset in 0..folder.datasets.len() {
         draw_dataset_summaries(&mut pictures, folder, &finished, dataset, opts.top.max(1))?;
     }
+    draw_best(&mut pictures, folder, &finished)?;
     Ok(pictures.written)
 }
 
@@ -190,6 +197,139 @@ fn draw_density(
         density_figure(record, data, truth.as_ref(), &title)
     );
     Ok(())
+}
+
+/// Columns and rows of pairs in `best` for `count` data sets: one pair per row up to three, then a
+/// near-square grid (9 data sets: 3 x 3).
+pub fn best_layout(count: usize) -> (usize, usize) {
+    let columns = if count <= 3 {
+        1
+    } else {
+        (1..)
+            .find(|c| c * c >= count)
+            .expect("some square holds count")
+    };
+    (columns, count.max(1).div_ceil(columns))
+}
+
+/// Pixel size of `best` for `count` data sets.
+pub fn best_size(count: usize) -> (u32, u32) {
+    let (columns, rows) = best_layout(count);
+    (
+        columns as u32 * BEST_PAIR_SIZE.0,
+        rows as u32 * BEST_PAIR_SIZE.1 + BEST_TITLE + BEST_FOOTER,
+    )
+}
+
+/// `best`: the best run of every data set beside its true density, one pair per data set.
+fn draw_best(
+    pictures: &mut Pictures,
+    folder: &Folder,
+    finished: &[&RunRecord],
+) -> Result<(), PlotError> {
+    let bests: Vec<&RunRecord> = (0..folder.datasets.len())
+        .flat_map(|d| best(finished, d, 1))
+        .collect();
+    render!(
+        pictures,
+        "best",
+        best_size(bests.len()),
+        best_figure(folder, &bests)
+    );
+    Ok(())
+}
+
+fn best_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    folder: &Folder,
+    bests: &[&RunRecord],
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let (columns, rows) = best_layout(bests.len());
+    let (body, footer) = root.split_vertically(root.dim_in_pixel().1 - BEST_FOOTER);
+    let (title, grid) = body.split_vertically(BEST_TITLE);
+    title.titled(
+        "Best run of each data set beside its true density",
+        ("sans-serif", 21),
+    )?;
+    for (record, area) in bests.iter().zip(grid.split_evenly((rows, columns))) {
+        best_pair(&area, folder, record)?;
+    }
+    // Two short lines, so that a single column of pairs holds them.
+    let key = [
+        format!(
+            "log density: dark = {LOG_DENSITY_RANGE} nats below each panel's max, yellow = max"
+        ),
+        "gap = true_ll - test_ll, in nats per test point".to_string(),
+    ];
+    for (line, text) in key.into_iter().enumerate() {
+        footer.draw(&Text::new(
+            text,
+            (12, 4 + 19 * line as i32),
+            ("sans-serif", 15),
+        ))?;
+    }
+    Ok(())
+}
+
+/// One data set's pair: its best model's log density, and the true one (or the test points).
+fn best_pair<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    folder: &Folder,
+    record: &RunRecord,
+) -> DrawResult<DB> {
+    let data = &folder.datasets[record.spec.dataset];
+    let run = record.run.as_ref().expect("plotted runs have a model");
+    let model: &Grbm = &run.model;
+    let log_z = log_z_grid(model, None).log_z;
+    let test_ll = record.test_ll().unwrap_or(f64::NAN);
+    let caption = match data.true_ll {
+        Some(t) => format!(
+            "{}: test_ll {test_ll:.4}, true_ll {t:.4}, gap {:.4} nats",
+            data.name,
+            t - test_ll
+        ),
+        None => format!("{}: test_ll {test_ll:.4} (true density unknown)", data.name),
+    };
+    let panels = area
+        .margin(6, 0, 8, 8)
+        .titled(&caption, ("sans-serif", 17))?
+        .split_evenly((1, 2));
+    let bounds = data_bounds(data);
+    let model_density = |x: [f64; 2]| -model.free_energy(x) - log_z;
+    let model_caption = format!("model {}", record.spec.run_id);
+    density_panel(
+        &panels[0],
+        &model_caption,
+        bounds,
+        Some(&model_density),
+        &[],
+        SMALL_PANEL,
+    )?;
+    match true_density(folder, record.spec.dataset) {
+        Some(truth) => {
+            let truth_density = |x: [f64; 2]| truth.log_density(x).unwrap_or(f64::NEG_INFINITY);
+            density_panel(
+                &panels[1],
+                "true density",
+                bounds,
+                Some(&truth_density),
+                &[],
+                SMALL_PANEL,
+            )
+        }
+        None => {
+            let points: [(&[[f64; 2]], RGBAColor); 1] = [(&data.test, BLACK.mix(0.6))];
+            density_panel(
+                &panels[1],
+                "test points",
+                bounds,
+                None,
+                &points,
+                SMALL_PANEL,
+            )
+        }
+    }
 }
 
 /// The generator of data set `dataset`, if it was generated by one whose density is known.
@@ -299,33 +439,92 @@ fn colour(value: f64, max: f64) -> RGBColor {
     ViridisRGB::get_color(t)
 }
 
-/// One heat map panel of `log_density` over `bounds`, with points overlaid.
+/// How a density panel is laid out: the full-size panels of `density-*`, or the small ones of `best`.
+#[derive(Debug, Clone, Copy)]
+struct PanelStyle {
+    /// Raster cells per axis of the heat map.
+    raster: usize,
+    caption_size: u32,
+    /// Font size of the tick labels, when not plotters' default.
+    tick_size: Option<u32>,
+    margin: u32,
+    /// Pixels under the chart for the x tick labels, and left of it for the y ones.
+    label_areas: (u32, u32),
+    /// Whether the axes are named ("x1 (data units)").
+    axis_names: bool,
+}
+
+const FULL_PANEL: PanelStyle = PanelStyle {
+    raster: RASTER,
+    caption_size: 18,
+    tick_size: None,
+    margin: 12,
+    label_areas: (40, 52),
+    axis_names: true,
+};
+const SMALL_PANEL: PanelStyle = PanelStyle {
+    raster: SMALL_RASTER,
+    caption_size: 15,
+    tick_size: Some(12),
+    margin: 6,
+    label_areas: (22, 38),
+    axis_names: false,
+};
+
+/// One panel over `bounds`: a heat map of `log_density` (blank without one), with points overlaid.
 fn density_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     caption: &str,
     bounds: [(f64, f64); 2],
-    log_density: &dyn Fn([f64; 2]) -> f64,
+    log_density: Option<&dyn Fn([f64; 2]) -> f64>,
     overlays: &[(&[[f64; 2]], RGBAColor)],
+    style: PanelStyle,
 ) -> DrawResult<DB> {
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(52)
+        .caption(caption, ("sans-serif", style.caption_size))
+        .margin(style.margin)
+        .x_label_area_size(style.label_areas.0)
+        .y_label_area_size(style.label_areas.1)
         .build_cartesian_2d(bounds[0].0..bounds[0].1, bounds[1].0..bounds[1].1)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc("x1 (data units)")
-        .y_desc("x2 (data units)")
-        .draw()?;
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_mesh();
+    if let Some(size) = style.tick_size {
+        mesh.label_style(("sans-serif", size));
+    }
+    if style.axis_names {
+        mesh.x_desc("x1 (data units)").y_desc("x2 (data units)");
+    } else {
+        mesh.x_labels(5).y_labels(5);
+    }
+    mesh.draw()?;
+    if let Some(log_density) = log_density {
+        draw_heat_map(&mut chart, bounds, log_density, style.raster)?;
+    }
+    for (points, colour) in overlays {
+        chart.draw_series(
+            points
+                .iter()
+                .take(3000)
+                .map(|p| Circle::new((p[0], p[1]), 1, colour.filled())),
+        )?;
+    }
+    Ok(())
+}
+
+/// `log_density` on a `raster` x `raster` grid of cells over `bounds`, coloured from its maximum down.
+fn draw_heat_map<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    bounds: [(f64, f64); 2],
+    log_density: &dyn Fn([f64; 2]) -> f64,
+    raster: usize,
+) -> DrawResult<DB> {
     let step = [
-        (bounds[0].1 - bounds[0].0) / RASTER as f64,
-        (bounds[1].1 - bounds[1].0) / RASTER as f64,
+        (bounds[0].1 - bounds[0].0) / raster as f64,
+        (bounds[1].1 - bounds[1].0) / raster as f64,
     ];
-    let cells: Vec<(f64, f64, f64)> = (0..RASTER * RASTER)
+    let cells: Vec<(f64, f64, f64)> = (0..raster * raster)
         .map(|k| {
-            let (a, b) = (k / RASTER, k % RASTER);
+            let (a, b) = (k / raster, k % raster);
             let x = [
                 bounds[0].0 + (a as f64 + 0.5) * step[0],
                 bounds[1].0 + (b as f64 + 0.5) * step[1],
@@ -345,14 +544,6 @@ fn density_panel<DB: DrawingBackend>(
             colour(v, max).filled(),
         )
     }))?;
-    for (points, colour) in overlays {
-        chart.draw_series(
-            points
-                .iter()
-                .take(3000)
-                .map(|p| Circle::new((p[0], p[1]), 1, colour.filled())),
-        )?;
-    }
     Ok(())
 }
 
@@ -380,14 +571,28 @@ fn density_figure<DB: DrawingBackend>(
     let overlays: [(&[[f64; 2]], RGBAColor); 2] =
         [(&data.test, BLACK.mix(0.6)), (&run.samples, RED.mix(0.8))];
     let caption = format!("model log density; test_ll = {:.4} nats", e.test_ll);
-    density_panel(&panels[0], &caption, bounds, &model_density, &overlays)?;
+    density_panel(
+        &panels[0],
+        &caption,
+        bounds,
+        Some(&model_density),
+        &overlays,
+        FULL_PANEL,
+    )?;
     if let (Some(truth), Some(panel)) = (truth, panels.get(1)) {
         let caption = format!(
             "true log density; true_ll = {:.4} nats",
             data.true_ll.unwrap_or(f64::NAN)
         );
         let truth_density = |x: [f64; 2]| truth.log_density(x).unwrap_or(f64::NEG_INFINITY);
-        density_panel(panel, &caption, bounds, &truth_density, &overlays[..1])?;
+        density_panel(
+            panel,
+            &caption,
+            bounds,
+            Some(&truth_density),
+            &overlays[..1],
+            FULL_PANEL,
+        )?;
     }
     footer.draw(&Text::new(
         format!(
