@@ -668,6 +668,41 @@ fn plot_writes_pngs_of_the_expected_size() {
 }
 
 #[test]
+fn plot_draws_every_data_sets_best_run_in_one_picture() {
+    let dir = tempdir();
+    let rows: String = (0..150)
+        .map(|i| format!("{},{}\n", (i as f64 * 0.37).sin(), (i as f64 * 0.11).cos()))
+        .collect();
+    std::fs::write(dir.path().join("mine.csv"), format!("a,b\n{rows}")).unwrap();
+    let text = tiny("best", "seed = [0, 1]\n").replace(
+        "source = \"gmm_iso\"",
+        "source = [\"gmm_iso\", \"two_moons\", \"mine.csv\"]",
+    );
+    write(dir.path(), "exp.toml", &text);
+    assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
+    let out = run(dir.path(), &["plot", "results/best", "--top", "1", "--svg"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plots = dir.path().join("results/best/plots");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("results/best/plots/best.png"), "{stdout}");
+    // One pair of panels per data set, one per row.
+    assert_eq!(grbm_sweep::report::plot::best_layout(3), (1, 3));
+    assert_eq!(
+        png_size(&plots.join("best.png")),
+        grbm_sweep::report::plot::best_size(3)
+    );
+    let svg = std::fs::read_to_string(plots.join("best.svg")).unwrap();
+    for name in ["gmm_iso", "two_moons", "mine.csv"] {
+        assert!(
+            svg.contains(&format!("{name}: test_ll")),
+            "{name} is captioned"
+        );
+    }
+    // The file's density is unknown: its test points stand beside the model instead.
+    assert!(svg.contains("true density") && svg.contains("test points"));
+}
+
+#[test]
 fn plot_errors_name_the_folder_and_the_run() {
     let dir = tempdir();
     std::fs::create_dir_all(dir.path().join("empty")).unwrap();
