@@ -49,7 +49,9 @@ impl FromStr for Shard {
 /// visible ones) times Gibbs steps per update (plus the two free-energy passes) times epochs times
 /// training points. With `sampler = "exact"` each update enumerates the 2^hidden hidden states
 /// instead of running chains; with `sampler = "grid"` it sums over the grid points (counted at
-/// their cap, [`MAX_TRAINING_POINTS`]^2) times the hidden units.
+/// their cap, [`MAX_TRAINING_POINTS`]^2) times the hidden units; with `sampler = "tempered"` it
+/// runs `chains` chains (0: `batch_size`) at each of `replicas` temperatures, each for `k` Gibbs
+/// steps plus the swaps' free energies.
 pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
     let t = &run.train;
     let (hidden, epochs, n_train) = (t.hidden as u128, t.epochs as u128, n_train as u128);
@@ -63,6 +65,16 @@ pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
         let grid = (MAX_TRAINING_POINTS * MAX_TRAINING_POINTS) as u128;
         let integral = (updates * (hidden + 2)).saturating_mul(grid);
         ((hidden + 2) * epochs * n_train).saturating_add(integral)
+    } else if t.sampler == Sampler::Tempered {
+        let updates = epochs * n_train.div_ceil(t.batch_size as u128);
+        let chains = if t.chains == 0 {
+            t.batch_size
+        } else {
+            t.chains
+        } as u128;
+        let states = (t.replicas as u128).saturating_mul(chains);
+        let sampling = (updates * (hidden + 2) * (t.k as u128 + 2)).saturating_mul(states);
+        ((hidden + 2) * epochs * n_train).saturating_add(sampling)
     } else {
         (hidden + 2) * (t.k as u128 + 2) * epochs * n_train
     }
@@ -133,6 +145,16 @@ mod tests {
         assert!(cost_of(64, Sampler::Grid) < 1e12);
         assert!(cost_of(10, Sampler::Grid) > cost_of(10, Sampler::Exact));
         assert!(cost_of(22, Sampler::Grid) < cost_of(22, Sampler::Exact));
+    }
+
+    /// A tempered update runs `replicas` times the chains of a PCD update (with as many chains as
+    /// the minibatch), swaps counted like PCD's negative free-energy pass: `replicas` times the
+    /// cost plus one positive phase, (1 + 4 (k + 2)) / (k + 2) = 49 / 12 times at k = 10.
+    #[test]
+    fn tempered_runs_cost_replicas_times_their_chains() {
+        let text = "name = \"s\"\n[data]\nsource = \"gmm_iso\"\n[train]\nreplicas = 4\n[grid]\nhidden = [10]\nsampler = [\"pcd\", \"tempered\"]\n";
+        let ratio = cost_of(text, 10, Sampler::Tempered) / cost_of(text, 10, Sampler::Pcd);
+        assert!((ratio - 49.0 / 12.0).abs() < 1e-9, "{ratio}");
     }
 
     #[test]

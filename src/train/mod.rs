@@ -1,6 +1,7 @@
 //! The training loop of one run: initialization, minibatch SGD on the CD-k gradient of the free energy, learning curves and divergence.
 
 pub mod params;
+pub mod tempering;
 
 use crate::data::{Dataset, moments};
 use crate::estimate::{
@@ -131,6 +132,8 @@ pub struct Trainer<'a> {
     chains: Mat<f64>,
     /// Whether the persistent chains (PCD) have been started yet.
     chains_started: bool,
+    /// The replica chains of `sampler = "tempered"`.
+    tempering: Option<tempering::Tempering>,
     noise_center: [f64; 2],
     noise_spread: [f64; 2],
     gibbs_rng: GibbsRng,
@@ -157,6 +160,14 @@ impl<'a> Trainer<'a> {
             batch: Mat::zeros(cfg.batch_size, 2),
             chains: Mat::zeros(cfg.batch_size, 2),
             chains_started: false,
+            tempering: (cfg.sampler == Sampler::Tempered).then(|| {
+                let chains = if cfg.chains == 0 {
+                    cfg.batch_size
+                } else {
+                    cfg.chains
+                };
+                tempering::Tempering::new(cfg.replicas, cfg.beta_min, chains, n)
+            }),
             noise_center,
             noise_spread,
             gibbs_rng: GibbsRng::new(stream(cfg.seed, Purpose::Gibbs)),
@@ -190,6 +201,15 @@ impl<'a> Trainer<'a> {
                 expected_free_energy_grad_grid(&self.model, Some(points), &mut self.negative);
             }
             Sampler::Cd | Sampler::Pcd | Sampler::Noise => self.chain_negative_phase(rows),
+            Sampler::Tempered => {
+                let t = self
+                    .tempering
+                    .as_mut()
+                    .expect("a tempered run has replica chains");
+                let start = (self.noise_center, self.noise_spread);
+                t.advance(&self.model, self.cfg.k, start, &mut self.gibbs_rng);
+                t.negative_phase(&self.model, &mut self.negative);
+            }
         }
 
         let progress = self.step as f64 / self.total_steps.max(1) as f64;
@@ -232,7 +252,9 @@ impl<'a> Trainer<'a> {
                     }
                 }
             }
-            Sampler::Exact | Sampler::Grid => unreachable!("this negative phase has no chains"),
+            Sampler::Exact | Sampler::Grid | Sampler::Tempered => {
+                unreachable!("this negative phase has no minibatch chains")
+            }
         }
         let mut chains = self.chains.as_mut().subrows_mut(0, rows);
         self.model

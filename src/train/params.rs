@@ -225,6 +225,9 @@ choices! {
         /// No chains: the same expectation as an integral of p(x) dF/dtheta over a 2-D grid in x
         /// (the grid of log Z, at most 256 points per axis), for any n.
         Grid = "grid",
+        /// Parallel tempering: `chains` persistent chains at each of `replicas` inverse
+        /// temperatures from 1 down to `beta_min`, with swaps between neighbours.
+        Tempered = "tempered",
     }
 }
 
@@ -366,7 +369,13 @@ train_params! {
     clip_norm / ClipNorm: f64 = 20.0, Rule::Number(non_negative, ">= 0 (0 = off)"),
         "clip the gradient to this Euclidean norm (0 = off)";
     sampler / Sampler: Sampler = Sampler::Noise, Rule::Choice,
-        "where negative chains start: at the minibatch (the lab's CD-k), persistent chains carried across minibatches (PCD), or fresh N(0, I) draws in standardized units (Liao et al. 2022, \"Gaussian-Bernoulli RBMs Without Tears\"); `\"exact\"` runs no chains and uses the exact model expectation of the gradient, summed over all 2^hidden hidden states (hidden <= 20; `k` is ignored): the true log-likelihood gradient, to compare CD's bias against, at a cost that doubles with every hidden unit; `\"grid\"` computes the same expectation as the integral over x of p(x) dF/dtheta(x), an equal-weight sum over the grid that gives log Z (at most 256 x 256 points; `k` is ignored), for any hidden size, at a cost linear in hidden";
+        "where negative chains start: at the minibatch (the lab's CD-k), persistent chains carried across minibatches (PCD), or fresh N(0, I) draws in standardized units (Liao et al. 2022, \"Gaussian-Bernoulli RBMs Without Tears\"); `\"exact\"` runs no chains and uses the exact model expectation of the gradient, summed over all 2^hidden hidden states (hidden <= 20; `k` is ignored): the true log-likelihood gradient, to compare CD's bias against, at a cost that doubles with every hidden unit; `\"grid\"` computes the same expectation as the integral over x of p(x) dF/dtheta(x), an equal-weight sum over the grid that gives log Z (at most 256 x 256 points; `k` is ignored), for any hidden size, at a cost linear in hidden; `\"tempered\"` runs persistent chains at `replicas` temperatures (parallel tempering, started from N(0, I) in standardized units), `k` Gibbs steps per update, then Metropolis swaps between neighbouring temperatures, and takes the negative phase from the chains at temperature 1";
+    chains / Chains: usize = 0, Rule::AtLeast(0),
+        "persistent chains per temperature of `sampler = \"tempered\"` (0 = `batch_size`); other samplers ignore it";
+    replicas / Replicas: usize = 8, Rule::AtLeast(1),
+        "temperatures of `sampler = \"tempered\"`, inverse temperatures evenly spaced in log from 1 down to `beta_min` (1 = plain persistent chains); other samplers ignore it";
+    beta_min / BetaMin: f64 = 0.05, Rule::Number(|v| v > 0.0 && v <= 1.0, "in (0, 1]"),
+        "lowest inverse temperature of `sampler = \"tempered\"`: its replica's sigma is sigma / sqrt(beta_min) and its hidden biases beta_min c; other samplers ignore it";
 }
 
 impl TrainConfig {
@@ -480,7 +489,7 @@ mod tests {
         );
         assert_eq!(
             invalid("sampler", Raw::Text("gibbs".into())),
-            "sampler must be one of \"cd\", \"pcd\", \"noise\", \"exact\", \"grid\""
+            "sampler must be one of \"cd\", \"pcd\", \"noise\", \"exact\", \"grid\", \"tempered\""
         );
         assert_eq!(
             Setting::parse("hiden", &Raw::Int(3)),

@@ -245,6 +245,28 @@ fn grid_sampler_results_do_not_depend_on_threads() {
     }
 }
 
+/// `sampler = "tempered"` draws its starts, Gibbs steps and swaps from the run's Gibbs stream:
+/// two runs (more chains than the minibatch, and the default) give the same tables on 1 and 2
+/// threads.
+#[test]
+fn tempered_sampler_results_do_not_depend_on_threads() {
+    let dir = tempdir();
+    for name in ["one", "two"] {
+        let text = tiny(name, "chains = [0, 70]\n").replace(
+            "k = 2",
+            "k = 2\nsampler = \"tempered\"\nreplicas = 3\nbeta_min = 0.2",
+        );
+        write(dir.path(), &format!("{name}.toml"), &text);
+    }
+    for (name, threads) in [("one", "1"), ("two", "2")] {
+        let file = format!("{name}.toml");
+        let out = run(dir.path(), &[&file, "--threads", threads, "--quiet"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let results = dir.path().join("results");
+    assert_same_tables(&results.join("one"), &results.join("two"));
+}
+
 #[test]
 fn plan_lists_runs_without_writing() {
     let dir = tempdir();
