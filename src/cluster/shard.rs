@@ -67,11 +67,7 @@ pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
         ((hidden + 2) * epochs * n_train).saturating_add(integral)
     } else if t.sampler == Sampler::Tempered {
         let updates = epochs * n_train.div_ceil(t.batch_size as u128);
-        let chains = if t.chains == 0 {
-            t.batch_size
-        } else {
-            t.chains
-        } as u128;
+        let chains = t.chains_per_replica() as u128;
         let states = (t.replicas as u128).saturating_mul(chains);
         let sampling = (updates * (hidden + 2) * (t.k as u128 + 2)).saturating_mul(states);
         ((hidden + 2) * epochs * n_train).saturating_add(sampling)

@@ -161,11 +161,7 @@ impl<'a> Trainer<'a> {
             chains: Mat::zeros(cfg.batch_size, 2),
             chains_started: false,
             tempering: (cfg.sampler == Sampler::Tempered).then(|| {
-                let chains = if cfg.chains == 0 {
-                    cfg.batch_size
-                } else {
-                    cfg.chains
-                };
+                let chains = cfg.chains_per_replica();
                 tempering::Tempering::new(cfg.replicas, cfg.beta_min, chains, n)
             }),
             noise_center,

@@ -384,6 +384,16 @@ impl TrainConfig {
         Setting::parse(key, raw).map(|s| s.apply(self))
     }
 
+    /// The persistent chains at each temperature of `sampler = "tempered"` (`chains = 0`: one
+    /// per minibatch row).
+    pub fn chains_per_replica(&self) -> usize {
+        if self.chains == 0 {
+            self.batch_size
+        } else {
+            self.chains
+        }
+    }
+
     /// The resolved value of `key`, if it is a train key.
     pub fn get(&self, key: &str) -> Option<ParamValue> {
         self.params()
