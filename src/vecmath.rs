@@ -712,6 +712,31 @@ mod tests {
         assert!(sigmoid(-800.0) < 1e-300);
     }
 
+    /// The kernels of the enumeration: elementwise ones bit for bit, sums to rounding, at lengths
+    /// with and without a padded last block.
+    #[test]
+    fn array_kernels_equal_their_scalar_definitions() {
+        for n in [1, 8, 203] {
+            let a: Vec<f64> = (0..n).map(|r| (r as f64 * 0.37).sin() * 3.0).collect();
+            let b: Vec<f64> = (0..n).map(|r| (r as f64 * 0.11).cos() * 2.0).collect();
+            let mut out = vec![0.0; n];
+            exp_shifted(&a, 1.25, &mut out);
+            for r in 0..n {
+                assert_eq!(out[r], exp(a[r] - 1.25), "row {r}");
+            }
+            scale(&mut out, 0.5);
+            for r in 0..n {
+                assert_eq!(out[r], exp(a[r] - 1.25) * 0.5, "row {r}");
+            }
+            assert_eq!(max(&a), a.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            let naive_sum: f64 = a.iter().sum();
+            assert!((sum(&a) - naive_sum).abs() < 1e-12, "sum at n = {n}");
+            let naive_dot: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            assert!((dot(&a, &b) - naive_dot).abs() < 1e-12, "dot at n = {n}");
+        }
+        assert_eq!(max(&[]), f64::NEG_INFINITY);
+    }
+
     #[test]
     fn vector_kernels_equal_their_scalar_definitions_bit_for_bit() {
         // Odd lengths exercise the padded last block.
