@@ -342,12 +342,13 @@ pub fn expected_free_energy_grad_grid(
     let points = points.unwrap_or_else(|| auto_grid_points(model)).max(2);
     let grid = Grid::new(model, points);
     let n = model.n_hidden();
+    let ys: Vec<f64> = (0..points).map(|q| grid.coordinate(1, q)).collect();
     let rows: Vec<RowSums> = (0..points)
         .into_par_iter()
         .with_min_len(ROWS_PER_TASK)
         .map_init(
             || (vec![0.0; n * points], vec![0.0; points], vec![0.0; points]),
-            |(h, neg_f, product), p| grid_row_sums(model, &grid, p, h, neg_f, product),
+            |(h, neg_f, product), p| grid_row_sums(model, &grid, &ys, p, h, neg_f, product),
         )
         .collect();
     let max = rows.iter().map(|r| r.max).fold(f64::NEG_INFINITY, f64::max);
@@ -388,10 +389,12 @@ pub fn expected_free_energy_grad_grid(
     points
 }
 
-/// [`RowSums`] of grid row `p` (x1 fixed); `h` (`n x points`), `neg_f` and `product` are scratch.
+/// [`RowSums`] of grid row `p` (x1 fixed); `ys` holds the x2 coordinates of the grid, `h`
+/// (`n x points`), `neg_f` and `product` are scratch.
 fn grid_row_sums(
     model: &Grbm,
     grid: &Grid,
+    ys: &[f64],
     p: usize,
     h: &mut [f64],
     neg_f: &mut [f64],
@@ -402,8 +405,8 @@ fn grid_row_sums(
     let sigma = model.sigma();
     let x1 = grid.coordinate(0, p);
     let q1 = (x1 - model.b[0]).powi(2) / (2.0 * sigma[0] * sigma[0]);
-    for (q, v) in neg_f.iter_mut().enumerate() {
-        let d2 = grid.coordinate(1, q) - model.b[1];
+    for (v, y) in neg_f.iter_mut().zip(ys) {
+        let d2 = y - model.b[1];
         *v = -q1 - d2 * d2 / (2.0 * sigma[1] * sigma[1]);
     }
     // softplus(u) = max(u, 0) + ln(1 + e^-|u|) and sigmoid(u) from the same e^-|u|.
@@ -412,18 +415,7 @@ fn grid_row_sums(
         for j in first..(first + UNITS_PER_LOG).min(n) {
             let base = model.c[j] + x1 * a1[j];
             let column = &mut h[j * points..(j + 1) * points];
-            for (q, ((hq, f), prod)) in column
-                .iter_mut()
-                .zip(neg_f.iter_mut())
-                .zip(product.iter_mut())
-                .enumerate()
-            {
-                let u = grid.coordinate(1, q).mul_add(a2[j], base);
-                let e = vecmath::exp(-u.abs());
-                *f += u.max(0.0);
-                *prod *= 1.0 + e;
-                *hq = if u >= 0.0 { 1.0 } else { e } / (1.0 + e);
-            }
+            vecmath::softplus_sigmoid_column(ys, a2[j], base, column, neg_f, product);
         }
         for (f, prod) in neg_f.iter_mut().zip(product.iter()) {
             *f += prod.ln();
@@ -431,23 +423,23 @@ fn grid_row_sums(
     }
     let max = neg_f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut base = [0.0; 3];
-    for (q, f) in neg_f.iter_mut().enumerate() {
-        // neg_f now holds the weight of point q.
+    for (f, y) in neg_f.iter_mut().zip(ys) {
+        // neg_f now holds the weight of the point.
         *f = (*f - max).exp();
-        let d2 = grid.coordinate(1, q) - model.b[1];
+        let d2 = y - model.b[1];
         base[0] += *f;
         base[1] += *f * d2;
         base[2] += *f * d2 * d2;
     }
     let (mut h_sum, mut x2_h) = (vec![0.0; n], vec![0.0; n]);
     for j in 0..n {
-        for (q, (hq, w)) in h[j * points..(j + 1) * points]
+        for ((hq, w), y) in h[j * points..(j + 1) * points]
             .iter()
             .zip(neg_f.iter())
-            .enumerate()
+            .zip(ys)
         {
             h_sum[j] += w * hq;
-            x2_h[j] += w * hq * grid.coordinate(1, q);
+            x2_h[j] += w * hq * y;
         }
     }
     RowSums {

@@ -433,6 +433,28 @@ vectorized! {
 }
 
 vectorized! {
+    /// One hidden unit along a grid row of the grid expectation: at each point u = y a + base;
+    /// adds max(u, 0) to `neg_f` and multiplies `product` by 1 + e^-|u| (together softplus(u),
+    /// whose logarithm is taken once for many units), and writes sigmoid(u) into `h`.
+    pub fn softplus_sigmoid_column(
+        y: &[f64],
+        a: f64,
+        base: f64,
+        h: &mut [f64],
+        neg_f: &mut [f64],
+        product: &mut [f64],
+    ) {
+        for (((y, hq), f), prod) in y.iter().zip(h.iter_mut()).zip(neg_f.iter_mut()).zip(product.iter_mut()) {
+            let u = y.mul_add(a, base);
+            let e = exp(-u.abs());
+            *f += u.max(0.0);
+            *prod *= 1.0 + e;
+            *hq = if u >= 0.0 { 1.0 } else { e } / (1.0 + e);
+        }
+    }
+}
+
+vectorized! {
     /// `product[q] *= 1 + a beta[q]`: one hidden unit's factor of exp(-F) along a grid row.
     pub fn multiply_factors(a: f64, beta: &[f64], product: &mut [f64]) {
         for (p, b) in product.iter_mut().zip(beta) {
@@ -712,8 +734,8 @@ mod tests {
         assert!(sigmoid(-800.0) < 1e-300);
     }
 
-    /// The kernels of the enumeration: elementwise ones bit for bit, sums to rounding, at lengths
-    /// with and without a padded last block.
+    /// The kernels of the enumeration and of the grid expectation: elementwise ones bit for bit,
+    /// sums to rounding, at lengths with and without a padded last block.
     #[test]
     fn array_kernels_equal_their_scalar_definitions() {
         for n in [1, 8, 203] {
@@ -727,6 +749,17 @@ mod tests {
             scale(&mut out, 0.5);
             for r in 0..n {
                 assert_eq!(out[r], exp(a[r] - 1.25) * 0.5, "row {r}");
+            }
+            let (mut h, mut neg_f, mut product) = (vec![0.0; n], b.clone(), vec![1.5; n]);
+            softplus_sigmoid_column(&a, -1.3, 0.4, &mut h, &mut neg_f, &mut product);
+            for r in 0..n {
+                let u = a[r].mul_add(-1.3, 0.4);
+                let e = exp(-u.abs());
+                assert_eq!(neg_f[r], b[r] + u.max(0.0), "row {r}");
+                assert_eq!(product[r], 1.5 * (1.0 + e), "row {r}");
+                // sigmoid(u) from the same e^-|u|.
+                assert_eq!(h[r], if u >= 0.0 { 1.0 } else { e } / (1.0 + e), "row {r}");
+                assert!((h[r] - sigmoid(u)).abs() < 1e-15, "row {r}");
             }
             assert_eq!(max(&a), a.iter().copied().fold(f64::NEG_INFINITY, f64::max));
             let naive_sum: f64 = a.iter().sum();
