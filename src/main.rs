@@ -6,7 +6,7 @@ use grbm_sweep::cluster::shard::Shard;
 use grbm_sweep::cluster::slurm;
 use grbm_sweep::experiment;
 use grbm_sweep::report::{plot, progress::Reporter, summary};
-use grbm_sweep::sweep::{self, folder, record::Status};
+use grbm_sweep::sweep::{self, folder, record::Status, verify};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -93,6 +93,21 @@ enum Command {
         #[arg(long)]
         svg: bool,
     },
+    /// Recompute runs of a results folder from the experiment stored in it and compare every
+    /// non-timing table value with the stored one, bit for bit (writes nothing; exit 1 if any differ).
+    Verify {
+        /// The results folder of a sweep.
+        dir: PathBuf,
+        /// Recompute this run (repeatable) instead of a random sample.
+        #[arg(long = "run", value_name = "ID")]
+        runs: Vec<String>,
+        /// Recompute this many runs drawn at random (without --run).
+        #[arg(long, value_name = "K", default_value_t = 3)]
+        sample: usize,
+        /// Seed of the random draw (default: from the clock; printed, so the draw can be repeated).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Write Slurm batch scripts for the sweep: an array job of shards and a merge job after it.
     Slurm {
         /// The experiment file (TOML).
@@ -169,6 +184,12 @@ fn main() -> ExitCode {
             runs,
             svg,
         }) => draw(&dir, plot::PlotOptions { top, runs, svg }),
+        Some(Command::Verify {
+            dir,
+            runs,
+            sample,
+            seed,
+        }) => verify(&dir, runs, sample, seed),
         Some(Command::Slurm { file, options }) => write_slurm(&file, options),
         Some(Command::Run(args)) => run(args),
         None => run(cli.run),
@@ -199,6 +220,50 @@ fn draw(dir: &Path, options: plot::PlotOptions) -> anyhow::Result<ExitCode> {
         println!("  {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn verify(
+    dir: &Path,
+    runs: Vec<String>,
+    sample: usize,
+    seed: Option<u64>,
+) -> anyhow::Result<ExitCode> {
+    let folder =
+        folder::load_folder(dir).with_context(|| format!("cannot verify {}", dir.display()))?;
+    let runs = if runs.is_empty() {
+        let seed = seed.unwrap_or_else(clock_seed);
+        let drawn = verify::sample_runs(&folder, sample, seed);
+        println!(
+            "recomputing {} of {} runs drawn with --seed {seed}",
+            drawn.len(),
+            folder.records.len()
+        );
+        drawn
+    } else {
+        runs
+    };
+    let verdicts = verify::verify(&folder, dir, &runs).map_err(anyhow::Error::msg)?;
+    for v in &verdicts {
+        match &v.difference {
+            None => println!("{} same", v.run_id),
+            Some(difference) => println!("{} differs: {difference}", v.run_id),
+        }
+    }
+    let differ = verdicts.iter().filter(|v| v.difference.is_some()).count();
+    if differ == 0 {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("{differ} of {} runs differ", verdicts.len());
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// A seed for a draw the user did not seed: the clock's nanoseconds.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 fn write_slurm(file: &Path, options: SlurmArgs) -> anyhow::Result<ExitCode> {

@@ -5,6 +5,7 @@ pub mod provenance;
 pub mod record;
 pub mod store;
 pub mod tables;
+pub mod verify;
 
 use crate::cluster::shard::{self, Shard};
 use crate::data::{DataError, Dataset};

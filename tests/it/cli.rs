@@ -807,3 +807,96 @@ fn every_table_carries_the_provenance_that_provenance_json_holds() {
     );
     assert!(value("grbm_sweep.created").ends_with('Z'));
 }
+
+/// Every file under `dir` with its length and modification time, to show a command wrote nothing.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else {
+                files.push((path, meta.len(), meta.modified().unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
+    let dir = tempdir();
+    write(dir.path(), "exp.toml", &tiny("check", "seed = [0, 1, 2]\n"));
+    assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
+    let results = dir.path().join("results/check");
+    let before = snapshot(&results);
+
+    let drawn = |seed: &str| {
+        let out = run(
+            dir.path(),
+            &["verify", "results/check", "--sample", "2", "--seed", seed],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = drawn("5");
+    assert!(
+        first.starts_with("recomputing 2 of 3 runs drawn with --seed 5\n"),
+        "{first}"
+    );
+    assert_eq!(first.lines().filter(|l| l.ends_with(" same")).count(), 2);
+    assert_eq!(drawn("5"), first, "the same seed draws the same runs");
+
+    let ids = strings(&read(&results.join("runs.parquet")), "run_id");
+    let mut args = vec!["verify", "results/check"];
+    for id in &ids {
+        args.extend(["--run", id.as_str()]);
+    }
+    let out = run(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches(" same")
+            .count(),
+        3
+    );
+    assert_eq!(snapshot(&results), before, "verify wrote into the folder");
+
+    // One stored value changed by one part in 10^15 is caught and named.
+    let record_path = results.join(format!("records/{}.json", ids[1]));
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
+    let test_ll = record["run"]["evaluation"]["test_ll"].as_f64().unwrap();
+    record["run"]["evaluation"]["test_ll"] = serde_json::json!(test_ll * (1.0 + 1e-15));
+    std::fs::write(&record_path, record.to_string()).unwrap();
+    let edited = snapshot(&results);
+    let out = run(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{} differs: runs.test_ll row 0: stored", ids[1])),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("{} same", ids[0])), "{stdout}");
+    assert!(
+        stderr(&out).contains("1 of 3 runs differ"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(&results), edited, "verify wrote into the folder");
+
+    let out = run(
+        dir.path(),
+        &["verify", "results/check", "--run", "0123456789abcdef"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("has no record of a run 0123456789abcdef"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,152 @@
+//! `verify`: recomputes runs of a results folder from the experiment stored in it and compares every non-timing value of their table rows with the stored ones, bit for bit, writing nothing.
+
+use super::folder::Folder;
+use super::panic_message;
+use super::record::{RunRecord, Status};
+use super::tables::OutputError;
+use super::tables::{curves_frame, models_frame, runs_frame, samples_frame};
+use crate::train::train_run;
+use polars::prelude::{AnyValue, DataFrame, DataType};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+use std::path::Path;
+
+/// The columns whose values depend on the machine and its load, not on the seeds.
+const TIMING: [&str; 2] = ["train_seconds", "eval_seconds"];
+
+/// The outcome for one run: `None` when every value equals the stored one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub run_id: String,
+    /// The first difference, as `table.column row r: stored A, recomputed B`.
+    pub difference: Option<String>,
+}
+
+/// `count` run ids with a record, drawn without replacement by a PCG seeded with `seed`,
+/// in grid order (all of them when `count` is at least the number of records).
+pub fn sample_runs(folder: &Folder, count: usize, seed: u64) -> Vec<String> {
+    let mut order: Vec<usize> = (0..folder.records.len()).collect();
+    order.shuffle(&mut rand_pcg::Pcg64::seed_from_u64(seed));
+    order.truncate(count);
+    order.sort_unstable();
+    order
+        .into_iter()
+        .map(|i| folder.records[i].spec.run_id.clone())
+        .collect()
+}
+
+/// Recomputes each run of `run_ids` (which must have records in `folder`, read from `dir`) and
+/// compares its rows of runs, curves, models and samples with the stored record's.
+pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Verdict>, String> {
+    let stored: Vec<&RunRecord> = run_ids
+        .iter()
+        .map(|id| {
+            folder
+                .records
+                .iter()
+                .find(|r| &r.spec.run_id == id)
+                .ok_or_else(|| format!("{} has no record of a run {id}", dir.display()))
+        })
+        .collect::<Result<_, _>>()?;
+    stored
+        .par_iter()
+        .map(|record| {
+            let again = recompute(folder, record);
+            let difference = first_difference(folder, dir, record, &again)
+                .map_err(|e| format!("cannot build the tables of {}: {e}", record.spec.run_id))?;
+            Ok(Verdict {
+                run_id: record.spec.run_id.clone(),
+                difference,
+            })
+        })
+        .collect()
+}
+
+/// The run trained again as the sweep trains it (a panic makes a failed record).
+fn recompute(folder: &Folder, record: &RunRecord) -> RunRecord {
+    let spec = &record.spec;
+    let data = &folder.datasets[spec.dataset];
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train_run(&spec.train, data, &folder.experiment.eval, &|| {})
+    }));
+    match outcome {
+        Ok(run) => RunRecord::from_trained(spec.clone(), run),
+        Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
+    }
+}
+
+/// The first value, table by table and column by column, in which `again` differs from
+/// `stored`; timing columns are skipped.
+fn first_difference(
+    folder: &Folder,
+    dir: &Path,
+    stored: &RunRecord,
+    again: &RunRecord,
+) -> Result<Option<String>, OutputError> {
+    if stored.status != again.status {
+        return Ok(Some(format!(
+            "status: stored {}, recomputed {}",
+            status_name(stored.status),
+            status_name(again.status)
+        )));
+    }
+    type Build = fn(&Path, &[RunRecord], &[crate::data::Dataset]) -> Result<DataFrame, OutputError>;
+    let tables: [(&str, Build); 4] = [
+        ("runs", runs_frame),
+        ("curves", curves_frame),
+        ("models", models_frame),
+        ("samples", samples_frame),
+    ];
+    for (name, build) in tables {
+        let path = dir.join(format!("{name}.parquet"));
+        let a = build(&path, std::slice::from_ref(stored), &folder.datasets)?;
+        let b = build(&path, std::slice::from_ref(again), &folder.datasets)?;
+        if let Some(difference) = frame_difference(&a, &b) {
+            return Ok(Some(format!("{name}.{difference}")));
+        }
+    }
+    Ok(None)
+}
+
+fn status_name(status: Status) -> String {
+    format!("{status:?}").to_lowercase()
+}
+
+/// `column row r: stored A, recomputed B` for the first differing value of two frames with the
+/// same columns; floats are compared by their bits, so -0.0 differs from 0.0 and NaN equals
+/// only the same NaN.
+fn frame_difference(stored: &DataFrame, again: &DataFrame) -> Option<String> {
+    if stored.height() != again.height() {
+        return Some(format!(
+            "rows: stored {}, recomputed {}",
+            stored.height(),
+            again.height()
+        ));
+    }
+    for column in stored.columns() {
+        let name = column.name().as_str();
+        if TIMING.contains(&name) {
+            continue;
+        }
+        let other = again
+            .column(name)
+            .expect("both frames have the same columns");
+        for row in 0..stored.height() {
+            let (a, b) = (
+                column.get(row).expect("row in range"),
+                other.get(row).expect("row in range"),
+            );
+            let same = match (column.dtype(), &a, &b) {
+                (DataType::Float64, AnyValue::Float64(x), AnyValue::Float64(y)) => {
+                    x.to_bits() == y.to_bits()
+                }
+                _ => a == b,
+            };
+            if !same {
+                return Some(format!("{name} row {row}: stored {a}, recomputed {b}"));
+            }
+        }
+    }
+    None
+}
