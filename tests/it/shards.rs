@@ -79,7 +79,7 @@ fn curve_csv(rows: usize, phase: f64) -> String {
 }
 
 #[test]
-fn relative_data_paths_survive_shards_merge_plot_and_reruns_from_other_working_folders() {
+fn relative_data_paths_survive_shards_merge_plot_verify_and_reruns_from_other_working_folders() {
     let dir = tempdir();
     let project = dir.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
@@ -120,6 +120,17 @@ fn relative_data_paths_survive_shards_merge_plot_and_reruns_from_other_working_f
         String::from_utf8_lossy(&plotted.stdout).contains("density-"),
         "plot drew the best run: {}",
         String::from_utf8_lossy(&plotted.stdout)
+    );
+    // Every run of the merged shards is recomputed from the folder alone, to the same bits.
+    let verified = run(&elsewhere, &["verify", "../project/out", "--sample", "4"]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert_eq!(
+        String::from_utf8_lossy(&verified.stdout)
+            .matches(" same\n")
+            .count(),
+        4,
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
     );
 
     // A rerun from yet another folder finds every run done.
