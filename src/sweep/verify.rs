@@ -1,4 +1,4 @@
-//! `verify`: recomputes runs of a results folder from the experiment stored in it and compares every non-timing value of their table rows with the stored ones, bit for bit, writing nothing.
+//! `verify`: recomputes runs of a results folder from the experiment stored in it and compares every non-timing value of their table rows with the stored records and tables, bit for bit, writing nothing.
 
 use super::folder::Folder;
 use super::panic_message;
@@ -6,11 +6,21 @@ use super::record::{RunRecord, Status};
 use super::tables::OutputError;
 use super::tables::{curves_frame, models_frame, runs_frame, samples_frame};
 use crate::train::train_run;
-use polars::prelude::{AnyValue, DataFrame, DataType};
+use polars::prelude::{AnyValue, ChunkCompareEq, DataFrame, DataType, ParquetReader, SerReader};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use std::path::Path;
+
+type Build = fn(&Path, &[RunRecord], &[crate::data::Dataset]) -> Result<DataFrame, OutputError>;
+
+/// The tables with rows per run, and how each is built from records.
+const TABLES: [(&str, Build); 4] = [
+    ("runs", runs_frame),
+    ("curves", curves_frame),
+    ("models", models_frame),
+    ("samples", samples_frame),
+];
 
 /// The columns whose values depend on the machine and its load, not on the seeds.
 const TIMING: [&str; 2] = ["train_seconds", "eval_seconds"];
@@ -37,7 +47,8 @@ pub fn sample_runs(folder: &Folder, count: usize, seed: u64) -> Vec<String> {
 }
 
 /// Recomputes each run of `run_ids` (which must have records in `folder`, read from `dir`) and
-/// compares its rows of runs, curves, models and samples with the stored record's.
+/// compares its rows of runs, curves, models and samples with the stored record's, then with
+/// the rows of the Parquet tables in `dir`, where they exist.
 pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Verdict>, String> {
     let stored: Vec<&RunRecord> = run_ids
         .iter()
@@ -49,18 +60,71 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
                 .ok_or_else(|| format!("{} has no record of a run {id}", dir.display()))
         })
         .collect::<Result<_, _>>()?;
+    let files = read_tables(dir)?;
     stored
         .par_iter()
         .map(|record| {
+            let id = &record.spec.run_id;
             let again = recompute(folder, record);
-            let difference = first_difference(folder, dir, record, &again)
-                .map_err(|e| format!("cannot build the tables of {}: {e}", record.spec.run_id))?;
+            let cannot = |e: OutputError| format!("cannot build the tables of {id}: {e}");
+            let mut difference = first_difference(folder, dir, record, &again).map_err(cannot)?;
+            if difference.is_none() {
+                difference = file_difference(folder, dir, &files, &again).map_err(cannot)?;
+            }
             Ok(Verdict {
-                run_id: record.spec.run_id.clone(),
+                run_id: id.clone(),
                 difference,
             })
         })
         .collect()
+}
+
+/// The tables a reader opens, where the folder has them (a sharded sweep before `merge` has none).
+type Tables = Vec<(&'static str, DataFrame)>;
+
+fn read_tables(dir: &Path) -> Result<Tables, String> {
+    let mut tables = Vec::new();
+    for (name, _) in TABLES {
+        let path = dir.join(format!("{name}.parquet"));
+        let Ok(file) = std::fs::File::open(&path) else {
+            continue;
+        };
+        let frame = ParquetReader::new(file)
+            .finish()
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        tables.push((name, frame));
+    }
+    Ok(tables)
+}
+
+/// The first value in which a table file's rows of the run differ from the recomputed run's.
+fn file_difference(
+    folder: &Folder,
+    dir: &Path,
+    files: &Tables,
+    again: &RunRecord,
+) -> Result<Option<String>, OutputError> {
+    for (name, file) in files {
+        let build = TABLES
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("a known table")
+            .1;
+        let path = dir.join(format!("{name}.parquet"));
+        let recomputed = build(&path, std::slice::from_ref(again), &folder.datasets)?;
+        let mine = file
+            .column("run_id")
+            .and_then(|ids| ids.str().map(|ids| ids.equal(again.spec.run_id.as_str())))
+            .and_then(|mask| file.filter(&mask));
+        let stored = match mine {
+            Ok(rows) => rows,
+            Err(e) => return Ok(Some(format!("{name}.parquet: {e}"))),
+        };
+        if let Some(difference) = frame_difference(&stored, &recomputed) {
+            return Ok(Some(format!("{name}.parquet {difference}")));
+        }
+    }
+    Ok(None)
 }
 
 /// The run trained again as the sweep trains it (a panic makes a failed record).
@@ -76,8 +140,8 @@ fn recompute(folder: &Folder, record: &RunRecord) -> RunRecord {
     }
 }
 
-/// The first value, table by table and column by column, in which `again` differs from
-/// `stored`; timing columns are skipped.
+/// The first value, table by table and column by column, in which `again` differs from the
+/// stored record; timing columns are skipped.
 fn first_difference(
     folder: &Folder,
     dir: &Path,
@@ -91,14 +155,7 @@ fn first_difference(
             status_name(again.status)
         )));
     }
-    type Build = fn(&Path, &[RunRecord], &[crate::data::Dataset]) -> Result<DataFrame, OutputError>;
-    let tables: [(&str, Build); 4] = [
-        ("runs", runs_frame),
-        ("curves", curves_frame),
-        ("models", models_frame),
-        ("samples", samples_frame),
-    ];
-    for (name, build) in tables {
+    for (name, build) in TABLES {
         let path = dir.join(format!("{name}.parquet"));
         let a = build(&path, std::slice::from_ref(stored), &folder.datasets)?;
         let b = build(&path, std::slice::from_ref(again), &folder.datasets)?;
@@ -129,9 +186,9 @@ fn frame_difference(stored: &DataFrame, again: &DataFrame) -> Option<String> {
         if TIMING.contains(&name) {
             continue;
         }
-        let other = again
-            .column(name)
-            .expect("both frames have the same columns");
+        let Ok(other) = again.column(name) else {
+            return Some(format!("{name}: stored, not recomputed"));
+        };
         for row in 0..stored.height() {
             let (a, b) = (
                 column.get(row).expect("row in range"),

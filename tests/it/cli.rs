@@ -889,6 +889,31 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
     );
     assert_eq!(snapshot(&results), edited, "verify wrote into the folder");
 
+    // So is a value changed in a table a reader opens, with the records left as they were.
+    let runs_path = results.join("runs.parquet");
+    let mut runs = read(&runs_path);
+    let row = strings(&runs, "run_id")
+        .iter()
+        .position(|id| *id == ids[2])
+        .unwrap();
+    let mut test_ll = floats(&runs, "test_ll");
+    test_ll[row] *= 1.0 + 1e-15;
+    runs.with_column(Column::new("test_ll".into(), test_ll))
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(&runs_path).unwrap())
+        .finish(&mut runs)
+        .unwrap();
+    let out = run(dir.path(), &["verify", "results/check", "--run", &ids[2]]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "{} differs: runs.parquet test_ll row 0: stored",
+            ids[2]
+        )),
+        "{stdout}"
+    );
+
     let out = run(
         dir.path(),
         &["verify", "results/check", "--run", "0123456789abcdef"],
