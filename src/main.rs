@@ -240,6 +240,8 @@ fn verify(
         );
         drawn
     } else {
+        let plural = if runs.len() == 1 { "" } else { "s" };
+        println!("recomputing {} named run{plural}", runs.len());
         runs
     };
     let verdicts = verify::verify(&folder, dir, &runs).map_err(anyhow::Error::msg)?;
