@@ -81,46 +81,55 @@ pub(super) fn columns_mut(m: MatMut<'_, f64>) -> (&mut [f64], &mut [f64]) {
 
 impl Grbm {
     /// The sum of F(x) over `points`: the same value as summing [`Grbm::free_energy`], computed
-    /// a block of points at a time with vectorized exponentials and one logarithm per point.
+    /// a block of points at a time by [`Grbm::free_energies`].
     pub fn sum_free_energy(&self, points: &[[f64; 2]]) -> f64 {
         const CHUNK: usize = 1024;
-        // Products of at most 2^512 stay far from f64's limit of 2^1024.
-        const UNITS_PER_LOG: usize = 512;
-        let iv = self.inv_var();
-        let mut scaled = [vec![0.0; CHUNK], vec![0.0; CHUNK]];
-        let (mut positive, mut product) = (vec![0.0; CHUNK], vec![0.0; CHUNK]);
+        let mut x = [vec![0.0; CHUNK], vec![0.0; CHUNK]];
+        let mut f = vec![0.0; CHUNK];
         let mut total = 0.0;
         for chunk in points.chunks(CHUNK) {
             let rows = chunk.len();
-            for (r, x) in chunk.iter().enumerate() {
-                scaled[0][r] = x[0] * iv[0];
-                scaled[1][r] = x[1] * iv[1];
+            for (r, p) in chunk.iter().enumerate() {
+                x[0][r] = p[0];
+                x[1][r] = p[1];
             }
-            positive[..rows].fill(0.0);
-            for first in (0..self.n_hidden()).step_by(UNITS_PER_LOG) {
-                product[..rows].fill(1.0);
-                for j in first..(first + UNITS_PER_LOG).min(self.n_hidden()) {
-                    vecmath::add_softplus_column(
-                        &scaled[0][..rows],
-                        &scaled[1][..rows],
-                        self.c[j],
-                        self.w[(0, j)],
-                        self.w[(1, j)],
-                        &mut positive[..rows],
-                        &mut product[..rows],
-                    );
-                }
-                for r in 0..rows {
-                    positive[r] += product[r].ln();
-                }
-            }
-            for (r, x) in chunk.iter().enumerate() {
-                let quadratic = (x[0] - self.b[0]).powi(2) * iv[0] / 2.0
-                    + (x[1] - self.b[1]).powi(2) * iv[1] / 2.0;
-                total += quadratic - positive[r];
+            self.free_energies(&x[0][..rows], &x[1][..rows], &mut f[..rows]);
+            // One running total in point order, as a plain sum of F(x) would add them.
+            for v in &f[..rows] {
+                total += v;
             }
         }
         total
+    }
+
+    /// F(x) of every point `(x1[r], x2[r])` into `out[r]`, with vectorized exponentials and one
+    /// logarithm per point (and 512 hidden units).
+    pub fn free_energies(&self, x1: &[f64], x2: &[f64], out: &mut [f64]) {
+        // Products of at most 2^512 stay far from f64's limit of 2^1024.
+        const UNITS_PER_LOG: usize = 512;
+        let iv = self.inv_var();
+        let scaled = [
+            x1.iter().map(|x| x * iv[0]).collect::<Vec<f64>>(),
+            x2.iter().map(|x| x * iv[1]).collect::<Vec<f64>>(),
+        ];
+        let mut product = vec![1.0; out.len()];
+        // `out` first collects the softplus terms, sum_j softplus(u_j(x)).
+        out.fill(0.0);
+        for first in (0..self.n_hidden()).step_by(UNITS_PER_LOG) {
+            product.fill(1.0);
+            for j in first..(first + UNITS_PER_LOG).min(self.n_hidden()) {
+                let (c, w1, w2) = (self.c[j], self.w[(0, j)], self.w[(1, j)]);
+                vecmath::add_softplus_column(&scaled[0], &scaled[1], c, w1, w2, out, &mut product);
+            }
+            for (o, q) in out.iter_mut().zip(&product) {
+                *o += q.ln();
+            }
+        }
+        for ((o, x1), x2) in out.iter_mut().zip(x1).zip(x2) {
+            let quadratic =
+                (x1 - self.b[0]).powi(2) * iv[0] / 2.0 + (x2 - self.b[1]).powi(2) * iv[1] / 2.0;
+            *o = quadratic - *o;
+        }
     }
 
     /// p(z_j = 1 | x) for every row of `x` (`B x 2`) into `out` (`B x n`).

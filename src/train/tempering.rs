@@ -137,32 +137,11 @@ impl Tempering {
     }
 }
 
-/// F(x) of every row of `x` into `out`, with the vectorized softplus of
-/// [`Grbm::sum_free_energy`] (one logarithm per point and 512 units).
+/// F(x) of every row of `x` into `out` ([`Grbm::free_energies`] on its two columns).
 fn free_energies(model: &Grbm, x: faer::MatRef<'_, f64>, out: &mut Vec<f64>) {
-    let rows = x.nrows();
-    let sigma = model.sigma();
-    let iv = [1.0 / (sigma[0] * sigma[0]), 1.0 / (sigma[1] * sigma[1])];
-    let scaled: [Vec<f64>; 2] = [0, 1].map(|i| (0..rows).map(|r| x[(r, i)] * iv[i]).collect());
-    let mut positive = vec![0.0; rows];
-    let mut product = vec![1.0; rows];
-    for first in (0..model.n_hidden()).step_by(512) {
-        product.fill(1.0);
-        for j in first..(first + 512).min(model.n_hidden()) {
-            let (c, w1, w2) = (model.c[j], model.w[(0, j)], model.w[(1, j)]);
-            let (pos, prod) = (&mut positive, &mut product);
-            crate::vecmath::add_softplus_column(&scaled[0], &scaled[1], c, w1, w2, pos, prod);
-        }
-        for (p, q) in positive.iter_mut().zip(&product) {
-            *p += q.ln();
-        }
-    }
-    out.clear();
-    out.extend((0..rows).map(|r| {
-        let quadratic = (x[(r, 0)] - model.b[0]).powi(2) * iv[0] / 2.0
-            + (x[(r, 1)] - model.b[1]).powi(2) * iv[1] / 2.0;
-        quadratic - positive[r]
-    }));
+    let column = |i: usize| -> Vec<f64> { (0..x.nrows()).map(|r| x[(r, i)]).collect() };
+    out.resize(x.nrows(), 0.0);
+    model.free_energies(&column(0), &column(1), out);
 }
 
 #[cfg(test)]
