@@ -9,6 +9,7 @@ pub mod verify;
 
 use crate::cluster::shard::{self, Shard};
 use crate::data::{DataError, Dataset};
+use crate::estimate::EvalConfig;
 use crate::experiment::grid::{RunSpec, expand, run_count};
 use crate::experiment::{ConfigError, Experiment};
 use crate::identity::{Field, hex_id};
@@ -330,14 +331,8 @@ impl Batch<'_> {
             epochs_done.fetch_add(1, Ordering::Relaxed);
             self.observer.epoch_done();
         };
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let data = &self.datasets[spec.dataset];
-            train_run(&spec.train, data, &self.exp.eval, &epoch_done)
-        }));
-        let mut record = match outcome {
-            Ok(run) => RunRecord::from_trained(spec.clone(), run),
-            Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
-        };
+        let data = &self.datasets[spec.dataset];
+        let mut record = train_record(spec, data, &self.exp.eval, &epoch_done);
         if let Err(e) = self.dir.save(&record) {
             record = RunRecord::failed(spec.clone(), error_chain(&e));
         }
@@ -385,6 +380,22 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     text
+}
+
+/// One run trained on its data set as a sweep trains it; a panic makes a failed record.
+fn train_record(
+    spec: &RunSpec,
+    data: &Dataset,
+    eval: &EvalConfig,
+    epoch_done: &dyn Fn(),
+) -> RunRecord {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train_run(&spec.train, data, eval, epoch_done)
+    }));
+    match outcome {
+        Ok(run) => RunRecord::from_trained(spec.clone(), run),
+        Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
+    }
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -1,11 +1,10 @@
 //! `verify`: recomputes runs of a results folder from the experiment stored in it and compares every non-timing value of their table rows with the stored records and tables, bit for bit, writing nothing.
 
 use super::folder::Folder;
-use super::panic_message;
 use super::record::{RunRecord, Status};
 use super::tables::OutputError;
 use super::tables::{curves_frame, models_frame, runs_frame, samples_frame};
-use crate::train::train_run;
+use super::train_record;
 use polars::prelude::{AnyValue, ChunkCompareEq, DataFrame, DataType, ParquetReader, SerReader};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -65,12 +64,10 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
         .par_iter()
         .map(|record| {
             let id = &record.spec.run_id;
-            let again = recompute(folder, record);
-            let cannot = |e: OutputError| format!("cannot build the tables of {id}: {e}");
-            let mut difference = first_difference(folder, dir, record, &again).map_err(cannot)?;
-            if difference.is_none() {
-                difference = file_difference(folder, dir, &files, &again).map_err(cannot)?;
-            }
+            let data = &folder.datasets[record.spec.dataset];
+            let again = train_record(&record.spec, data, &folder.experiment.eval, &|| {});
+            let difference = first_difference(folder, dir, &files, record, &again)
+                .map_err(|e| format!("cannot build the tables of {id}: {e}"))?;
             Ok(Verdict {
                 run_id: id.clone(),
                 difference,
@@ -97,54 +94,26 @@ fn read_tables(dir: &Path) -> Result<Tables, String> {
     Ok(tables)
 }
 
-/// The first value in which a table file's rows of the run differ from the recomputed run's.
-fn file_difference(
-    folder: &Folder,
-    dir: &Path,
-    files: &Tables,
-    again: &RunRecord,
-) -> Result<Option<String>, OutputError> {
-    for (name, file) in files {
-        let build = TABLES
-            .iter()
-            .find(|(n, _)| n == name)
-            .expect("a known table")
-            .1;
-        let path = dir.join(format!("{name}.parquet"));
-        let recomputed = build(&path, std::slice::from_ref(again), &folder.datasets)?;
-        let mine = file
-            .column("run_id")
-            .and_then(|ids| ids.str().map(|ids| ids.equal(again.spec.run_id.as_str())))
-            .and_then(|mask| file.filter(&mask));
-        let stored = match mine {
-            Ok(rows) => rows,
-            Err(e) => return Ok(Some(format!("{name}.parquet: {e}"))),
-        };
-        if let Some(difference) = frame_difference(&stored, &recomputed) {
-            return Ok(Some(format!("{name}.parquet {difference}")));
-        }
-    }
-    Ok(None)
+/// A run's rows of every table of [`TABLES`], as the sweep would write them.
+fn rows_of(folder: &Folder, dir: &Path, record: &RunRecord) -> Result<Tables, OutputError> {
+    TABLES
+        .iter()
+        .map(|(name, build)| {
+            let path = dir.join(format!("{name}.parquet"));
+            Ok((
+                *name,
+                build(&path, std::slice::from_ref(record), &folder.datasets)?,
+            ))
+        })
+        .collect()
 }
 
-/// The run trained again as the sweep trains it (a panic makes a failed record).
-fn recompute(folder: &Folder, record: &RunRecord) -> RunRecord {
-    let spec = &record.spec;
-    let data = &folder.datasets[spec.dataset];
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        train_run(&spec.train, data, &folder.experiment.eval, &|| {})
-    }));
-    match outcome {
-        Ok(run) => RunRecord::from_trained(spec.clone(), run),
-        Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
-    }
-}
-
-/// The first value, table by table and column by column, in which `again` differs from the
-/// stored record; timing columns are skipped.
+/// The first value in which `again` differs: from the stored record, table by table and column
+/// by column, then from the run's rows in the table files; timing columns are skipped.
 fn first_difference(
     folder: &Folder,
     dir: &Path,
+    files: &Tables,
     stored: &RunRecord,
     again: &RunRecord,
 ) -> Result<Option<String>, OutputError> {
@@ -155,12 +124,28 @@ fn first_difference(
             status_name(again.status)
         )));
     }
-    for (name, build) in TABLES {
-        let path = dir.join(format!("{name}.parquet"));
-        let a = build(&path, std::slice::from_ref(stored), &folder.datasets)?;
-        let b = build(&path, std::slice::from_ref(again), &folder.datasets)?;
-        if let Some(difference) = frame_difference(&a, &b) {
+    let recomputed = rows_of(folder, dir, again)?;
+    let recorded = rows_of(folder, dir, stored)?;
+    for ((name, a), (_, b)) in recorded.iter().zip(&recomputed) {
+        if let Some(difference) = frame_difference(a, b) {
             return Ok(Some(format!("{name}.{difference}")));
+        }
+    }
+    for (name, file) in files {
+        let (_, b) = recomputed
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("every table file is one of TABLES");
+        let mine = file
+            .column("run_id")
+            .and_then(|ids| ids.str().map(|ids| ids.equal(again.spec.run_id.as_str())))
+            .and_then(|mask| file.filter(&mask));
+        let a = match mine {
+            Ok(rows) => rows,
+            Err(e) => return Ok(Some(format!("{name}.parquet: {e}"))),
+        };
+        if let Some(difference) = frame_difference(&a, b) {
+            return Ok(Some(format!("{name}.parquet {difference}")));
         }
     }
     Ok(None)
