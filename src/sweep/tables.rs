@@ -344,6 +344,17 @@ pub fn data_frame(path: &Path, datasets: &[Dataset]) -> Result<DataFrame, Output
     frame(path, all.len(), columns)
 }
 
+/// How a table with rows per run is built from records (`path` names it in errors).
+pub type BuildRows = fn(&Path, &[RunRecord], &[Dataset]) -> Result<DataFrame, OutputError>;
+
+/// The tables with rows per run, by the name of their file without `.parquet`.
+pub const RUN_TABLES: [(&str, BuildRows); 4] = [
+    ("runs", runs_frame),
+    ("curves", curves_frame),
+    ("models", models_frame),
+    ("samples", samples_frame),
+];
+
 /// Writes every table, the experiment copy and `provenance.json` into `dir` (created if missing).
 pub fn write_all(
     dir: &Path,
@@ -355,19 +366,13 @@ pub fn write_all(
         path: dir.to_path_buf(),
         source,
     })?;
-    type Build<'a> = &'a dyn Fn(&Path) -> Result<DataFrame, OutputError>;
-    let builders: [(&str, Build); 5] = [
-        ("runs.parquet", &|p| runs_frame(p, records, datasets)),
-        ("curves.parquet", &|p| curves_frame(p, records, datasets)),
-        ("models.parquet", &|p| models_frame(p, records, datasets)),
-        ("data.parquet", &|p| data_frame(p, datasets)),
-        ("samples.parquet", &|p| samples_frame(p, records, datasets)),
-    ];
     let provenance = Provenance::of_this_process(&exp.text);
-    for (name, build) in builders {
-        let path = dir.join(name);
-        write_parquet(&path, &mut build(&path)?, &provenance)?;
+    for (name, build) in RUN_TABLES {
+        let path = dir.join(format!("{name}.parquet"));
+        write_parquet(&path, &mut build(&path, records, datasets)?, &provenance)?;
     }
+    let path = dir.join("data.parquet");
+    write_parquet(&path, &mut data_frame(&path, datasets)?, &provenance)?;
     write_atomically(&dir.join("sweep.toml"), exp.text.as_bytes())?;
     write_atomically(
         &dir.join("provenance.json"),

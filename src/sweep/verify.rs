@@ -2,24 +2,13 @@
 
 use super::folder::Folder;
 use super::record::{RunRecord, Status};
-use super::tables::OutputError;
-use super::tables::{curves_frame, models_frame, runs_frame, samples_frame};
+use super::tables::{OutputError, RUN_TABLES};
 use super::train_record;
 use polars::prelude::{AnyValue, ChunkCompareEq, DataFrame, DataType, ParquetReader, SerReader};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use std::path::Path;
-
-type Build = fn(&Path, &[RunRecord], &[crate::data::Dataset]) -> Result<DataFrame, OutputError>;
-
-/// The tables with rows per run, and how each is built from records.
-const TABLES: [(&str, Build); 4] = [
-    ("runs", runs_frame),
-    ("curves", curves_frame),
-    ("models", models_frame),
-    ("samples", samples_frame),
-];
 
 /// The columns whose values depend on the machine and its load, not on the seeds.
 const TIMING: [&str; 2] = ["train_seconds", "eval_seconds"];
@@ -81,7 +70,7 @@ type Tables = Vec<(&'static str, DataFrame)>;
 
 fn read_tables(dir: &Path) -> Result<Tables, String> {
     let mut tables = Vec::new();
-    for (name, _) in TABLES {
+    for (name, _) in RUN_TABLES {
         let path = dir.join(format!("{name}.parquet"));
         let Ok(file) = std::fs::File::open(&path) else {
             continue;
@@ -94,9 +83,9 @@ fn read_tables(dir: &Path) -> Result<Tables, String> {
     Ok(tables)
 }
 
-/// A run's rows of every table of [`TABLES`], as the sweep would write them.
+/// A run's rows of every table of [`RUN_TABLES`], as the sweep would write them.
 fn rows_of(folder: &Folder, dir: &Path, record: &RunRecord) -> Result<Tables, OutputError> {
-    TABLES
+    RUN_TABLES
         .iter()
         .map(|(name, build)| {
             let path = dir.join(format!("{name}.parquet"));
@@ -135,7 +124,7 @@ fn first_difference(
         let (_, b) = recomputed
             .iter()
             .find(|(n, _)| n == name)
-            .expect("every table file is one of TABLES");
+            .expect("every table file is one of RUN_TABLES");
         let mine = file
             .column("run_id")
             .and_then(|ids| ids.str().map(|ids| ids.equal(again.spec.run_id.as_str())))
