@@ -29,21 +29,22 @@ impl Mixture {
         Self::default()
     }
 
-    /// log Z, p(z) and p(z) (W z)_i from the log weights: one exponential per state, whose sum
-    /// gives log Z and normalizes them.
+    /// log Z and p(z) from the log weights: one exponential per state, whose sum gives log Z and
+    /// normalizes them.
     fn weigh(&mut self) {
-        let size = self.log_weight.len();
-        let [p0, p1] = &mut self.p_wz;
-        for v in [&mut self.p, p0, p1] {
-            v.resize(size, 0.0);
-        }
+        self.p.resize(self.log_weight.len(), 0.0);
         let top = max(&self.log_weight);
         exp_shifted(&self.log_weight, top, &mut self.p);
         // Non-finite log weights (a diverged model) leave log Z non-finite.
         let total = sum(&self.p);
         self.log_z = top + total.ln();
         scale(&mut self.p, 1.0 / total);
+    }
+
+    /// p(z) (W z)_i, after [`Mixture::weigh`]: what the gradient and the moments sum.
+    fn weigh_means(&mut self) {
         for i in 0..2 {
+            self.p_wz[i].resize(self.p.len(), 0.0);
             multiply(&self.p, &self.wz[i], &mut self.p_wz[i]);
         }
     }
@@ -135,6 +136,7 @@ impl Grbm {
         let n = self.n_hidden();
         self.mixture(m);
         m.weigh();
+        m.weigh_means();
         let Mixture { wz, p, p_wz, .. } = m;
         // E[(W z)_i] and E[(W z)_i^2].
         let wz_mean = [sum(&p_wz[0]), sum(&p_wz[1])];
@@ -184,6 +186,7 @@ impl Grbm {
         let mut m = Mixture::new();
         self.mixture(&mut m);
         m.weigh();
+        m.weigh_means();
         let Mixture { wz, p_wz, .. } = &m;
         // Moments of W z; the mean shifts by b, the covariance gains sigma^2 on its diagonal.
         let wz_mean = [sum(&p_wz[0]), sum(&p_wz[1])];
