@@ -37,7 +37,7 @@ pub const LANES: usize = 32;
 const PCG32_MULTIPLIER: u64 = 6_364_136_223_846_793_005;
 
 /// `LANES` PCG32 generators (each exactly `rand_pcg::Pcg32`) whose outputs are interleaved.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct UniformLanes {
     state: [u64; LANES],
     increment: [u64; LANES],
@@ -104,10 +104,12 @@ crate::vecmath::vectorized! {
 /// The random streams of a Gibbs sampler: uniform lanes for the hidden units, and standard
 /// normal draws for the visible ones (Box-Muller on the same lanes), seeded from one PCG64
 /// stream of the run.
-#[derive(Debug, Clone)]
+/// Saved and restored with its lanes alone: the scratch is filled anew by every call.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GibbsRng {
     pub uniform: UniformLanes,
     /// Uniforms and draws of the last [`GibbsRng::normals`] call.
+    #[serde(skip)]
     scratch: Vec<f64>,
 }
 

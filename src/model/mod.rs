@@ -17,7 +17,8 @@ pub use batch::Workspace;
 pub use enumerate::{MAX_ENUMERATION_HIDDEN, Mixture};
 
 /// A GRBM with 2 visible units. `log_sigma` is the trained parameter; sigma = exp(log_sigma).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "StoredParams", try_from = "StoredParams")]
 pub struct Grbm {
     pub b: [f64; 2],
     pub log_sigma: [f64; 2],
@@ -27,13 +28,59 @@ pub struct Grbm {
 }
 
 /// The gradient of F (or of any loss) with respect to every parameter group, same shapes as [`Grbm`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "StoredParams", try_from = "StoredParams")]
 pub struct Gradient {
     pub b: [f64; 2],
     pub log_sigma: [f64; 2],
     pub w: Mat<f64>,
     pub c: Vec<f64>,
 }
+
+/// The parameters (or a gradient) as stored in records and rung states: W by rows, sigma as its
+/// log. JSON numbers round-trip f64 exactly, so a stored model is the trained one, bit for bit.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredParams {
+    b: [f64; 2],
+    log_sigma: [f64; 2],
+    w: [Vec<f64>; 2],
+    c: Vec<f64>,
+}
+
+/// The conversions between [`StoredParams`] and the two types of the same shape.
+macro_rules! stored_as_params {
+    ($ty:ident) => {
+        impl From<$ty> for StoredParams {
+            fn from(p: $ty) -> Self {
+                StoredParams {
+                    b: p.b,
+                    log_sigma: p.log_sigma,
+                    w: [0, 1].map(|i| (0..p.c.len()).map(|j| p.w[(i, j)]).collect()),
+                    c: p.c,
+                }
+            }
+        }
+
+        impl TryFrom<StoredParams> for $ty {
+            type Error = String;
+
+            fn try_from(p: StoredParams) -> Result<Self, String> {
+                if p.w.iter().any(|row| row.len() != p.c.len()) {
+                    return Err("every row of w must hold one weight per hidden unit".into());
+                }
+                Ok($ty {
+                    b: p.b,
+                    log_sigma: p.log_sigma,
+                    w: Mat::from_fn(2, p.c.len(), |i, j| p.w[i][j]),
+                    c: p.c,
+                })
+            }
+        }
+    };
+}
+
+stored_as_params!(Grbm);
+stored_as_params!(Gradient);
 
 impl Gradient {
     pub fn zeros(n_hidden: usize) -> Self {

@@ -66,18 +66,9 @@ impl RunRecord {
     }
 }
 
-/// The parameters of a model as stored: W by rows, sigma as its log (the trained value, exactly).
-#[derive(Serialize, Deserialize)]
-struct StoredModel {
-    b: [f64; 2],
-    log_sigma: [f64; 2],
-    w: [Vec<f64>; 2],
-    c: Vec<f64>,
-}
-
 #[derive(Serialize, Deserialize)]
 struct StoredRun {
-    model: StoredModel,
+    model: Grbm,
     evaluation: Option<crate::estimate::Evaluation>,
     curve: Vec<CurvePoint>,
     samples: Vec<[f64; 2]>,
@@ -99,23 +90,15 @@ pub struct StoredRecord {
 
 impl StoredRecord {
     pub fn from_record(record: &RunRecord) -> Self {
-        let run = record.run.as_ref().map(|run| {
-            let m = &run.model;
-            StoredRun {
-                model: StoredModel {
-                    b: m.b,
-                    log_sigma: m.log_sigma,
-                    w: [0, 1].map(|i| (0..m.n_hidden()).map(|j| m.w[(i, j)]).collect()),
-                    c: m.c.clone(),
-                },
-                evaluation: run.evaluation,
-                curve: run.curve.clone(),
-                samples: run.samples.clone(),
-                outcome: run.outcome,
-                epochs_done: run.epochs_done,
-                train_seconds: run.train_seconds,
-                eval_seconds: run.eval_seconds,
-            }
+        let run = record.run.as_ref().map(|run| StoredRun {
+            model: run.model.clone(),
+            evaluation: run.evaluation,
+            curve: run.curve.clone(),
+            samples: run.samples.clone(),
+            outcome: run.outcome,
+            epochs_done: run.epochs_done,
+            train_seconds: run.train_seconds,
+            eval_seconds: run.eval_seconds,
         });
         StoredRecord {
             run_id: record.spec.run_id.clone(),
@@ -127,24 +110,15 @@ impl StoredRecord {
 
     /// The record of `spec`, which must be the run this record was computed for.
     pub fn into_record(self, spec: RunSpec) -> RunRecord {
-        let run = self.run.map(|stored| {
-            let m = stored.model;
-            let w = faer::Mat::from_fn(2, m.c.len(), |i, j| m.w[i][j]);
-            TrainedRun {
-                model: Grbm {
-                    b: m.b,
-                    log_sigma: m.log_sigma,
-                    w,
-                    c: m.c,
-                },
-                evaluation: stored.evaluation,
-                curve: stored.curve,
-                samples: stored.samples,
-                outcome: stored.outcome,
-                epochs_done: stored.epochs_done,
-                train_seconds: stored.train_seconds,
-                eval_seconds: stored.eval_seconds,
-            }
+        let run = self.run.map(|stored| TrainedRun {
+            model: stored.model,
+            evaluation: stored.evaluation,
+            curve: stored.curve,
+            samples: stored.samples,
+            outcome: stored.outcome,
+            epochs_done: stored.epochs_done,
+            train_seconds: stored.train_seconds,
+            eval_seconds: stored.eval_seconds,
         });
         RunRecord {
             spec,

@@ -141,34 +141,111 @@ pub struct Trainer<'a> {
     total_steps: usize,
 }
 
-impl<'a> Trainer<'a> {
-    /// `points` are the training points in training units.
-    pub fn new(cfg: &'a TrainConfig, model: Grbm, points: &[[f64; 2]]) -> Self {
+/// Everything of a [`Trainer`] that carries from one step to the next: the parameters, the
+/// optimizer's moments and step count, the chains and the Gibbs streams. The rest of the
+/// trainer is scratch or follows from the recipe and the data.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrainerState {
+    model: Grbm,
+    velocity: Gradient,
+    second_moment: Gradient,
+    updates: usize,
+    /// Every row, also those past the last (shorter) batch: persistent chains keep them.
+    chains: Vec<[f64; 2]>,
+    chains_started: bool,
+    tempering: Option<tempering::ReplicaState>,
+    gibbs_rng: GibbsRng,
+    /// Optimizer steps made, the position in the learning-rate schedule.
+    step: usize,
+}
+
+impl TrainerState {
+    /// The state before the first step, from the initial `model`.
+    pub fn fresh(cfg: &TrainConfig, model: Grbm) -> Self {
         let n = cfg.hidden;
-        let (noise_center, noise_spread) = moments(points);
-        let batches_per_epoch = points.len().div_ceil(cfg.batch_size);
-        Trainer {
-            cfg,
+        TrainerState {
             model,
             velocity: Gradient::zeros(n),
             second_moment: Gradient::zeros(n),
             updates: 0,
+            chains: vec![[0.0; 2]; cfg.batch_size],
+            chains_started: false,
+            tempering: None,
+            gibbs_rng: GibbsRng::new(stream(cfg.seed, Purpose::Gibbs)),
+            step: 0,
+        }
+    }
+}
+
+/// The rows of an `r x 2` matrix.
+fn rows(m: faer::MatRef<'_, f64>) -> Vec<[f64; 2]> {
+    (0..m.nrows()).map(|r| [m[(r, 0)], m[(r, 1)]]).collect()
+}
+
+/// Sets the rows of an `r x 2` matrix (`rows` must hold `r` rows).
+fn set_rows(m: &mut Mat<f64>, rows: &[[f64; 2]]) {
+    assert_eq!(m.nrows(), rows.len(), "a saved state of another shape");
+    for (r, row) in rows.iter().enumerate() {
+        m[(r, 0)] = row[0];
+        m[(r, 1)] = row[1];
+    }
+}
+
+impl<'a> Trainer<'a> {
+    /// `points` are the training points in training units.
+    pub fn new(cfg: &'a TrainConfig, model: Grbm, points: &[[f64; 2]]) -> Self {
+        Trainer::resume(cfg, TrainerState::fresh(cfg, model), points)
+    }
+
+    /// The trainer that continues from `state` exactly as the trainer that saved it would have.
+    pub fn resume(cfg: &'a TrainConfig, state: TrainerState, points: &[[f64; 2]]) -> Self {
+        let n = cfg.hidden;
+        let (noise_center, noise_spread) = moments(points);
+        let batches_per_epoch = points.len().div_ceil(cfg.batch_size);
+        let mut chains = Mat::zeros(cfg.batch_size, 2);
+        set_rows(&mut chains, &state.chains);
+        let tempering = (cfg.sampler == Sampler::Tempered).then(|| {
+            let mut t =
+                tempering::Tempering::new(cfg.replicas, cfg.beta_min, cfg.chains_per_replica(), n);
+            if let Some(saved) = state.tempering {
+                t.restore(saved);
+            }
+            t
+        });
+        Trainer {
+            cfg,
+            model: state.model,
+            velocity: state.velocity,
+            second_moment: state.second_moment,
+            updates: state.updates,
             positive: Gradient::zeros(n),
             negative: Gradient::zeros(n),
             ws: Workspace::new(cfg.batch_size, n),
             mixture: Mixture::new(),
             batch: Mat::zeros(cfg.batch_size, 2),
-            chains: Mat::zeros(cfg.batch_size, 2),
-            chains_started: false,
-            tempering: (cfg.sampler == Sampler::Tempered).then(|| {
-                let chains = cfg.chains_per_replica();
-                tempering::Tempering::new(cfg.replicas, cfg.beta_min, chains, n)
-            }),
+            chains,
+            chains_started: state.chains_started,
+            tempering,
             noise_center,
             noise_spread,
-            gibbs_rng: GibbsRng::new(stream(cfg.seed, Purpose::Gibbs)),
-            step: 0,
+            gibbs_rng: state.gibbs_rng,
+            step: state.step,
             total_steps: batches_per_epoch * cfg.epochs,
+        }
+    }
+
+    /// What a trainer made by [`Trainer::resume`] needs to continue from here.
+    pub fn state(&self) -> TrainerState {
+        TrainerState {
+            model: self.model.clone(),
+            velocity: self.velocity.clone(),
+            second_moment: self.second_moment.clone(),
+            updates: self.updates,
+            chains: rows(self.chains.as_ref()),
+            chains_started: self.chains_started,
+            tempering: self.tempering.as_ref().map(|t| t.state()),
+            gibbs_rng: self.gibbs_rng.clone(),
+            step: self.step,
         }
     }
 
@@ -362,25 +439,81 @@ pub fn train_run(
     eval: &EvalConfig,
     epoch_done: &dyn Fn(),
 ) -> TrainedRun {
-    let mut run = Run::new(cfg, data, eval);
-    if eval.every > 0 {
-        run.measure(0);
+    match train_until(cfg, data, eval, None, cfg.epochs, epoch_done) {
+        Segment::Ended(run) => run,
+        Segment::Paused(_) => unreachable!("a run trained to its last epoch ends"),
     }
+}
+
+/// Where a run stands after [`train_until`].
+pub enum Segment {
+    /// The run reached its last epoch (and was measured and sampled) or diverged.
+    Ended(TrainedRun),
+    /// The run stopped at the epoch it was asked to, and can be continued from this state.
+    Paused(RunState),
+}
+
+/// A run between two epochs: everything [`train_until`] needs to continue it as if it had
+/// never stopped (the trainer, the minibatch order and its stream, the curve so far).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RunState {
+    /// Epochs trained.
+    pub epoch: usize,
+    trainer: TrainerState,
+    order_rng: rand_pcg::Pcg64,
+    order: Vec<usize>,
+    pub curve: Vec<CurvePoint>,
+    last_finite: Grbm,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+}
+
+/// Trains a run, from its start (`from` = `None`) or from a saved state, up to epoch `until`
+/// (at most its `epochs`). A run that stops before its last epoch is paused, exactly as it
+/// stood: continuing it later gives the numbers of the same run trained straight through.
+pub fn train_until(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    eval: &EvalConfig,
+    from: Option<RunState>,
+    until: usize,
+    epoch_done: &dyn Fn(),
+) -> Segment {
+    let mut run = match from {
+        Some(state) => Run::resume(cfg, data, eval, state),
+        None => {
+            let mut run = Run::new(cfg, data, eval);
+            if eval.every > 0 {
+                run.measure(0);
+            }
+            run
+        }
+    };
+    let until = until.min(cfg.epochs);
     // Every epoch but the last ends in a checkpoint; the last one in the final evaluation.
-    for epoch in 1..cfg.epochs {
+    while run.epoch < until {
         run.train_epoch();
+        run.epoch += 1;
         epoch_done();
+        let epoch = run.epoch;
+        if epoch == cfg.epochs {
+            return Segment::Ended(run.finish(epoch));
+        }
         if !run.trainer.model.is_finite() {
-            return run.diverged(epoch);
+            return Segment::Ended(run.diverged(epoch));
         }
         if eval.every > 0 && epoch % eval.every == 0 && !run.measure(epoch).1.is_finite() {
-            return run.diverged(epoch);
+            return Segment::Ended(run.diverged(epoch));
         }
         run.last_finite.clone_from(&run.trainer.model);
     }
-    run.train_epoch();
-    epoch_done();
-    run.finish(cfg.epochs)
+    Segment::Paused(run.state())
+}
+
+/// The model of a paused run in data units, as its record reports it.
+pub fn paused_model(cfg: &TrainConfig, data: &Dataset, state: &RunState) -> Grbm {
+    let units = Units::for_training(cfg, data);
+    (state.trainer.model).to_data_units(units.shift, units.scale)
 }
 
 /// One run in training: its trainer, the minibatch order, the learning curve so far and the
@@ -393,6 +526,8 @@ struct Run<'a> {
     /// The training points in training units.
     points: Vec<[f64; 2]>,
     trainer: Trainer<'a>,
+    /// Epochs trained.
+    epoch: usize,
     order_rng: rand_pcg::Pcg64,
     order: Vec<usize>,
     batch: Vec<[f64; 2]>,
@@ -407,22 +542,61 @@ impl<'a> Run<'a> {
     fn new(cfg: &'a TrainConfig, data: &'a Dataset, eval: &'a EvalConfig) -> Self {
         let units = Units::for_training(cfg, data);
         let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
-        let trainer = Trainer::new(cfg, initial_model(cfg, &points), &points);
-        let last_finite = trainer.model.clone();
+        let model = initial_model(cfg, &points);
+        let state = RunState {
+            epoch: 0,
+            trainer: TrainerState::fresh(cfg, model.clone()),
+            order_rng: stream(cfg.seed, Purpose::Order),
+            order: (0..points.len()).collect(),
+            curve: Vec::new(),
+            last_finite: model,
+            train_seconds: 0.0,
+            eval_seconds: 0.0,
+        };
+        Run::resume(cfg, data, eval, state)
+    }
+
+    fn resume(
+        cfg: &'a TrainConfig,
+        data: &'a Dataset,
+        eval: &'a EvalConfig,
+        state: RunState,
+    ) -> Self {
+        let units = Units::for_training(cfg, data);
+        let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
+        assert_eq!(
+            state.order.len(),
+            points.len(),
+            "a saved state of another data set"
+        );
         Run {
             cfg,
             data,
             eval,
             units,
-            order: (0..points.len()).collect(),
+            trainer: Trainer::resume(cfg, state.trainer, &points),
             points,
-            trainer,
-            order_rng: stream(cfg.seed, Purpose::Order),
+            epoch: state.epoch,
+            order_rng: state.order_rng,
+            order: state.order,
             batch: Vec::with_capacity(cfg.batch_size),
-            curve: Vec::new(),
-            last_finite,
-            train_seconds: 0.0,
-            eval_seconds: 0.0,
+            curve: state.curve,
+            last_finite: state.last_finite,
+            train_seconds: state.train_seconds,
+            eval_seconds: state.eval_seconds,
+        }
+    }
+
+    fn state(&self) -> RunState {
+        RunState {
+            epoch: self.epoch,
+            trainer: self.trainer.state(),
+            order_rng: self.order_rng.clone(),
+            order: self.order.clone(),
+            curve: self.curve.clone(),
+            last_finite: self.last_finite.clone(),
+            train_seconds: self.train_seconds,
+            eval_seconds: self.eval_seconds,
         }
     }
 
@@ -793,6 +967,64 @@ mod tests {
                 (moved - 0.01).abs() < 1e-6,
                 "parameter {k} moved {moved}, not lr = 0.01"
             );
+        }
+    }
+
+    /// A run paused at an epoch, its state saved as JSON and read back, then continued, ends
+    /// with the numbers of the run trained straight through, for every sampler: the saved state
+    /// must hold the parameters, both optimizer moments, the schedule position, every random
+    /// stream and the chains (a persistent chain row past a short last batch included).
+    #[test]
+    fn a_paused_run_continued_from_its_saved_state_equals_the_run_trained_straight() {
+        let data = gmm_iso(230);
+        let eval = EvalConfig {
+            every: 2,
+            ..FINAL_ONLY
+        };
+        for sampler in [
+            Sampler::Cd,
+            Sampler::Pcd,
+            Sampler::Noise,
+            Sampler::Exact,
+            Sampler::Grid,
+            Sampler::Tempered,
+        ] {
+            for optimizer in [Optimizer::Sgd, Optimizer::Adam] {
+                let cfg = TrainConfig {
+                    hidden: 3,
+                    epochs: 5,
+                    k: 2,
+                    batch_size: 50,
+                    sampler,
+                    optimizer,
+                    momentum: 0.5,
+                    lr: 0.01,
+                    lr_schedule: LrSchedule::Cosine,
+                    ..TrainConfig::default()
+                };
+                let straight = train_run(&cfg, &data, &eval, &|| {});
+                let mut state = None;
+                for until in [1, 3] {
+                    let Segment::Paused(paused) =
+                        train_until(&cfg, &data, &eval, state, until, &|| {})
+                    else {
+                        panic!("{sampler:?} ended before epoch {until}");
+                    };
+                    assert_eq!(paused.epoch, until);
+                    let json = serde_json::to_string(&paused).unwrap();
+                    state = Some(serde_json::from_str(&json).unwrap());
+                }
+                let Segment::Ended(resumed) = train_until(&cfg, &data, &eval, state, 5, &|| {})
+                else {
+                    panic!("{sampler:?} did not end at its last epoch");
+                };
+                let what = format!("{sampler:?} with {optimizer:?}");
+                assert_eq!(resumed.model, straight.model, "{what}");
+                assert_eq!(resumed.curve, straight.curve, "{what}");
+                assert_eq!(resumed.samples, straight.samples, "{what}");
+                assert_eq!(resumed.evaluation, straight.evaluation, "{what}");
+                assert_eq!(resumed.epochs_done, 5, "{what}");
+            }
         }
     }
 

@@ -40,7 +40,36 @@ pub struct Tempering {
     pub accepted: u64,
 }
 
+/// What of the replica chains carries from one update to the next (the rest is scratch).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReplicaState {
+    states: Vec<[f64; 2]>,
+    started: bool,
+    sweeps: usize,
+    offered: u64,
+    accepted: u64,
+}
+
 impl Tempering {
+    pub fn state(&self) -> ReplicaState {
+        ReplicaState {
+            states: super::rows(self.states.as_ref()),
+            started: self.started,
+            sweeps: self.sweeps,
+            offered: self.offered,
+            accepted: self.accepted,
+        }
+    }
+
+    /// Continues from `state`, which must come from replica chains of the same shape.
+    pub fn restore(&mut self, state: ReplicaState) {
+        super::set_rows(&mut self.states, &state.states);
+        self.started = state.started;
+        self.sweeps = state.sweeps;
+        self.offered = state.offered;
+        self.accepted = state.accepted;
+    }
+
     pub fn new(replicas: usize, beta_min: f64, chains: usize, n_hidden: usize) -> Self {
         Tempering {
             betas: ladder(replicas, beta_min),
