@@ -17,6 +17,8 @@ pub enum Purpose {
     Gibbs = 4,
     /// Samples drawn from the trained model.
     Samples = 5,
+    /// The configurations of a random search (keyed by `[search] seed`).
+    Search = 6,
 }
 
 /// The stream for `purpose` of the run (or data set) with this seed.
@@ -26,6 +28,34 @@ pub fn stream(seed: u64, purpose: Purpose) -> Pcg64 {
     let key = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ (purpose as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     Pcg64::seed_from_u64(key)
+}
+
+/// The stream that draws configuration `index` of a random search with this seed. Each
+/// configuration has its own stream, so configuration `index` is the same however many are
+/// drawn after it.
+pub fn search_stream(seed: u64, index: u64) -> Pcg64 {
+    // splitmix64's finalizer over the (seed, purpose) key and the index, so neighbouring
+    // indices get unrelated seeds.
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let key = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (Purpose::Search as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    Pcg64::seed_from_u64(mix(mix(key) ^ index))
+}
+
+/// A uniform draw in [0, 1) from the top 53 bits of one output, written out here so that the
+/// draws do not depend on how a version of `rand` makes floats.
+pub fn unit(rng: &mut Pcg64) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// A uniform draw from 0..n (n >= 1) by one multiply-shift of one output: exact integer
+/// arithmetic, with a bias below n / 2^64.
+pub fn below(rng: &mut Pcg64, n: u64) -> u64 {
+    ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
 }
 
 /// Independent PCG32 streams stepped side by side, so that vector instructions draw one
@@ -171,5 +201,18 @@ mod tests {
         assert_ne!(draw(3, Purpose::Gibbs), draw(3, Purpose::Init));
         assert_ne!(draw(3, Purpose::Gibbs), draw(4, Purpose::Gibbs));
         assert_ne!(draw(0, Purpose::Data), draw(0, Purpose::Init));
+    }
+
+    #[test]
+    fn search_streams_depend_on_seed_and_index() {
+        let draw = |seed, index| search_stream(seed, index).next_u64();
+        assert_eq!(draw(0, 7), draw(0, 7));
+        assert_ne!(draw(0, 7), draw(0, 8));
+        assert_ne!(draw(0, 7), draw(1, 7));
+        let mut rng = search_stream(0, 0);
+        for _ in 0..1000 {
+            assert!((0.0..1.0).contains(&unit(&mut rng)));
+            assert!(below(&mut rng, 3) < 3);
+        }
     }
 }

@@ -1,15 +1,89 @@
-//! The `[grid]` section: every axis parsed once into checked values (lists, and the `range`, `linspace` and `logspace` forms), and its expansion into runs, each with its resolved recipe and stable `run_id`.
+//! The `[grid]` section: every axis parsed once into checked values (lists, and the `range`, `linspace` and `logspace` forms) or a checked distribution (`uniform`, `loguniform`, `randint`), and its expansion into runs, each with its resolved recipe and stable `run_id`: every combination, or configurations drawn at random.
 
+use super::search::SearchConfig;
 use super::{ConfigError, Ctx, Experiment, Section};
 use crate::identity::{encode, hex_id};
-use crate::train::params::{Setting, TRAIN_KEYS, TrainConfig};
+use crate::rng::{below, search_stream, unit};
+use crate::train::params::{Raw, Setting, TRAIN_KEYS, TrainConfig};
+use rand_pcg::Pcg64;
+use std::collections::HashSet;
 use toml::{Spanned, Value};
 
 /// One `[grid]` axis: a train key and the checked values it takes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridAxis {
     pub key: &'static str,
-    pub values: Vec<Setting>,
+    pub values: AxisValues,
+}
+
+/// What an axis takes: a list of checked values (enumerated by the grid, picked uniformly by a
+/// random search), or a distribution that only a random search draws from. Both ends of a
+/// distribution obey the key's rule, and every rule is an interval, so every draw does too.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AxisValues {
+    List(Vec<Setting>),
+    /// Numbers uniform in [low, high).
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+    /// Numbers whose logarithm is uniform in [ln low, ln high).
+    LogUniform {
+        low: f64,
+        high: f64,
+    },
+    /// Integers uniform on low..high, high excluded.
+    RandInt {
+        low: i64,
+        high: i64,
+    },
+}
+
+impl AxisValues {
+    /// The values of a list; `None` for a distribution.
+    pub fn list(&self) -> Option<&[Setting]> {
+        match self {
+            AxisValues::List(values) => Some(values),
+            _ => None,
+        }
+    }
+
+    /// The values as `plan` shows them: a list's values, or the distribution.
+    pub fn describe(&self) -> String {
+        match self {
+            AxisValues::List(values) => values
+                .iter()
+                .map(|v| v.value().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            AxisValues::Uniform { low, high } => format!("uniform in [{low:?}, {high:?})"),
+            AxisValues::LogUniform { low, high } => format!("loguniform in [{low:?}, {high:?})"),
+            AxisValues::RandInt { low, high } => {
+                format!("randint: integers from {low} to {}", high - 1)
+            }
+        }
+    }
+
+    /// One value of axis `key`, from one 64-bit output of `rng`.
+    fn draw(&self, key: &str, rng: &mut Pcg64) -> Setting {
+        let raw = match *self {
+            AxisValues::List(ref values) => {
+                return values[below(rng, values.len() as u64) as usize];
+            }
+            // Clamped: rounding may land a hair outside the ends, which the key's rule was checked at.
+            AxisValues::Uniform { low, high } => {
+                Raw::Float((low + (high - low) * unit(rng)).clamp(low, high))
+            }
+            AxisValues::LogUniform { low, high } => {
+                let (a, b) = (crate::vecmath::ln(low), crate::vecmath::ln(high));
+                Raw::Float(crate::vecmath::exp(a + (b - a) * unit(rng)).clamp(low, high))
+            }
+            AxisValues::RandInt { low, high } => {
+                Raw::Int(low.wrapping_add(below(rng, high.abs_diff(low)) as i64))
+            }
+        };
+        Setting::parse(key, &raw).expect("a draw lies between two ends that obey the key's rule")
+    }
 }
 
 /// The most values one axis may hold: a mistyped range is refused before it fills the memory.
@@ -18,7 +92,7 @@ const MAX_AXIS_VALUES: usize = 1_000_000;
 /// One run of a sweep: a fully resolved recipe and the id that names it in every table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
-    /// Position in the expanded grid (the last axis varies fastest).
+    /// Position in the expanded list of runs (for a grid, the last axis varies fastest).
     pub index: usize,
     pub run_id: String,
     /// Index into `[data] source`.
@@ -27,36 +101,80 @@ pub struct RunSpec {
 }
 
 /// The `[grid]` section's axes in the parameter table's key order, whatever the file's order.
-pub(super) fn parse_grid(ctx: &Ctx<'_>, section: &Section) -> Result<Vec<GridAxis>, ConfigError> {
+pub(super) fn parse_grid(
+    ctx: &Ctx<'_>,
+    section: &Section,
+    search: &SearchConfig,
+) -> Result<Vec<GridAxis>, ConfigError> {
     let mut axes = Vec::new();
     for (key, value) in section {
         if !TRAIN_KEYS.contains(&key.get_ref().as_str()) {
             return Err(ctx.unknown("grid", key, TRAIN_KEYS));
         }
         let name = format!("grid.{}", key.get_ref());
-        let bad = |shown: &str, rule: &str| ctx.bad(&name, &value.span(), shown, rule);
-        let raws = axis_values(value.get_ref())
-            .map_err(|rule| bad(&value.get_ref().to_string(), &rule))?;
-        let mut settings: Vec<Setting> = Vec::with_capacity(raws.len());
-        for (i, raw) in raws.iter().enumerate() {
-            let setting = ctx.setting("grid", key, value, raw).map_err(|e| match e {
-                ConfigError::BadValue { rule, .. } => bad_item(ctx, &name, i, value, raw, &rule),
-                other => other,
-            })?;
-            if settings.contains(&setting) {
-                let rule =
-                    "values of a [grid] axis must be distinct (a repeated value would repeat runs)";
-                return Err(bad_item(ctx, &name, i, value, raw, rule));
+        let bad = |rule: &str| ctx.bad(&name, &value.span(), &value.get_ref().to_string(), rule);
+        let values = match axis_written(value.get_ref()).map_err(|rule| bad(&rule))? {
+            Written::Values(raws) => parse_list(ctx, key, value, &raws)?,
+            Written::Draw(..) if !search.draws() => {
+                return Err(bad(
+                    "a distribution needs [search] strategy = \"random\" (or \"halving\" with samples)",
+                ));
             }
-            settings.push(setting);
-        }
-        axes.push(GridAxis {
-            key: settings[0].key(),
-            values: settings,
-        });
+            Written::Draw(distribution) => parse_distribution(ctx, key, value, distribution)?,
+        };
+        let key = TRAIN_KEYS
+            .iter()
+            .find(|k| **k == key.get_ref().as_str())
+            .expect("checked above");
+        axes.push(GridAxis { key, values });
     }
     axes.sort_by_key(|a| TRAIN_KEYS.iter().position(|k| *k == a.key));
     Ok(axes)
+}
+
+/// The checked, distinct values of a list axis (or a range form) of key `key`.
+fn parse_list(
+    ctx: &Ctx<'_>,
+    key: &Spanned<String>,
+    value: &Spanned<Value>,
+    raws: &[Value],
+) -> Result<AxisValues, ConfigError> {
+    let name = format!("grid.{}", key.get_ref());
+    let mut settings: Vec<Setting> = Vec::with_capacity(raws.len());
+    for (i, raw) in raws.iter().enumerate() {
+        let setting = ctx.setting("grid", key, value, raw).map_err(|e| match e {
+            ConfigError::BadValue { rule, .. } => bad_item(ctx, &name, i, value, raw, &rule),
+            other => other,
+        })?;
+        if settings.contains(&setting) {
+            let rule =
+                "values of a [grid] axis must be distinct (a repeated value would repeat runs)";
+            return Err(bad_item(ctx, &name, i, value, raw, rule));
+        }
+        settings.push(setting);
+    }
+    Ok(AxisValues::List(settings))
+}
+
+/// A distribution of key `key`, its ends checked by the key's rule (randint's at a and b - 1,
+/// the largest value it draws).
+fn parse_distribution(
+    ctx: &Ctx<'_>,
+    key: &Spanned<String>,
+    value: &Spanned<Value>,
+    distribution: AxisValues,
+) -> Result<AxisValues, ConfigError> {
+    let ends = match distribution {
+        AxisValues::Uniform { low, high } | AxisValues::LogUniform { low, high } => {
+            [Value::Float(low), Value::Float(high)]
+        }
+        AxisValues::RandInt { low, high } => [Value::Integer(low), Value::Integer(high - 1)],
+        AxisValues::List(_) => unreachable!("a list is not a distribution"),
+    };
+    for end in &ends {
+        ctx.setting("grid", key, value, end)?;
+    }
+    Ok(distribution)
 }
 
 fn bad_item(
@@ -75,19 +193,54 @@ fn bad_item(
     )
 }
 
-/// The values of one axis as written: a non-empty list, or a range form expanded, else the rule
-/// the value broke.
-fn axis_values(value: &Value) -> Result<Vec<Value>, String> {
-    let form = "every [grid] value must be a non-empty list, e.g. [4, 16], or one of \
-                { range = [start, stop] } (integers, stop excluded, optional step), \
-                { linspace = [a, b], num = n } or { logspace = [a, b], num = n } (both ends included)";
+/// An axis as written: values to check one by one, or a distribution with its ends.
+enum Written {
+    Values(Vec<Value>),
+    /// Never a list.
+    Draw(AxisValues),
+}
+
+const FORM_RULE: &str = "every [grid] value must be a non-empty list, e.g. [4, 16], or one of \
+    { range = [start, stop] } (integers, stop excluded, optional step), \
+    { linspace = [a, b], num = n } or { logspace = [a, b], num = n } (both ends included), \
+    or, under a random search, { uniform = [a, b] }, { loguniform = [a, b] } or { randint = [a, b] } (b excluded)";
+
+/// The values of one axis as written (a non-empty list, or a range form expanded) or its
+/// distribution, else the rule the value broke.
+fn axis_written(value: &Value) -> Result<Written, String> {
+    let forms = [
+        "range",
+        "linspace",
+        "logspace",
+        "uniform",
+        "loguniform",
+        "randint",
+    ];
     let values = match value {
         Value::Array(list) if list.is_empty() => {
             return Err("a [grid] list must not be empty".into());
         }
         Value::Array(list) => list.clone(),
-        Value::Table(table) => range_form(table).map_err(|rule| format!("{rule}; {form}"))?,
-        _ => return Err(form.into()),
+        Value::Table(table) => {
+            let named: Vec<&str> = forms
+                .into_iter()
+                .filter(|f| table.contains_key(*f))
+                .collect();
+            let form = match named[..] {
+                [form] => form,
+                _ => {
+                    return Err(format!(
+                        "a table must name exactly one of range, linspace, logspace, uniform, loguniform or randint; {FORM_RULE}"
+                    ));
+                }
+            };
+            let written = match form {
+                "uniform" | "loguniform" | "randint" => distribution(table, form),
+                _ => range_form(table).map(Written::Values),
+            };
+            return written.map_err(|rule| format!("{rule}; {FORM_RULE}"));
+        }
+        _ => return Err(FORM_RULE.into()),
     };
     if values.len() > MAX_AXIS_VALUES {
         return Err(format!(
@@ -95,7 +248,38 @@ fn axis_values(value: &Value) -> Result<Vec<Value>, String> {
             values.len()
         ));
     }
-    Ok(values)
+    Ok(Written::Values(values))
+}
+
+/// `{ uniform = [a, b] }`, `{ loguniform = [a, b] }` or `{ randint = [a, b] }`: two ends a < b
+/// (both > 0 for loguniform, integers for randint), and no other key.
+fn distribution(table: &toml::Table, form: &str) -> Result<Written, String> {
+    if let Some(extra) = table.keys().find(|k| k.as_str() != form) {
+        return Err(format!("`{extra}` does not belong in a {form} table"));
+    }
+    let ends = table[form].as_array().map(|a| a.as_slice());
+    if form == "randint" {
+        return match ends {
+            Some([Value::Integer(a), Value::Integer(b)]) if a < b => {
+                Ok(Written::Draw(AxisValues::RandInt { low: *a, high: *b }))
+            }
+            _ => Err("randint takes two integers a < b, [a, b] (b excluded)".into()),
+        };
+    }
+    let [a, b] = match ends {
+        Some([a, b]) => match (number(a), number(b)) {
+            (Some(a), Some(b)) if a < b && (b - a).is_finite() => [a, b],
+            _ => return Err(format!("{form} takes two numbers a < b, [a, b]")),
+        },
+        _ => return Err(format!("{form} takes two numbers a < b, [a, b]")),
+    };
+    if form == "loguniform" {
+        if a <= 0.0 {
+            return Err("loguniform takes two ends > 0".into());
+        }
+        return Ok(Written::Draw(AxisValues::LogUniform { low: a, high: b }));
+    }
+    Ok(Written::Draw(AxisValues::Uniform { low: a, high: b }))
 }
 
 /// The values of `{ range = ... }`, `{ linspace = ... }` or `{ logspace = ... }`.
@@ -199,23 +383,49 @@ fn spaced(a: f64, b: f64, num: usize, log: bool) -> Vec<f64> {
         .collect()
 }
 
-/// Number of runs the grid expands to (saturating, so a mistaken huge grid is still counted).
+/// Number of runs the experiment expands to (saturating, so a mistaken huge grid is still
+/// counted). With `samples`, an upper bound: repeated draws are dropped.
 pub fn run_count(exp: &Experiment) -> usize {
-    exp.grid.iter().fold(exp.data.sources.len(), |n, axis| {
-        n.saturating_mul(axis.values.len())
-    })
+    let per_dataset = match exp.search.samples {
+        Some(samples) => samples,
+        None => lists(exp)
+            .iter()
+            .fold(1usize, |n, values| n.saturating_mul(values.len())),
+    };
+    exp.data.sources.len().saturating_mul(per_dataset)
 }
 
-/// The Cartesian product of the data sets and the grid axes applied over the `[train]` defaults,
-/// in a fixed order (data set outermost, the last grid axis fastest).
+/// The values of every axis when the runs are enumerated (no distribution is then allowed).
+fn lists(exp: &Experiment) -> Vec<&[Setting]> {
+    exp.grid
+        .iter()
+        .map(|axis| {
+            axis.values
+                .list()
+                .expect("a distribution is refused unless configurations are drawn")
+        })
+        .collect()
+}
+
+/// The runs of the experiment, data set outermost: the Cartesian product of the grid axes
+/// applied over the `[train]` defaults (the last axis fastest), or with `[search] samples`,
+/// the drawn configurations in order ([`draw_config`]).
 pub fn expand(exp: &Experiment) -> Vec<RunSpec> {
+    match exp.search.samples {
+        Some(samples) => drawn(exp, samples),
+        None => enumerated(exp),
+    }
+}
+
+fn enumerated(exp: &Experiment) -> Vec<RunSpec> {
+    let lists = lists(exp);
     (0..run_count(exp))
         .map(|index| {
             let mut train = exp.train.clone();
             let mut rest = index;
-            for axis in exp.grid.iter().rev() {
-                axis.values[rest % axis.values.len()].apply(&mut train);
-                rest /= axis.values.len();
+            for values in lists.iter().rev() {
+                values[rest % values.len()].apply(&mut train);
+                rest /= values.len();
             }
             RunSpec {
                 index,
@@ -225,6 +435,41 @@ pub fn expand(exp: &Experiment) -> Vec<RunSpec> {
             }
         })
         .collect()
+}
+
+/// Configuration `index` of a random search: the `[train]` values with one draw per axis, in
+/// the axes' (key) order, from the configuration's own stream. It depends on `[search] seed`
+/// and `index` alone, so raising `samples` keeps every earlier configuration.
+pub fn draw_config(exp: &Experiment, index: usize) -> TrainConfig {
+    let mut rng = search_stream(exp.search.seed, index as u64);
+    let mut train = exp.train.clone();
+    for axis in &exp.grid {
+        axis.values.draw(axis.key, &mut rng).apply(&mut train);
+    }
+    train
+}
+
+/// The `samples` drawn configurations on every data set (the same configurations on each). A
+/// draw that repeats an earlier configuration is dropped, the first kept: the same run twice
+/// would be trained twice into one record.
+fn drawn(exp: &Experiment, samples: usize) -> Vec<RunSpec> {
+    let configs: Vec<TrainConfig> = (0..samples).map(|i| draw_config(exp, i)).collect();
+    let mut seen = HashSet::new();
+    let mut runs = Vec::new();
+    for dataset in 0..exp.data.sources.len() {
+        for train in &configs {
+            let run_id = run_id(exp, dataset, train);
+            if seen.insert(run_id.clone()) {
+                runs.push(RunSpec {
+                    index: runs.len(),
+                    run_id,
+                    dataset,
+                    train: train.clone(),
+                });
+            }
+        }
+    }
+    runs
 }
 
 /// The version line of a run's identity. It changes whenever a run's numbers for the same
@@ -294,7 +539,8 @@ mod tests {
         );
         let values = |key: &str| -> Vec<String> {
             let axis = e.grid.iter().find(|a| a.key == key).unwrap();
-            axis.values.iter().map(|s| s.value().to_string()).collect()
+            let list = axis.values.list().unwrap();
+            list.iter().map(|s| s.value().to_string()).collect()
         };
         assert_eq!(values("seed").len(), 100);
         assert_eq!(
@@ -337,10 +583,10 @@ mod tests {
                 "step must be an integer >= 1",
             ),
             ("seed = { range = [0.5, 10] }", "two integers"),
-            ("seed = { span = [0, 10] }", "range, linspace or logspace"),
+            ("seed = { span = [0, 10] }", "range, linspace, logspace"),
             (
                 "seed = { range = [0, 4], linspace = [0, 1] }",
-                "range, linspace or logspace",
+                "range, linspace, logspace",
             ),
             (
                 "hidden = { linspace = [4, 16], num = 4 }",
@@ -371,5 +617,240 @@ mod tests {
         )
         .unwrap();
         assert_eq!(expand(&e).len(), 1);
+    }
+
+    /// A random search of `samples` configurations over `grid`, whose first line is line 8.
+    fn random(samples: usize, grid: &str) -> Result<Experiment, ConfigError> {
+        parse(
+            Path::new("e.toml"),
+            &format!(
+                "name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[search]\nstrategy = \"random\"\nsamples = {samples}\n[grid]\n{grid}"
+            ),
+        )
+    }
+
+    #[test]
+    fn grid_run_ids_are_those_of_the_code_before_random_search() {
+        // Computed by `grbm-sweep plan` at 5da61a7, before [search] existed.
+        let e = parse(
+            Path::new("e.toml"),
+            "name = \"t\"\n[data]\nsource = [\"gmm_iso\", \"rings\"]\n[grid]\nhidden = [4, 8]\n\
+             lr = { logspace = [0.001, 0.1], num = 3 }\n",
+        )
+        .unwrap();
+        let ids: Vec<String> = expand(&e).into_iter().map(|r| r.run_id).collect();
+        assert_eq!(
+            ids,
+            [
+                "1292519fe1fbf3a3",
+                "b0c2a1556205414b",
+                "d376140be28df9b1",
+                "29fbba1e467089b7",
+                "afad7d0cf61e756f",
+                "09fb01ffc226972d",
+                "25c64a26795e6ef9",
+                "acfbe7ff48bafbc5",
+                "75bc88e62e48caf3",
+                "28bdbca7f12c3fbd",
+                "b05c9b9b97282219",
+                "f9db0748e2303daf",
+            ]
+        );
+    }
+
+    #[test]
+    fn distributions_parse_into_their_ends() {
+        let e = random(
+            4,
+            "lr = { loguniform = [0.001, 0.1] }\nmomentum = { uniform = [0, 0.9] }\n\
+             hidden = { randint = [2, 8] }\nk = [1, 2]\n",
+        )
+        .unwrap();
+        let values: Vec<(&str, &AxisValues)> = e.grid.iter().map(|a| (a.key, &a.values)).collect();
+        assert_eq!(
+            values,
+            [
+                ("hidden", &AxisValues::RandInt { low: 2, high: 8 }),
+                (
+                    "lr",
+                    &AxisValues::LogUniform {
+                        low: 0.001,
+                        high: 0.1
+                    }
+                ),
+                ("k", &AxisValues::List(vec![Setting::K(1), Setting::K(2)])),
+                (
+                    "momentum",
+                    &AxisValues::Uniform {
+                        low: 0.0,
+                        high: 0.9
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_distributions_name_line_key_and_rule() {
+        let cases = [
+            (
+                "lr = { loguniform = [0, 0.1] }",
+                "`grid.lr` = { loguniform = [0, 0.1] }: loguniform takes two ends > 0",
+            ),
+            (
+                "lr = { uniform = [0.1, 0.1] }",
+                "`grid.lr` = { uniform = [0.1, 0.1] }: uniform takes two numbers a < b",
+            ),
+            (
+                "lr = { uniform = [0.2, 0.1] }",
+                "uniform takes two numbers a < b",
+            ),
+            (
+                "lr = { uniform = [-0.1, 0.1] }",
+                "`grid.lr` = -0.1: lr must be a finite number > 0",
+            ),
+            (
+                "hidden = { uniform = [4, 16] }",
+                "`grid.hidden` = 4.0: hidden must be an integer >= 1",
+            ),
+            (
+                "hidden = { randint = [0, 8] }",
+                "`grid.hidden` = 0: hidden must be an integer >= 1",
+            ),
+            (
+                "beta_min = { randint = [1, 3] }",
+                "`grid.beta_min` = 2: beta_min must be a finite number in (0, 1]",
+            ),
+            (
+                "momentum = { uniform = [0.5, 1.0] }",
+                "`grid.momentum` = 1.0: momentum must be a finite number in [0, 1)",
+            ),
+            (
+                "standardize = { uniform = [0, 1] }",
+                "standardize must be true or false",
+            ),
+            (
+                "seed = { randint = [0.5, 3] }",
+                "randint takes two integers a < b",
+            ),
+            (
+                "seed = { randint = [3, 3] }",
+                "randint takes two integers a < b",
+            ),
+            (
+                "lr = { uniform = [0.1, 0.2], num = 3 }",
+                "`num` does not belong in a uniform table",
+            ),
+            (
+                "lr = { uniform = [0.1, 0.2], range = [0, 1] }",
+                "exactly one of range, linspace, logspace, uniform, loguniform or randint",
+            ),
+            ("lr = { uniform = 0.1 }", "uniform takes two numbers"),
+        ];
+        for (grid, expected) in cases {
+            let e = random(5, grid).unwrap_err().to_string();
+            assert!(e.starts_with("e.toml:8: `grid."), "{grid}: {e}");
+            assert!(e.contains(expected), "{grid}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_distribution_needs_drawn_configurations() {
+        let rule =
+            "a distribution needs [search] strategy = \"random\" (or \"halving\" with samples)";
+        let grid = parse(
+            Path::new("e.toml"),
+            "name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[grid]\nhidden = [2]\nlr = { uniform = [0.1, 0.2] }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            grid,
+            format!("e.toml:6: `grid.lr` = {{ uniform = [0.1, 0.2] }}: {rule}")
+        );
+        let halving = |search: &str| {
+            parse(
+                Path::new("e.toml"),
+                &format!(
+                    "name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[search]\nstrategy = \"halving\"\n\
+                     min_epochs = 2\n{search}[grid]\nlr = {{ uniform = [0.1, 0.2] }}\n"
+                ),
+            )
+        };
+        let e = halving("").unwrap_err().to_string();
+        assert!(
+            e.starts_with("e.toml:8: `grid.lr`") && e.contains(rule),
+            "{e}"
+        );
+        assert_eq!(expand(&halving("samples = 4\n").unwrap()).len(), 4);
+    }
+
+    const SPACE: &str = "hidden = { randint = [2, 8] }\nlr = { loguniform = [0.0001, 0.1] }\n\
+                         k = [1, 2, 3]\nmomentum = { uniform = [0.5, 0.9] }\n";
+
+    #[test]
+    fn random_expansion_is_deterministic_and_prefix_stable() {
+        let twenty = expand(&random(20, SPACE).unwrap());
+        assert_eq!(twenty, expand(&random(20, SPACE).unwrap()));
+        let thirty = expand(&random(30, SPACE).unwrap());
+        assert_eq!((twenty.len(), thirty.len()), (20, 30));
+        assert_eq!(twenty[..], thirty[..20]);
+        assert!(thirty.iter().enumerate().all(|(i, r)| r.index == i));
+        let ids: HashSet<&String> = thirty.iter().map(|r| &r.run_id).collect();
+        assert_eq!(ids.len(), 30);
+        let reseeded = parse(
+            Path::new("e.toml"),
+            &format!("name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[search]\nstrategy = \"random\"\nsamples = 20\nseed = 1\n[grid]\n{SPACE}"),
+        )
+        .unwrap();
+        assert_ne!(expand(&reseeded)[0].train, twenty[0].train);
+    }
+
+    #[test]
+    fn draws_stay_within_bounds_and_loguniform_spreads_over_decades() {
+        let e = random(3000, SPACE).unwrap();
+        let runs = expand(&e);
+        assert_eq!(run_count(&e), 3000);
+        let mut decades = [0usize; 3];
+        let mut hidden = HashSet::new();
+        let mut k = HashSet::new();
+        for r in &runs {
+            let t = &r.train;
+            assert!((2..8).contains(&t.hidden), "{}", t.hidden);
+            assert!((0.0001..0.1).contains(&t.lr), "{}", t.lr);
+            assert!((0.5..0.9).contains(&t.momentum), "{}", t.momentum);
+            hidden.insert(t.hidden);
+            k.insert(t.k);
+            decades[(crate::vecmath::ln(t.lr / 0.0001) / crate::vecmath::ln(10.0)) as usize] += 1;
+        }
+        assert_eq!(hidden.len(), 6, "randint draws every integer of 2..8");
+        assert_eq!(k.len(), 3, "a list's values are picked");
+        // 1000 expected in each decade; 800 is more than 6 standard deviations below.
+        assert!(decades.iter().all(|d| *d > 800), "{decades:?}");
+        let mean_momentum = runs.iter().map(|r| r.train.momentum).sum::<f64>() / 3000.0;
+        assert!((mean_momentum - 0.7).abs() < 0.01, "{mean_momentum}");
+    }
+
+    #[test]
+    fn repeated_draws_are_dropped_and_data_sets_share_the_configurations() {
+        let e = random(50, "hidden = { randint = [2, 4] }\n").unwrap();
+        let runs = expand(&e);
+        assert_eq!(run_count(&e), 50, "an upper bound");
+        let hidden: Vec<usize> = runs.iter().map(|r| r.train.hidden).collect();
+        assert_eq!(runs.len(), 2, "{hidden:?}");
+        assert_eq!(runs.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(runs[0].train, draw_config(&e, 0), "the first draw is kept");
+        let two = parse(
+            Path::new("e.toml"),
+            &format!("name = \"t\"\n[data]\nsource = [\"gmm_iso\", \"rings\"]\n[search]\nstrategy = \"random\"\nsamples = 6\n[grid]\n{SPACE}"),
+        )
+        .unwrap();
+        let runs = expand(&two);
+        assert_eq!(runs.len(), 12);
+        for i in 0..6 {
+            assert_eq!((runs[i].dataset, runs[i + 6].dataset), (0, 1));
+            assert_eq!(runs[i].train, runs[i + 6].train, "configuration {i}");
+            assert_ne!(runs[i].run_id, runs[i + 6].run_id);
+        }
     }
 }

@@ -6,11 +6,13 @@
 //! [`crate::train::params`]: one rule per key, in one place.
 
 pub mod grid;
+pub mod search;
 
 use crate::data::{DataConfig, DataFile, DataSource, GENERATORS, SourceKind};
 use crate::estimate::EvalConfig;
 use crate::train::params::{Param, Raw, Rule, SetError, Setting, TRAIN_KEYS, TrainConfig};
 use grid::GridAxis;
+use search::SearchConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -82,6 +84,8 @@ pub struct Experiment {
     /// Axes in the parameter table's key order, so expansion does not depend on how the file
     /// orders them.
     pub grid: Vec<GridAxis>,
+    /// How the runs are chosen from the axes.
+    pub search: SearchConfig,
 }
 
 type Section = BTreeMap<Spanned<String>, Spanned<Value>>;
@@ -95,6 +99,7 @@ struct RawFile {
     train: Option<Section>,
     eval: Option<Section>,
     grid: Option<Section>,
+    search: Option<Section>,
 }
 
 /// Reads and validates an experiment file. Nothing is written.
@@ -123,7 +128,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment, ConfigError> {
         setting.apply(&mut train);
     }
     let eval = parse_eval(&ctx, raw.eval.as_ref())?;
-    let grid = grid::parse_grid(&ctx, &raw.grid.unwrap_or_default())?;
+    let grid_section = raw.grid.unwrap_or_default();
+    let search = search::parse_search(&ctx, raw.search.as_ref(), &train, &grid_section)?;
+    let grid = grid::parse_grid(&ctx, &grid_section, &search)?;
     Ok(Experiment {
         path: path.to_path_buf(),
         text: text.to_string(),
@@ -133,6 +140,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment, ConfigError> {
         train,
         eval,
         grid,
+        search,
     })
 }
 

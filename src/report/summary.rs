@@ -1,7 +1,8 @@
 //! A sweep as text: the plan of an experiment (its runs and axes) and the summary of a finished sweep (counts and the best runs of each data set).
 
 use crate::experiment::Experiment;
-use crate::experiment::grid::{RunSpec, expand};
+use crate::experiment::grid::{RunSpec, expand, run_count};
+use crate::experiment::search::Strategy;
 use crate::sweep::SweepReport;
 use crate::sweep::record::{RunRecord, Status};
 
@@ -22,18 +23,22 @@ pub fn plan(exp: &Experiment) -> String {
             .join(", "),
         exp.output.display()
     );
+    out.push_str(&search_line(exp, runs.len()));
     if axes.is_empty() {
         out.push_str("grid: none (one run with the [train] values)\n");
     } else {
         let sizes: Vec<String> = exp
             .grid
             .iter()
-            .map(|a| format!("{} ({})", a.key, a.values.len()))
+            .map(|a| match a.values.list() {
+                Some(values) => format!("{} ({})", a.key, values.len()),
+                None => format!("{} (drawn)", a.key),
+            })
             .collect();
-        out.push_str(&format!("grid: {}\n", sizes.join(" x ")));
+        let joint = if exp.search.draws() { ", " } else { " x " };
+        out.push_str(&format!("grid: {}\n", sizes.join(joint)));
         for axis in &exp.grid {
-            let values: Vec<String> = axis.values.iter().map(|v| v.value().to_string()).collect();
-            out.push_str(&format!("  {}: {}\n", axis.key, values.join(", ")));
+            out.push_str(&format!("  {}: {}\n", axis.key, axis.values.describe()));
         }
     }
     for run in &runs {
@@ -45,6 +50,36 @@ pub fn plan(exp: &Experiment) -> String {
         ));
     }
     out
+}
+
+/// The `search:` line of the plan: the strategy and, for drawn configurations, how many, their
+/// seed and how many repeated draws were dropped.
+fn search_line(exp: &Experiment, runs: usize) -> String {
+    let search = &exp.search;
+    let drawn = search.samples.map(|samples| {
+        let dropped = run_count(exp) - runs;
+        let repeats = match dropped {
+            0 => String::new(),
+            n => format!(
+                ", {n} repeated draw{} dropped",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        format!(
+            "{samples} configurations drawn with seed {}{repeats}",
+            search.seed
+        )
+    });
+    let over = drawn.unwrap_or_else(|| "every combination".to_string());
+    match search.strategy {
+        Strategy::Halving => format!(
+            "search: halving over {over}: rungs from {} to {} epochs, keeping the best 1/{} at each\n",
+            search.min_epochs.unwrap_or(0),
+            exp.train.epochs,
+            search.eta
+        ),
+        strategy => format!("search: {}, {over}\n", strategy.name()),
+    }
 }
 
 /// `key=value` for the data set (when there are several) and the swept keys (all keys when nothing is swept).
