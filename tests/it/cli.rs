@@ -290,6 +290,57 @@ fn plan_lists_runs_without_writing() {
     assert!(!dir.path().join("results").exists());
 }
 
+/// A random search of `samples` configurations over a log-uniform learning rate and two seeds.
+fn random_search(samples: usize) -> String {
+    tiny(
+        "drawn",
+        "lr = { loguniform = [0.001, 0.1] }\nseed = [0, 1]\n\n[search]\nstrategy = \"random\"\n",
+    ) + &format!("samples = {samples}\n")
+}
+
+#[test]
+fn a_random_search_with_more_samples_computes_only_the_new_configurations() {
+    let dir = tempdir();
+    write(dir.path(), "exp.toml", &random_search(3));
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("3 of 3 runs") && stdout.contains("(0 reused"),
+        "{stdout}"
+    );
+    let results = dir.path().join("results/drawn");
+    let first = read(&results.join("runs.parquet"));
+
+    write(dir.path(), "exp.toml", &random_search(5));
+    let plan = run(dir.path(), &["plan", "exp.toml"]);
+    let listed = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        listed.contains("search: random, 5 configurations drawn with seed 0")
+            && listed.contains("lr: loguniform in [0.001, 0.1)"),
+        "{listed}"
+    );
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("5 of 5 runs") && stdout.contains("(3 reused from earlier results)"),
+        "{stdout}"
+    );
+    let second = read(&results.join("runs.parquet"));
+    assert_eq!(second.height(), 5);
+    let ids = strings(&second, "run_id");
+    assert_eq!(strings(&first, "run_id")[..], ids[..3]);
+    assert_eq!(
+        floats(&first, "test_ll")[..],
+        floats(&second, "test_ll")[..3]
+    );
+    assert_eq!(
+        ids.iter().collect::<std::collections::HashSet<_>>().len(),
+        5
+    );
+}
+
 #[test]
 fn plain_progress_lines_when_stderr_is_not_a_terminal() {
     let dir = tempdir();
