@@ -495,6 +495,27 @@ fn bad_inputs() -> Vec<BadInput> {
             &["bad.toml", "`grid.hidden[1]` = 0"],
             2,
         ),
+        // A distribution needs drawn configurations; the default strategy enumerates.
+        case(
+            "grid_distribution",
+            Text(tiny("bad", "lr = { loguniform = [0.001, 0.1] }\n")),
+            &[],
+            &[
+                "bad.toml:19: `grid.lr`",
+                "a distribution needs [search] strategy = \"random\"",
+            ],
+            2,
+        ),
+        case(
+            "search_eta",
+            Text(tiny(
+                "bad",
+                "hidden = [2, 3]\n\n[search]\nstrategy = \"halving\"\nmin_epochs = 1\neta = 1\n",
+            )),
+            &[],
+            &["bad.toml:24: `search.eta` = 1: eta must be an integer >= 2"],
+            2,
+        ),
         case(
             "data_file_bad_cell",
             Text(tiny_on("pts.csv")),
