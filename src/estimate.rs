@@ -490,6 +490,8 @@ pub fn reconstruction_error(model: &Grbm, points: &[[f64; 2]]) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
     pub train_ll: f64,
+    /// What runs are ranked by, so that `test_ll` stays an unbiased measure of the chosen run.
+    pub valid_ll: f64,
     pub test_ll: f64,
     pub log_z: f64,
     pub log_z_exact: Option<f64>,
@@ -500,22 +502,26 @@ pub struct Evaluation {
 impl Evaluation {
     pub fn is_finite(&self) -> bool {
         self.train_ll.is_finite()
+            && self.valid_ll.is_finite()
             && self.test_ll.is_finite()
             && self.log_z.is_finite()
             && self.recon_error.is_finite()
     }
 }
 
-/// Measures `model` (already in data units) on the train and test points.
+/// Measures `model` (already in data units) on the train, validation and test points, each
+/// log-likelihood from the same log Z.
 pub fn evaluate(
     model: &Grbm,
     train: &[[f64; 2]],
+    valid: &[[f64; 2]],
     test: &[[f64; 2]],
     grid_points: Option<usize>,
 ) -> Evaluation {
     let grid = log_z_grid(model, grid_points);
     Evaluation {
         train_ll: mean_log_likelihood(model, grid.log_z, train),
+        valid_ll: mean_log_likelihood(model, grid.log_z, valid),
         test_ll: mean_log_likelihood(model, grid.log_z, test),
         log_z: grid.log_z,
         log_z_exact: model.log_z_exact(),
@@ -565,6 +571,34 @@ mod tests {
         // powers of two (checked by disabling it: the sums then differ or are infinite).
         let m = model(6, 256, 0.6, 0.0, [0.6, 0.6]);
         assert_product_form_matches_direct(&m, 96);
+    }
+
+    /// valid_ll is the mean of -F(x) - log Z over the validation points, with the log Z of the
+    /// same evaluation, point by point through the single-point free energy.
+    #[test]
+    fn valid_ll_is_the_mean_log_density_of_the_validation_points() {
+        let m = model(8, 5, 1.2, 0.3, [0.8, 1.1]);
+        let mut rng = stream(9, Purpose::Data);
+        let mut points = |n: usize| -> Vec<[f64; 2]> {
+            (0..n)
+                .map(|_| [rng.sample(StandardNormal), rng.sample(StandardNormal)])
+                .collect()
+        };
+        let (train, valid, test) = (points(40), points(23), points(31));
+        let e = evaluate(&m, &train, &valid, &test, Some(200));
+        let direct = valid
+            .iter()
+            .map(|x| -m.free_energy(*x) - e.log_z)
+            .sum::<f64>()
+            / valid.len() as f64;
+        assert!(
+            (e.valid_ll - direct).abs() < 1e-12 * direct.abs().max(1.0),
+            "valid_ll {} vs direct {direct}",
+            e.valid_ll
+        );
+        assert_eq!(e.log_z, log_z_grid(&m, Some(200)).log_z);
+        assert_eq!(e.test_ll, mean_log_likelihood(&m, e.log_z, &test));
+        assert_ne!(e.valid_ll, e.test_ll);
     }
 
     #[test]

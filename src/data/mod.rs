@@ -36,6 +36,8 @@ pub struct DataConfig {
     pub n_train: usize,
     /// Generators only.
     pub n_test: usize,
+    /// Generators only: validation points, drawn after the train and test points.
+    pub n_valid: usize,
     pub seed: u64,
     /// Files only: the two point columns; `None` = the first two numeric columns.
     pub columns: Option<[String; 2]>,
@@ -43,6 +45,9 @@ pub struct DataConfig {
     pub test_fraction: f64,
     /// Files only: a separate file of test points.
     pub test_source: Option<DataFile>,
+    /// Files only: the share of the rows (of the training file, with `test_source`) held out for
+    /// validation, taken from what would otherwise be training rows.
+    pub valid_fraction: f64,
 }
 
 /// A data file as the experiment file names it, and where that is.
@@ -65,6 +70,8 @@ impl Default for DataConfig {
             columns: None,
             test_fraction: 0.2,
             test_source: None,
+            n_valid: 2000,
+            valid_fraction: 0.1,
         }
     }
 }
@@ -77,10 +84,12 @@ impl DataConfig {
             ("source", Field::List(labels)),
             ("n_train", Field::Int(self.n_train as i64)),
             ("n_test", Field::Int(self.n_test as i64)),
+            ("n_valid", Field::Int(self.n_valid as i64)),
             ("seed", Field::Int(self.seed as i64)),
             ("columns", self.columns_field()),
             ("test_fraction", Field::Float(self.test_fraction)),
             ("test_source", self.test_source_field()),
+            ("valid_fraction", Field::Float(self.valid_fraction)),
         ]
     }
 
@@ -106,6 +115,7 @@ impl DataConfig {
                 ("source", Field::text(&source.label)),
                 ("n_train", Field::Int(self.n_train as i64)),
                 ("n_test", Field::Int(self.n_test as i64)),
+                ("n_valid", Field::Int(self.n_valid as i64)),
                 seed,
             ],
             SourceKind::File(_) => vec![
@@ -113,6 +123,7 @@ impl DataConfig {
                 ("columns", self.columns_field()),
                 ("test_fraction", Field::Float(self.test_fraction)),
                 ("test_source", self.test_source_field()),
+                ("valid_fraction", Field::Float(self.valid_fraction)),
                 seed,
             ],
         }
@@ -352,22 +363,38 @@ pub enum DataError {
         problem: String,
     },
     #[error(
-        "data file {path}: test_fraction {fraction} leaves {train} training and {test} test points; both must be at least 1"
+        "data file {path}: test_fraction {test_fraction} and valid_fraction {valid_fraction} of its {rows} rows leave {train} training, {valid} validation and {test} test points; each must be at least 1"
     )]
     Split {
         path: PathBuf,
-        fraction: f64,
+        rows: usize,
+        test_fraction: f64,
+        valid_fraction: f64,
         train: usize,
+        valid: usize,
         test: usize,
+    },
+    #[error(
+        "data file {path}: valid_fraction {valid_fraction} of its {rows} rows leaves {train} training and {valid} validation points (the test points come from test_source); both must be at least 1"
+    )]
+    ValidSplit {
+        path: PathBuf,
+        rows: usize,
+        valid_fraction: f64,
+        train: usize,
+        valid: usize,
     },
 }
 
-/// The points of one data set, split into train and test.
+/// The points of one data set, split into train, validation and test.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     /// The source as written in the experiment file.
     pub name: String,
     pub train: Vec<[f64; 2]>,
+    /// Held out from training like the test points; runs are ranked by these, so that the test
+    /// points stay an unbiased measure of the chosen run.
+    pub valid: Vec<[f64; 2]>,
     pub test: Vec<[f64; 2]>,
     /// Mean log density of the test points under the distribution that drew them, where known.
     pub true_ll: Option<f64>,
@@ -380,27 +407,11 @@ impl Dataset {
         match &source.kind {
             SourceKind::Generator => Ok(Self::generate(&source.label, config)),
             SourceKind::File(path) => {
-                let mut points = read_points(path, config.columns.as_ref())?;
-                let test = match &config.test_source {
-                    Some(test_file) => read_points(&test_file.path, config.columns.as_ref())?,
-                    None => {
-                        let mut rng = stream(config.seed, Purpose::Data);
-                        points.shuffle(&mut rng);
-                        let n_test = (points.len() as f64 * config.test_fraction).round() as usize;
-                        if n_test == 0 || n_test >= points.len() {
-                            return Err(DataError::Split {
-                                path: path.clone(),
-                                fraction: config.test_fraction,
-                                train: points.len().saturating_sub(n_test),
-                                test: n_test,
-                            });
-                        }
-                        points.split_off(points.len() - n_test)
-                    }
-                };
+                let (train, valid, test) = split_file(path, config)?;
                 Ok(Dataset {
                     name: source.label.clone(),
-                    train: points,
+                    train,
+                    valid,
                     test,
                     true_ll: None,
                 })
@@ -408,7 +419,9 @@ impl Dataset {
         }
     }
 
-    /// Draws `n_train + n_test` points from the generator `name`, from `[data] seed` alone.
+    /// Draws `n_train + n_test + n_valid` points from the generator `name`, from `[data] seed`
+    /// alone. The validation points come last in the stream, so the train and test points are the
+    /// same whatever `n_valid` is.
     fn generate(name: &str, config: &DataConfig) -> Dataset {
         let generator =
             Generator::by_name(name).expect("generator names are checked when the file is read");
@@ -419,6 +432,9 @@ impl Dataset {
         let test: Vec<[f64; 2]> = (0..config.n_test)
             .map(|_| generator.sample(&mut rng))
             .collect();
+        let valid: Vec<[f64; 2]> = (0..config.n_valid)
+            .map(|_| generator.sample(&mut rng))
+            .collect();
         let true_ll = test
             .iter()
             .map(|x| generator.log_density(*x))
@@ -427,6 +443,7 @@ impl Dataset {
         Dataset {
             name: name.to_string(),
             train,
+            valid,
             test,
             true_ll,
         }
@@ -436,6 +453,52 @@ impl Dataset {
     pub fn train_moments(&self) -> ([f64; 2], [f64; 2]) {
         moments(&self.train)
     }
+}
+
+/// Train, validation and test points of one data set.
+type Split = (Vec<[f64; 2]>, Vec<[f64; 2]>, Vec<[f64; 2]>);
+
+/// Splits the rows of data file `path`. The rows are shuffled by `[data] seed`; the test points
+/// are the last `round(rows * test_fraction)` of that order (or all of `test_source`) and the
+/// validation points the `round(rows * valid_fraction)` just before them. So the test points are
+/// those a split without validation takes, and only the training points give way.
+fn split_file(path: &Path, config: &DataConfig) -> Result<Split, DataError> {
+    let mut points = read_points(path, config.columns.as_ref())?;
+    let rows = points.len();
+    let share = |fraction: f64| (rows as f64 * fraction).round() as usize;
+    let n_valid = share(config.valid_fraction);
+    points.shuffle(&mut stream(config.seed, Purpose::Data));
+    let test = match &config.test_source {
+        Some(test_file) => {
+            if n_valid == 0 || n_valid >= rows {
+                return Err(DataError::ValidSplit {
+                    path: path.to_path_buf(),
+                    rows,
+                    valid_fraction: config.valid_fraction,
+                    train: rows.saturating_sub(n_valid),
+                    valid: n_valid,
+                });
+            }
+            read_points(&test_file.path, config.columns.as_ref())?
+        }
+        None => {
+            let n_test = share(config.test_fraction);
+            if n_test == 0 || n_valid == 0 || n_test + n_valid >= rows {
+                return Err(DataError::Split {
+                    path: path.to_path_buf(),
+                    rows,
+                    test_fraction: config.test_fraction,
+                    valid_fraction: config.valid_fraction,
+                    train: rows.saturating_sub(n_test + n_valid),
+                    valid: n_valid.min(rows.saturating_sub(n_test)),
+                    test: n_test,
+                });
+            }
+            points.split_off(rows - n_test)
+        }
+    };
+    let valid = points.split_off(points.len() - n_valid);
+    Ok((points, valid, test))
 }
 
 /// Reads the two point columns of a `.csv` or `.parquet` file.
@@ -647,6 +710,8 @@ mod tests {
             columns: None,
             test_fraction: 0.2,
             test_source: None,
+            n_valid: 50,
+            valid_fraction: 0.1,
         }
     }
 
@@ -820,10 +885,14 @@ mod tests {
         let rows: String = (0..50).map(|i| format!("p{i},{i},{}\n", 2 * i)).collect();
         let path = csv("split", &format!("label,x,y\n{rows}"));
         let data = Dataset::load(&file_config(&path), 0).unwrap();
-        assert_eq!((data.train.len(), data.test.len()), (40, 10));
+        assert_eq!(
+            (data.train.len(), data.valid.len(), data.test.len()),
+            (35, 5, 10)
+        );
         assert!(
             data.train
                 .iter()
+                .chain(&data.valid)
                 .chain(&data.test)
                 .all(|p| p[1] == 2.0 * p[0])
         );
@@ -939,11 +1008,105 @@ mod tests {
         });
         cfg.columns = Some(["b".into(), "a".into()]);
         let data = Dataset::load(&cfg, 0).unwrap();
-        assert_eq!((data.train.len(), data.test.len()), (30, 7));
         assert_eq!(
-            data.train[2],
-            [6.0, 2.0],
+            (data.train.len(), data.valid.len(), data.test.len()),
+            (27, 3, 7)
+        );
+        assert_eq!(data.test[2], [6.0, 2.0], "the test file keeps its order");
+        assert!(
+            data.train
+                .iter()
+                .chain(&data.valid)
+                .all(|p| p[0] == 3.0 * p[1]),
             "columns are taken in the order named"
         );
+        let mut rows: Vec<f64> = data.train.iter().chain(&data.valid).map(|p| p[1]).collect();
+        rows.sort_by(f64::total_cmp);
+        assert_eq!(rows, (0..30).map(f64::from).collect::<Vec<_>>());
+    }
+
+    /// The validation points come after the train and test points in the data stream: adding or
+    /// removing them changes neither.
+    #[test]
+    fn generator_train_and_test_do_not_depend_on_n_valid() {
+        for name in GENERATORS {
+            let mut few = config(name, 300, 100, 5);
+            few.n_valid = 1;
+            let mut many = few.clone();
+            many.n_valid = 500;
+            let (few, many) = (
+                Dataset::load(&few, 0).unwrap(),
+                Dataset::load(&many, 0).unwrap(),
+            );
+            assert_eq!(few.train, many.train, "{name}");
+            assert_eq!(few.test, many.test, "{name}");
+            assert_eq!(few.true_ll, many.true_ll, "{name}");
+            assert_eq!((few.valid.len(), many.valid.len()), (1, 500), "{name}");
+            assert_eq!(few.valid[..], many.valid[..1], "{name}: the stream goes on");
+            assert!(
+                many.valid
+                    .iter()
+                    .all(|v| !many.train.contains(v) && !many.test.contains(v)),
+                "{name}: a validation point repeats a train or test point"
+            );
+        }
+    }
+
+    /// The test rows of a file are the ones taken before there was a validation split (pinned:
+    /// seed 4, 20 rows, test_fraction 0.2), and the validation rows come out of the training rows.
+    #[test]
+    fn file_test_rows_are_unchanged_by_the_validation_split() {
+        let rows: String = (0..20).map(|i| format!("{i},{}\n", 10 * i)).collect();
+        let path = csv("pinned-split", &format!("x,y\n{rows}"));
+        let data = Dataset::load(&file_config(&path), 0).unwrap();
+        let firsts = |points: &[[f64; 2]]| points.iter().map(|p| p[0]).collect::<Vec<f64>>();
+        assert_eq!(firsts(&data.test), PINNED_TEST_ROWS);
+        assert_eq!(firsts(&data.valid), [9.0, 0.0]);
+        assert_eq!(
+            (data.train.len(), data.valid.len(), data.test.len()),
+            (14, 2, 4)
+        );
+        let mut all: Vec<f64> = firsts(&data.train);
+        all.extend(firsts(&data.valid));
+        all.extend(firsts(&data.test));
+        all.sort_by(f64::total_cmp);
+        assert_eq!(all, (0..20).map(f64::from).collect::<Vec<_>>());
+    }
+
+    /// The test rows of the file above as the split before `valid_fraction` made them (read from
+    /// the data.parquet of a sweep on it by that version's binary, whose training rows ended in
+    /// 9 and 0: now the validation rows).
+    const PINNED_TEST_ROWS: [f64; 4] = [18.0, 5.0, 1.0, 4.0];
+
+    #[test]
+    fn file_too_small_for_three_splits_names_fractions_and_counts() {
+        // 4 rows: 0.8 test rows round to 1, 0.4 validation rows to 0.
+        let path = csv("too-few", "x,y\n1,2\n3,4\n5,6\n7,8\n");
+        let e = Dataset::load(&file_config(&path), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("points.csv")
+                && e.contains("test_fraction 0.2 and valid_fraction 0.1 of its 4 rows")
+                && e.contains("leave 3 training, 0 validation and 1 test points"),
+            "{e}"
+        );
+        let mut cfg = file_config(&path);
+        cfg.test_source = Some(DataFile {
+            label: "points.csv".into(),
+            path: path.clone(),
+        });
+        let e = Dataset::load(&cfg, 0).unwrap_err().to_string();
+        assert!(
+            e.contains("points.csv")
+                && e.contains(
+                    "valid_fraction 0.1 of its 4 rows leaves 4 training and 0 validation"
+                )
+                && e.contains("test_source"),
+            "{e}"
+        );
+        cfg.valid_fraction = 0.9;
+        let e = Dataset::load(&cfg, 0).unwrap_err().to_string();
+        assert!(e.contains("leaves 0 training and 4 validation"), "{e}");
     }
 }

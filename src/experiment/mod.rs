@@ -288,14 +288,16 @@ fn source_rule() -> String {
     )
 }
 
-const DATA_KEYS: [&str; 7] = [
+const DATA_KEYS: [&str; 9] = [
     "source",
     "n_train",
     "n_test",
+    "n_valid",
     "seed",
     "columns",
     "test_fraction",
     "test_source",
+    "valid_fraction",
 ];
 
 fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, ConfigError> {
@@ -316,6 +318,9 @@ fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, Co
                 data.n_train = int_at_least(v, 1, "n_train").map_err(|r| bad(&r))? as usize
             }
             "n_test" => data.n_test = int_at_least(v, 1, "n_test").map_err(|r| bad(&r))? as usize,
+            "n_valid" => {
+                data.n_valid = int_at_least(v, 1, "n_valid").map_err(|r| bad(&r))? as usize
+            }
             "seed" => data.seed = int_at_least(v, 0, "seed").map_err(|r| bad(&r))? as u64,
             "columns" => data.columns = Some(parse_columns(v).map_err(|r| bad(&r))?),
             "test_fraction" => {
@@ -325,6 +330,11 @@ fn parse_data(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<DataConfig, Co
             }
             "test_source" => {
                 data.test_source = Some(parse_test_source(ctx, v).map_err(|r| bad(&r))?)
+            }
+            "valid_fraction" => {
+                data.valid_fraction =
+                    finite_float(v, "valid_fraction", |f| f > 0.0 && f < 1.0, "in (0, 1)")
+                        .map_err(|r| bad(&r))?
             }
             _ => return Err(ctx.unknown("data", key, &DATA_KEYS)),
         }
@@ -570,6 +580,38 @@ mod tests {
         assert!(err(&format!("{MINIMAL}[eval]\ngrid_points = 3\n")).contains("from 16 to 16384"));
         assert!(err(&format!("{MINIMAL}[eval]\nevery = -1\n")).contains("`eval.every`"));
         assert!(err("name = \"../x\"\n[data]\nsource = \"gmm_iso\"\n").contains("`name`"));
+    }
+
+    #[test]
+    fn validation_keys_take_defaults_and_reject_bad_values() {
+        let exp = parse_str(MINIMAL).unwrap();
+        assert_eq!((exp.data.n_valid, exp.data.valid_fraction), (2000, 0.1));
+        let exp = parse_str(&format!("{MINIMAL}n_valid = 7\nvalid_fraction = 0.25\n")).unwrap();
+        assert_eq!((exp.data.n_valid, exp.data.valid_fraction), (7, 0.25));
+        for (key, value, rule) in [
+            ("n_valid", "0", ">= 1"),
+            ("n_valid", "-3", ">= 1"),
+            ("n_valid", "2.5", "integer"),
+            ("n_valid", "\"many\"", "integer"),
+            ("valid_fraction", "0", "in (0, 1)"),
+            ("valid_fraction", "1", "in (0, 1)"),
+            ("valid_fraction", "-0.1", "in (0, 1)"),
+            ("valid_fraction", "nan", "finite"),
+            ("valid_fraction", "\"a tenth\"", "number"),
+        ] {
+            let e = err(&format!("{MINIMAL}{key} = {value}\n"));
+            assert!(
+                e.contains("exp.toml:4")
+                    && e.contains(&format!("`data.{key}` = {value}"))
+                    && e.contains(rule),
+                "{key} = {value}: {e}"
+            );
+        }
+        let e = err(&format!("{MINIMAL}valid_fractio = 0.1\n"));
+        assert!(
+            e.contains("unknown key `data.valid_fractio`") && e.contains("valid_fraction"),
+            "{e}"
+        );
     }
 
     #[test]

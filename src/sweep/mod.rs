@@ -97,7 +97,7 @@ pub(crate) fn data_fields(exp: &Experiment, datasets: &[Dataset]) -> Vec<(&'stat
     let prints = datasets
         .iter()
         .map(|d| {
-            let bytes: Vec<u8> = [&d.train, &d.test]
+            let bytes: Vec<u8> = [&d.train, &d.test, &d.valid]
                 .into_iter()
                 .flatten()
                 .flat_map(|p| p.iter().flat_map(|v| v.to_le_bytes()))

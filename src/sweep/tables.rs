@@ -167,6 +167,7 @@ pub fn runs_frame(
             records.iter().map(|r| r.error.clone()).collect::<Vec<_>>(),
         ),
         col("train_ll", eval_f64(&|e| Some(e.train_ll))),
+        col("valid_ll", eval_f64(&|e| Some(e.valid_ll))),
         col("test_ll", eval_f64(&|e| Some(e.test_ll))),
         col("true_ll", true_ll.clone()),
         col(
@@ -239,6 +240,7 @@ pub fn curves_frame(
                 .collect::<Vec<_>>(),
         ),
         col("train_ll", f(&|p| p.train_ll)),
+        col("valid_ll", f(&|p| p.valid_ll)),
         col("test_ll", f(&|p| p.test_ll)),
         col("recon_error", f(&|p| p.recon_error)),
         col("sigma1", f(&|p| p.sigma[0])),
@@ -329,6 +331,7 @@ pub fn data_frame(path: &Path, datasets: &[Dataset]) -> Result<DataFrame, Output
             d.train
                 .iter()
                 .map(move |p| (name, p, "train"))
+                .chain(d.valid.iter().map(move |p| (name, p, "valid")))
                 .chain(d.test.iter().map(move |p| (name, p, "test")))
         })
         .collect();

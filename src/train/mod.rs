@@ -23,6 +23,7 @@ use std::time::Instant;
 pub struct CurvePoint {
     pub epoch: usize,
     pub train_ll: f64,
+    pub valid_ll: f64,
     pub test_ll: f64,
     pub recon_error: f64,
     pub sigma: [f64; 2],
@@ -619,6 +620,7 @@ impl<'a> Run<'a> {
         let e = evaluate(
             &model,
             &self.data.train,
+            &self.data.valid,
             &self.data.test,
             self.eval.grid_points,
         );
@@ -627,6 +629,7 @@ impl<'a> Run<'a> {
             self.curve.push(CurvePoint {
                 epoch,
                 train_ll: e.train_ll,
+                valid_ll: e.valid_ll,
                 test_ll: e.test_ll,
                 recon_error: e.recon_error,
                 sigma: model.sigma(),
@@ -697,9 +700,7 @@ mod tests {
             n_train,
             n_test: 1000,
             seed: 0,
-            columns: None,
-            test_fraction: 0.2,
-            test_source: None,
+            ..DataConfig::default()
         };
         Dataset::load(&cfg, 0).unwrap()
     }

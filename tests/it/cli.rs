@@ -8,7 +8,7 @@ use crate::common::*;
 /// A tiny experiment: 200 training points, 3 epochs, curve points every epoch.
 fn tiny(name: &str, grid: &str) -> String {
     format!(
-        "name = \"{name}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 200\nn_test = 100\nseed = 3\n\n\
+        "name = \"{name}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 200\nn_test = 100\nn_valid = 150\nseed = 3\n\n\
          [train]\nhidden = 3\nepochs = 3\nbatch_size = 50\nk = 2\n\n[eval]\nevery = 1\n\n[grid]\n{grid}"
     )
 }
@@ -50,6 +50,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
         ("status", DataType::String),
         ("error", DataType::String),
         ("train_ll", DataType::Float64),
+        ("valid_ll", DataType::Float64),
         ("test_ll", DataType::Float64),
         ("true_ll", DataType::Float64),
         ("test_ll_gap", DataType::Float64),
@@ -77,6 +78,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
         "seed",
         "status",
         "train_ll",
+        "valid_ll",
         "test_ll",
         "true_ll",
         "log_z",
@@ -94,6 +96,12 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
         );
     }
     assert!(strings(&runs, "status").iter().all(|s| s == "ok"));
+    let position = |name: &str| runs.get_column_index(name).unwrap();
+    assert_eq!(
+        position("valid_ll") + 1,
+        position("test_ll"),
+        "side by side"
+    );
     assert!(
         floats(&runs, "log_z_error").iter().all(|e| e.abs() < 1e-8),
         "grid log Z disagrees with enumeration"
@@ -113,6 +121,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
             "dataset",
             "epoch",
             "train_ll",
+            "valid_ll",
             "test_ll",
             "recon_error",
             "sigma1",
@@ -143,14 +152,11 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
     assert_eq!(total_nulls(&models), 0);
 
     let data = read(&results.join("data.parquet"));
-    assert_eq!(data.height(), 300);
-    assert_eq!(
-        strings(&data, "split")
-            .iter()
-            .filter(|s| *s == "train")
-            .count(),
-        200
-    );
+    assert_eq!(data.height(), 450);
+    let split = strings(&data, "split");
+    for (name, count) in [("train", 200), ("valid", 150), ("test", 100)] {
+        assert_eq!(split.iter().filter(|s| *s == name).count(), count, "{name}");
+    }
 
     let copy = std::fs::read_to_string(results.join("sweep.toml")).unwrap();
     assert_eq!(
@@ -412,21 +418,21 @@ fn bad_inputs() -> Vec<BadInput> {
             "unknown_key",
             KeyLine("hiden = 4"),
             &[],
-            &["bad.toml:10", "unknown key `train.hiden`"],
+            &["bad.toml:11", "unknown key `train.hiden`"],
             2,
         ),
         case(
             "wrong_type",
             KeyLine("lr = \"fast\""),
             &[],
-            &["bad.toml:10", "`train.lr`", "\"fast\"", "number"],
+            &["bad.toml:11", "`train.lr`", "\"fast\"", "number"],
             2,
         ),
         case(
             "hidden_zero",
             KeyLine("hidden = 0"),
             &[],
-            &["bad.toml:10", "`train.hidden` = 0", ">= 1"],
+            &["bad.toml:11", "`train.hidden` = 0", ">= 1"],
             2,
         ),
         case(
@@ -484,7 +490,7 @@ fn bad_inputs() -> Vec<BadInput> {
             "syntax_error",
             KeyLine("lr = 0.01 0.02"),
             &[],
-            &["bad.toml:10"],
+            &["bad.toml:11"],
             2,
         ),
         // Caught before training: the message names the list and the index in it.
@@ -527,7 +533,19 @@ fn bad_inputs() -> Vec<BadInput> {
             "data_file_fewer_training_points_than_batch_size",
             Text(tiny_on("few.csv")),
             &[("few.csv", "x,y\n1,2\n3,4\n5,6\n7,8\n9,10\n")],
-            &["bad.toml", "batch_size", "4 training points of few.csv"],
+            &["bad.toml", "batch_size", "3 training points of few.csv"],
+            2,
+        ),
+        // 4 rows: 0.8 test rows round to 1, 0.4 validation rows to 0.
+        case(
+            "data_file_too_small_for_three_splits",
+            Text(tiny_on("four.csv")),
+            &[("four.csv", "x,y\n1,2\n3,4\n5,6\n7,8\n")],
+            &[
+                "four.csv",
+                "test_fraction 0.2 and valid_fraction 0.1",
+                "leave 3 training, 0 validation and 1 test points",
+            ],
             2,
         ),
         // A file where the results folder should be.
