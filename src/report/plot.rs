@@ -1,11 +1,11 @@
-//! Pictures of a finished sweep: each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, the best test log-likelihood over every pair of grid axes, and every data set's best model beside its true density in one picture (`best`).
+//! Pictures of a finished sweep: each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, the test log-likelihood of the best run (by `valid_ll`) over every pair of grid axes, and every data set's best model beside its true density in one picture (`best`).
 
 use super::summary::describe;
 use crate::data::{Dataset, Generator};
 use crate::estimate::log_z_grid;
 use crate::model::Grbm;
 use crate::sweep::folder::Folder;
-use crate::sweep::record::RunRecord;
+use crate::sweep::record::{RunRecord, ranking};
 use crate::train::params::ParamValue;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
@@ -20,7 +20,7 @@ static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 /// What `grbm-sweep plot` draws.
 #[derive(Debug, Clone, Default)]
 pub struct PlotOptions {
-    /// Best runs of each data set to draw densities for (when `runs` is empty).
+    /// Best runs of each data set, by `valid_ll`, to draw densities for (when `runs` is empty).
     pub top: usize,
     /// Run ids to draw densities for, instead of the best ones.
     pub runs: Vec<String>,
@@ -134,7 +134,7 @@ pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathB
     Ok(pictures.written)
 }
 
-/// The runs with a test log-likelihood; there must be at least one.
+/// The runs with an evaluation (a test and a validation log-likelihood); there must be at least one.
 fn finished_runs<'a>(folder: &'a Folder, dir: &Path) -> Result<Vec<&'a RunRecord>, PlotError> {
     let finished: Vec<&RunRecord> = folder
         .records
@@ -149,7 +149,8 @@ fn finished_runs<'a>(folder: &'a Folder, dir: &Path) -> Result<Vec<&'a RunRecord
     Ok(finished)
 }
 
-/// The runs to draw densities for: those named in `opts.runs`, else the best `opts.top` of each data set.
+/// The runs to draw densities for: those named in `opts.runs`, else the best `opts.top` of each
+/// data set by `valid_ll`.
 fn chosen_runs<'a>(
     folder: &Folder,
     dir: &Path,
@@ -221,7 +222,7 @@ pub fn best_size(count: usize) -> (u32, u32) {
     )
 }
 
-/// `best`: the best run of every data set beside its true density, one pair per data set.
+/// `best`: the best run (by `valid_ll`) of every data set beside its true density, one pair per data set.
 fn draw_best(
     pictures: &mut Pictures,
     folder: &Folder,
@@ -249,7 +250,7 @@ fn best_figure<DB: DrawingBackend>(
     let (body, footer) = root.split_vertically(root.dim_in_pixel().1 - BEST_FOOTER);
     let (title, grid) = body.split_vertically(BEST_TITLE);
     title.titled(
-        "Best run of each data set beside its true density",
+        "Best run of each data set (by valid_ll) beside its true density",
         ("sans-serif", 21),
     )?;
     for (record, area) in bests.iter().zip(grid.split_evenly((rows, columns))) {
@@ -283,13 +284,17 @@ fn best_pair<DB: DrawingBackend>(
     let model: &Grbm = &run.model;
     let log_z = log_z_grid(model, None).log_z;
     let test_ll = record.test_ll().unwrap_or(f64::NAN);
+    let valid_ll = record.valid_ll().unwrap_or(f64::NAN);
     let caption = match data.true_ll {
         Some(t) => format!(
-            "{}: test_ll {test_ll:.4}, true_ll {t:.4}, gap {:.4} nats",
+            "{}: valid_ll {valid_ll:.4}, test_ll {test_ll:.4}, true_ll {t:.4}, gap {:.4}",
             data.name,
             t - test_ll
         ),
-        None => format!("{}: test_ll {test_ll:.4} (true density unknown)", data.name),
+        None => format!(
+            "{}: valid_ll {valid_ll:.4}, test_ll {test_ll:.4} (true density unknown)",
+            data.name
+        ),
     };
     let panels = area
         .margin(6, 0, 8, 8)
@@ -404,14 +409,10 @@ fn runs_of<'a>(finished: &[&'a RunRecord], dataset: usize) -> Vec<&'a RunRecord>
         .collect()
 }
 
-/// The `count` runs of data set `dataset` with the highest test log-likelihood.
+/// The `count` best runs of data set `dataset` by `valid_ll` ([`ranking`]).
 fn best<'a>(finished: &[&'a RunRecord], dataset: usize, count: usize) -> Vec<&'a RunRecord> {
     let mut runs = runs_of(finished, dataset);
-    runs.sort_by(|a, b| {
-        b.test_ll()
-            .unwrap_or(f64::MIN)
-            .total_cmp(&a.test_ll().unwrap_or(f64::MIN))
-    });
+    runs.sort_by(|a, b| ranking(a, b));
     runs.truncate(count);
     runs
 }
@@ -570,7 +571,10 @@ fn density_figure<DB: DrawingBackend>(
     let model_density = |x: [f64; 2]| -model.free_energy(x) - log_z;
     let overlays: [(&[[f64; 2]], RGBAColor); 2] =
         [(&data.test, BLACK.mix(0.6)), (&run.samples, RED.mix(0.8))];
-    let caption = format!("model log density; test_ll = {:.4} nats", e.test_ll);
+    let caption = format!(
+        "model log density; valid_ll = {:.4}, test_ll = {:.4} nats",
+        e.valid_ll, e.test_ll
+    );
     density_panel(
         &panels[0],
         &caption,
@@ -681,7 +685,8 @@ fn curves_ranges(
     (0.0..max_epoch, (lower - pad)..(upper + pad))
 }
 
-/// Every run in thin grey, then the `top` runs over them in colour, with legend entries.
+/// Every run in thin grey, then the `top` runs (by `valid_ll`) over them in colour, with legend
+/// entries giving both log-likelihoods.
 fn draw_run_curves<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
     runs: &[&RunRecord],
@@ -698,8 +703,9 @@ fn draw_run_curves<DB: DrawingBackend>(
         chart
             .draw_series(LineSeries::new(curve_points(r), colour.stroke_width(2)))?
             .label(format!(
-                "{} ({:.4})",
+                "{} (valid {:.4}, test {:.4})",
                 r.spec.run_id,
+                r.valid_ll().unwrap_or(f64::NAN),
                 r.test_ll().unwrap_or(f64::NAN)
             ))
             .legend(move |(x, y)| {
@@ -733,7 +739,7 @@ fn param(record: &RunRecord, key: &str) -> ParamValue {
         .expect("grid keys are train keys")
 }
 
-/// The best test log-likelihood of each cell of two grid axes `a` and `b`.
+/// The test log-likelihood of the best run (by `valid_ll`) of each cell of two grid axes `a` and `b`.
 struct GridCells {
     /// The values of `a`, in the order the runs first show them.
     values_a: Vec<String>,
@@ -748,7 +754,10 @@ impl GridCells {
         let values_a = distinct_values(runs, a);
         let values_b = distinct_values(runs, b);
         let mut best = vec![vec![f64::NEG_INFINITY; values_b.len()]; values_a.len()];
-        for r in runs {
+        // Worst first, so that the last run written to a cell is its best.
+        let mut ranked = runs.to_vec();
+        ranked.sort_by(|x, y| ranking(y, x));
+        for r in ranked {
             let i = values_a
                 .iter()
                 .position(|v| *v == param(r, a).to_string())
@@ -757,7 +766,7 @@ impl GridCells {
                 .iter()
                 .position(|v| *v == param(r, b).to_string())
                 .expect("collected above");
-            best[i][j] = best[i][j].max(r.test_ll().unwrap_or(f64::NEG_INFINITY));
+            best[i][j] = r.test_ll().unwrap_or(f64::NEG_INFINITY);
         }
         Self {
             values_a,
@@ -779,7 +788,7 @@ fn distinct_values(runs: &[&RunRecord], key: &str) -> Vec<String> {
     values
 }
 
-/// The best test log-likelihood of every cell of the (a, b) grid axes.
+/// The test log-likelihood of the best run (by `valid_ll`) of every cell of the (a, b) grid axes.
 fn grid_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     runs: &[&RunRecord],
@@ -793,7 +802,7 @@ fn grid_figure<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!(
-                "best test_ll (nats per point) on {} by {a} and {b}",
+                "test_ll of the best run by valid_ll (nats per point) on {} by {a} and {b}",
                 data.name
             ),
             ("sans-serif", 18),

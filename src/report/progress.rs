@@ -8,16 +8,19 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::{Mutex, OnceLock};
 
+/// The (valid_ll, test_ll) of one run.
+type LogLikelihoods = (f64, f64);
+
 /// Shows a sweep's progress: on a terminal, a bar of its training epochs (so that a few long
 /// runs still move it, and the time left is estimated from them) with the runs finished and
-/// the best test_ll; otherwise one line per finished run.
+/// the best run so far by valid_ll, with its test_ll; otherwise one line per finished run.
 pub struct Reporter<'a> {
     exp: &'a Experiment,
     axes: Vec<&'static str>,
     terminal: bool,
     bar: OnceLock<ProgressBar>,
-    /// Runs to do, runs finished and the best test_ll so far.
-    state: Mutex<(usize, usize, Option<f64>)>,
+    /// Runs to do, runs finished and the (valid_ll, test_ll) of the best run so far by valid_ll.
+    state: Mutex<(usize, usize, Option<LogLikelihoods>)>,
 }
 
 impl<'a> Reporter<'a> {
@@ -46,7 +49,7 @@ impl Observer for Reporter<'_> {
             .expect("the template is valid")
             .progress_chars("=> "),
         );
-        bar.set_message(format!("0/{runs} runs, best test_ll: -"));
+        bar.set_message(format!("0/{runs} runs, best valid_ll: -"));
         bar.enable_steady_tick(std::time::Duration::from_secs(1));
         let _ = self.bar.set(bar);
     }
@@ -60,18 +63,23 @@ impl Observer for Reporter<'_> {
     fn run_done(&self, record: &RunRecord, skipped: usize) {
         let mut state = self.state.lock().expect("no thread panics holding it");
         state.1 += 1;
-        if let Some(ll) = record.test_ll() {
-            state.2 = Some(state.2.map_or(ll, |best: f64| best.max(ll)));
+        let lls = record.valid_ll().zip(record.test_ll());
+        if let Some((valid, test)) = lls
+            && state.2.is_none_or(|(best, _)| valid > best)
+        {
+            state.2 = Some((valid, test));
         }
         let (total, done) = (state.0, state.1);
-        let best = state.2.map_or("-".to_string(), |b| format!("{b:.4}"));
+        let best = state
+            .2
+            .map_or("-".to_string(), |(v, t)| format!("{v:.4} (test_ll {t:.4})"));
         if let Some(bar) = self.bar.get() {
-            bar.set_message(format!("{done}/{total} runs, best test_ll: {best}"));
+            bar.set_message(format!("{done}/{total} runs, best valid_ll: {best}"));
             bar.inc(skipped as u64);
             return;
         }
-        let result = match (record.status, record.test_ll()) {
-            (Status::Ok, Some(ll)) => format!("test_ll={ll:.4}"),
+        let result = match (record.status, lls) {
+            (Status::Ok, Some((valid, test))) => format!("valid_ll={valid:.4} test_ll={test:.4}"),
             _ => format!(
                 "{}: {}",
                 record.status.name(),
@@ -79,7 +87,7 @@ impl Observer for Reporter<'_> {
             ),
         };
         eprintln!(
-            "[{done}/{total}] {} {} {result}  (best {best})",
+            "[{done}/{total}] {} {} {result}  (best valid_ll {best})",
             record.spec.run_id,
             describe(self.exp, &record.spec, &self.axes),
         );

@@ -1,10 +1,10 @@
-//! A sweep as text: the plan of an experiment (its runs and axes) and the summary of a finished sweep (counts and the best runs of each data set).
+//! A sweep as text: the plan of an experiment (its runs and axes) and the summary of a finished sweep (counts and the best runs of each data set by `valid_ll`, with their `test_ll`).
 
 use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, expand, run_count};
 use crate::experiment::search::Strategy;
 use crate::sweep::SweepReport;
-use crate::sweep::record::{RunRecord, Status};
+use crate::sweep::record::{RunRecord, Status, ranking};
 
 /// The text `grbm-sweep plan` prints: the run count and one line per run.
 pub fn plan(exp: &Experiment) -> String {
@@ -99,7 +99,8 @@ pub fn describe(exp: &Experiment, run: &RunSpec, axes: &[&str]) -> String {
         .join(" ")
 }
 
-/// The text printed after a sweep: counts, where the tables are, and the best runs of each data set.
+/// The text printed after a sweep: counts, where the tables are, and the best runs of each data
+/// set by `valid_ll`, with the `test_ll` that measures them beside it.
 pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
     let count = |s: Status| report.records.iter().filter(|r| r.status == s).count();
     let mut out = format!(
@@ -119,18 +120,17 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
     );
     let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
     for (index, data) in report.datasets.iter().enumerate() {
-        let mut ranked: Vec<(&RunRecord, f64)> = report
+        let mut ranked: Vec<&RunRecord> = report
             .records
             .iter()
-            .filter(|r| r.spec.dataset == index)
-            .filter_map(|r| r.test_ll().map(|ll| (r, ll)))
+            .filter(|r| r.spec.dataset == index && r.valid_ll().is_some())
             .collect();
         if ranked.is_empty() {
             continue;
         }
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        ranked.sort_by(|a, b| ranking(a, b));
         out.push_str(&format!(
-            "\nbest {} of {} on {}",
+            "\nbest {} of {} on {} by valid_ll",
             top.min(ranked.len()),
             ranked.len(),
             data.name
@@ -142,27 +142,31 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
             None => out.push_str(" (nats per point):\n"),
         }
         out.push_str(&format!(
-            "  {:<16}  {:>9}  {:>9}  {:>7}  {}\n",
-            "run_id", "test_ll", "train_ll", "gap", "parameters"
+            "  {:<16}  {:>9}  {:>9}  {:>9}  {:>7}  {}\n",
+            "run_id", "valid_ll", "test_ll", "train_ll", "gap", "parameters"
         ));
-        for (r, test_ll) in ranked.iter().take(top) {
-            let train_ll = r
-                .run
-                .as_ref()
-                .and_then(|run| run.evaluation)
-                .map_or(f64::NAN, |e| e.train_ll);
-            let gap = data
-                .true_ll
-                .map_or("-".to_string(), |t| format!("{:.4}", t - test_ll));
-            out.push_str(&format!(
-                "  {:<16}  {:>9.4}  {:>9.4}  {:>7}  {}\n",
-                r.spec.run_id,
-                test_ll,
-                train_ll,
-                gap,
-                describe(exp, &r.spec, &axes)
-            ));
+        for r in ranked.iter().take(top) {
+            out.push_str(&best_line(exp, r, data.true_ll, &axes));
         }
     }
     out
+}
+
+/// One row of the table of best runs.
+fn best_line(exp: &Experiment, r: &RunRecord, true_ll: Option<f64>, axes: &[&str]) -> String {
+    let e = r
+        .run
+        .as_ref()
+        .and_then(|run| run.evaluation)
+        .expect("ranked runs are evaluated");
+    let gap = true_ll.map_or("-".to_string(), |t| format!("{:.4}", t - e.test_ll));
+    format!(
+        "  {:<16}  {:>9.4}  {:>9.4}  {:>9.4}  {:>7}  {}\n",
+        r.spec.run_id,
+        e.valid_ll,
+        e.test_ll,
+        e.train_ll,
+        gap,
+        describe(exp, &r.spec, axes)
+    )
 }

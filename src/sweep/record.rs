@@ -64,6 +64,21 @@ impl RunRecord {
     pub fn test_ll(&self) -> Option<f64> {
         self.run.as_ref()?.evaluation.map(|e| e.test_ll)
     }
+
+    /// What runs are ranked by ([`ranking`]).
+    pub fn valid_ll(&self) -> Option<f64> {
+        self.run.as_ref()?.evaluation.map(|e| e.valid_ll)
+    }
+}
+
+/// The order every list of best runs follows: highest `valid_ll` first (runs without one last),
+/// ties by run id. Selecting on the validation points leaves `test_ll` an unbiased measure of the
+/// selected run; selecting on `test_ll` itself would flatter it.
+pub fn ranking(a: &RunRecord, b: &RunRecord) -> std::cmp::Ordering {
+    let key = |r: &RunRecord| r.valid_ll().unwrap_or(f64::NEG_INFINITY);
+    key(b)
+        .total_cmp(&key(a))
+        .then_with(|| a.spec.run_id.cmp(&b.spec.run_id))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -126,5 +141,58 @@ impl StoredRecord {
             error: self.error,
             run,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimate::Evaluation;
+    use crate::train::params::TrainConfig;
+
+    fn record(run_id: &str, lls: Option<(f64, f64)>) -> RunRecord {
+        let spec = RunSpec {
+            index: 0,
+            run_id: run_id.into(),
+            dataset: 0,
+            train: TrainConfig::default(),
+        };
+        let Some((valid_ll, test_ll)) = lls else {
+            return RunRecord::failed(spec, "no run".into());
+        };
+        let evaluation = Evaluation {
+            train_ll: 0.0,
+            valid_ll,
+            test_ll,
+            log_z: 0.0,
+            log_z_exact: None,
+            grid_points: 16,
+            recon_error: 0.0,
+        };
+        let run = TrainedRun {
+            model: Grbm::new([0.0; 2], [1.0; 2], faer::Mat::zeros(2, 1), vec![0.0]),
+            evaluation: Some(evaluation),
+            curve: Vec::new(),
+            samples: Vec::new(),
+            outcome: Outcome::Ok,
+            epochs_done: 1,
+            train_seconds: 0.0,
+            eval_seconds: 0.0,
+        };
+        RunRecord::from_trained(spec, run)
+    }
+
+    /// Highest valid_ll first whatever the test_ll, equal valid_ll by run id, unevaluated runs last.
+    #[test]
+    fn ranking_is_by_valid_ll_then_run_id() {
+        let mut records = [
+            record("d", None),
+            record("b", Some((-1.0, -0.5))),
+            record("a", Some((-1.0, -2.0))),
+            record("c", Some((-0.9, -3.0))),
+        ];
+        records.sort_by(ranking);
+        let ids: Vec<&str> = records.iter().map(|r| r.spec.run_id.as_str()).collect();
+        assert_eq!(ids, ["c", "a", "b", "d"]);
     }
 }

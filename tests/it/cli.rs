@@ -17,6 +17,53 @@ fn total_nulls(df: &DataFrame) -> usize {
     df.columns().iter().map(|c| c.null_count()).sum()
 }
 
+/// (valid_ll, run_id) of every run of `runs`, best first: the order the summary and `plot`
+/// rank runs in (ties by run id).
+fn ranked_by_valid_ll(runs: &DataFrame) -> Vec<(f64, String)> {
+    let mut ids: Vec<(f64, String)> = floats(runs, "valid_ll")
+        .into_iter()
+        .zip(strings(runs, "run_id"))
+        .collect();
+    ids.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    ids
+}
+
+/// The summary's table of best runs lists them by valid_ll, each with its test_ll beside.
+#[test]
+fn summary_ranks_runs_by_valid_ll_with_test_ll_beside() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "exp.toml",
+        &tiny("ranked", "hidden = [2, 3]\nlr = [0.01, 0.1]\n"),
+    );
+    let out = run(dir.path(), &["exp.toml", "--quiet", "--top", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let runs = read(&dir.path().join("results/ranked/runs.parquet"));
+    let test_ll: std::collections::HashMap<String, f64> = strings(&runs, "run_id")
+        .into_iter()
+        .zip(floats(&runs, "test_ll"))
+        .collect();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let heading = lines
+        .iter()
+        .position(|l| l.starts_with("best 3 of 4 on gmm_iso by valid_ll"))
+        .unwrap_or_else(|| panic!("no heading of the best runs: {stdout}"));
+    let header: Vec<&str> = lines[heading + 1].split_whitespace().collect();
+    assert_eq!(header[..4], ["run_id", "valid_ll", "test_ll", "train_ll"]);
+    for (rank, (valid, id)) in ranked_by_valid_ll(&runs).iter().take(3).enumerate() {
+        let row: Vec<&str> = lines[heading + 2 + rank].split_whitespace().collect();
+        assert_eq!(row[0], id, "rank {rank}: {stdout}");
+        assert_eq!(row[1], format!("{valid:.4}"), "{stdout}");
+        assert_eq!(row[2], format!("{:.4}", test_ll[id]), "{stdout}");
+    }
+    assert!(
+        lines.get(heading + 5).is_none_or(|l| !l.starts_with("  ")),
+        "--top 3 shows three: {stdout}"
+    );
+}
+
 #[test]
 fn tiny_sweep_writes_every_table_with_owed_columns() {
     let dir = tempdir();
@@ -29,7 +76,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("4 runs") && stdout.contains("best 4 of 4"),
+        stdout.contains("4 runs") && stdout.contains("best 4 of 4 on gmm_iso by valid_ll"),
         "{stdout}"
     );
 
@@ -355,7 +402,10 @@ fn plain_progress_lines_when_stderr_is_not_a_terminal() {
     assert!(out.status.success());
     let err = stderr(&out);
     assert!(
-        err.contains("[1/2]") && err.contains("[2/2]") && err.contains("test_ll="),
+        err.contains("[1/2]")
+            && err.contains("[2/2]")
+            && err.contains("valid_ll=")
+            && err.contains("test_ll="),
         "{err}"
     );
     let quiet = run(dir.path(), &["exp.toml", "--quiet"]);
@@ -748,11 +798,7 @@ fn plot_writes_pngs_of_the_expected_size() {
     assert!(out.status.success(), "{}", stderr(&out));
     let plots = dir.path().join("results/pics/plots");
     let runs = read(&dir.path().join("results/pics/runs.parquet"));
-    let mut ids: Vec<(f64, String)> = floats(&runs, "test_ll")
-        .into_iter()
-        .zip(strings(&runs, "run_id"))
-        .collect();
-    ids.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let ids = ranked_by_valid_ll(&runs);
     for (_, id) in &ids[..2] {
         // gmm_iso has a known density, drawn beside the model's.
         assert_eq!(
@@ -806,7 +852,7 @@ fn plot_draws_every_data_sets_best_run_in_one_picture() {
     let svg = std::fs::read_to_string(plots.join("best.svg")).unwrap();
     for name in ["gmm_iso", "two_moons", "mine.csv"] {
         assert!(
-            svg.contains(&format!("{name}: test_ll")),
+            svg.contains(&format!("{name}: valid_ll")),
             "{name} is captioned"
         );
     }
