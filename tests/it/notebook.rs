@@ -1,5 +1,6 @@
 //! experiments/analysis.ipynb executed headless against a small sweep run here: its NumPy
-//! recomputation of the best model's log-likelihood must match `test_ll` within 1e-6.
+//! recomputation of the best model's (by `valid_ll`) log-likelihoods must match `valid_ll` and
+//! `test_ll` within 1e-6.
 
 use std::path::Path;
 use std::process::Command;
@@ -71,7 +72,9 @@ fn analysis_notebook_recomputes_test_ll_from_the_stored_parameters() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("agreement within 1e-6 nats per point"),
+        stdout.contains("agreement within 1e-6 nats per point")
+            && stdout.contains("valid_ll in the table")
+            && stdout.contains("test_ll in the table"),
         "{stdout}"
     );
     assert!(
