@@ -557,7 +557,7 @@ fn bad_inputs() -> Vec<BadInput> {
             Text(tiny("bad", "lr = { loguniform = [0.001, 0.1] }\n")),
             &[],
             &[
-                "bad.toml:19: `grid.lr`",
+                "bad.toml:20: `grid.lr`",
                 "a distribution needs [search] strategy = \"random\"",
             ],
             2,
@@ -569,7 +569,7 @@ fn bad_inputs() -> Vec<BadInput> {
                 "hidden = [2, 3]\n\n[search]\nstrategy = \"halving\"\nmin_epochs = 1\neta = 1\n",
             )),
             &[],
-            &["bad.toml:24: `search.eta` = 1: eta must be an integer >= 2"],
+            &["bad.toml:25: `search.eta` = 1: eta must be an integer >= 2"],
             2,
         ),
         case(
