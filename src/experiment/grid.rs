@@ -631,7 +631,8 @@ mod tests {
 
     #[test]
     fn grid_run_ids_are_those_of_the_code_before_random_search() {
-        // Computed by `grbm-sweep plan` at 5da61a7, before [search] existed.
+        // Computed by `grbm-sweep plan` before [search] existed: at 447c4bb (5da61a7 with the
+        // validation split, whose n_valid is part of every generator's data identity).
         let e = parse(
             Path::new("e.toml"),
             "name = \"t\"\n[data]\nsource = [\"gmm_iso\", \"rings\"]\n[grid]\nhidden = [4, 8]\n\
@@ -642,18 +643,18 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "1292519fe1fbf3a3",
-                "b0c2a1556205414b",
-                "d376140be28df9b1",
-                "29fbba1e467089b7",
-                "afad7d0cf61e756f",
-                "09fb01ffc226972d",
-                "25c64a26795e6ef9",
-                "acfbe7ff48bafbc5",
-                "75bc88e62e48caf3",
-                "28bdbca7f12c3fbd",
-                "b05c9b9b97282219",
-                "f9db0748e2303daf",
+                "19d11ddaa6606414",
+                "e313e2f2875d39ac",
+                "1c8d8b2b67276052",
+                "2936b135dca0ef80",
+                "19c401d93b2a6798",
+                "2bf433caa4aefa56",
+                "15fa4241778d295e",
+                "26158411faa225e2",
+                "62e79928a502b370",
+                "82523dd71234428a",
+                "4e393b283b799a5e",
+                "636afc9efc477244",
             ]
         );
     }
