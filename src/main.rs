@@ -277,6 +277,7 @@ fn write_slurm(file: &Path, options: SlurmArgs) -> anyhow::Result<ExitCode> {
         partition: options.partition,
         max_concurrent: options.max_concurrent.map(|m| m as usize),
         account: options.account,
+        rungs: sweep::halving_of(&exp).map_or(1, |h| h.rung_epochs(exp.train.epochs).len()),
     };
     let workdir = std::env::current_dir().context("cannot read the current folder")?;
     let binary = std::env::current_exe().context("cannot find the grbm-sweep binary")?;
@@ -405,9 +406,13 @@ fn merge(dir: &Path, partial: bool) -> anyhow::Result<ExitCode> {
     if merged.missing.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
+    let of_rung = merged
+        .rung
+        .map(|r| format!(" of rung {r}"))
+        .unwrap_or_default();
     for (shard, ids) in &merged.missing {
         eprintln!(
-            "shard {shard}/{}: {} run{} missing: {}",
+            "shard {shard}/{}: {} run{}{of_rung} missing: {}",
             merged.shards,
             ids.len(),
             if ids.len() == 1 { "" } else { "s" },

@@ -14,6 +14,9 @@ pub struct SlurmOptions {
     /// At most this many array tasks at once (`%M`).
     pub max_concurrent: Option<usize>,
     pub account: Option<String>,
+    /// Times the array job runs, one after the other: the rungs of a halving search (each
+    /// task computes its shard's share of the lowest rung not done yet), else 1.
+    pub rungs: usize,
 }
 
 /// The scripts written and the command that submits them.
@@ -43,6 +46,28 @@ fn common_lines(opts: &SlurmOptions) -> String {
     lines
 }
 
+/// `submit.sh`: the array job `rungs` times, each after every task of the one before
+/// succeeded, then the merge job.
+fn submit_script(array: &Path, merge: &Path, rungs: usize) -> String {
+    format!(
+        "#!/bin/bash\n\
+         # Submits the array job {rungs} time(s), each after every task of the one before\n\
+         # succeeded (a halving search's rungs are barriers), then the merge job after the last.\n\
+         # Extra arguments go to the merge's sbatch (e.g. --wait).\n\
+         set -euo pipefail\n\
+         dependency=()\n\
+         for rung in $(seq 1 {rungs}); do\n\
+         \x20 array_job=$(sbatch --parsable \"${{dependency[@]}}\" {array})\n\
+         \x20 array_job=${{array_job%%;*}}\n\
+         \x20 echo \"submitted array job $array_job ($rung of {rungs})\"\n\
+         \x20 dependency=(--dependency=afterok:$array_job)\n\
+         done\n\
+         sbatch \"${{dependency[@]}}\" \"$@\" {merge}\n",
+        array = quote(array),
+        merge = quote(merge),
+    )
+}
+
 /// Writes `<results>/slurm/{array,merge}.sbatch` and `submit.sh` for the experiment at `experiment`
 /// (absolute paths throughout, so the jobs run from any folder). `binary` is the grbm-sweep to run,
 /// which the compute nodes must be able to reach at that path.
@@ -64,6 +89,8 @@ pub fn write_scripts(
         "#!/bin/bash\n\
          # Shards of the sweep {name}: array task I computes shard I of {tasks} (grbm-sweep reads\n\
          # SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT). Resubmitting resumes each shard.\n\
+         # A halving search runs it once per rung: each time, a task computes its share of the\n\
+         # lowest rung not done yet.\n\
          #SBATCH --job-name=grbm-{name}\n\
          #SBATCH --array=0-{last}{concurrency}\n\
          #SBATCH --cpus-per-task={cpus}\n\
@@ -100,17 +127,7 @@ pub fn write_scripts(
     let array = dir.join("array.sbatch");
     let merge = dir.join("merge.sbatch");
     let submit = dir.join("submit.sh");
-    let submit_text = format!(
-        "#!/bin/bash\n\
-         # Submits the array job, then the merge job to run after every array task succeeded.\n\
-         # Extra arguments go to the merge's sbatch (e.g. --wait).\n\
-         set -euo pipefail\n\
-         array_job=$(sbatch --parsable {array})\n\
-         echo \"submitted array job ${{array_job%%;*}}\"\n\
-         sbatch --dependency=afterok:${{array_job%%;*}} \"$@\" {merge}\n",
-        array = quote(&array),
-        merge = quote(&merge),
-    );
+    let submit_text = submit_script(&array, &merge, opts.rungs);
     std::fs::write(&array, array_text)?;
     std::fs::write(&merge, merge_text)?;
     std::fs::write(&submit, submit_text)?;

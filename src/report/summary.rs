@@ -72,12 +72,24 @@ fn search_line(exp: &Experiment, runs: usize) -> String {
     });
     let over = drawn.unwrap_or_else(|| "every combination".to_string());
     match search.strategy {
-        Strategy::Halving => format!(
-            "search: halving over {over}: rungs from {} to {} epochs, keeping the best 1/{} at each\n",
-            search.min_epochs.unwrap_or(0),
-            exp.train.epochs,
-            search.eta
-        ),
+        Strategy::Halving => {
+            let halving = crate::sweep::halving_of(exp).expect("a halving search");
+            let epochs = exp.train.epochs;
+            let per_dataset = runs / exp.data.sources.len().max(1);
+            let rungs: Vec<String> = halving
+                .rung_epochs(epochs)
+                .iter()
+                .map(|e| e.to_string())
+                .collect();
+            format!(
+                "search: halving over {over}: rungs at {} epochs, keeping the best 1/{} by valid_ll at each; \
+                 at most {} training epochs per data set, against {} to train every run to the end\n",
+                rungs.join(", "),
+                search.eta,
+                halving.planned_epochs(per_dataset, epochs),
+                per_dataset * epochs
+            )
+        }
         strategy => format!("search: {}, {over}\n", strategy.name()),
     }
 }
@@ -104,7 +116,7 @@ pub fn describe(exp: &Experiment, run: &RunSpec, axes: &[&str]) -> String {
 pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
     let count = |s: Status| report.records.iter().filter(|r| r.status == s).count();
     let mut out = format!(
-        "{}{}: {} of {} runs in {:.1}s ({} reused from earlier results): {} ok, {} diverged, {} failed\nresults: {}\n",
+        "{}{}: {} of {} runs in {:.1}s ({} reused from earlier results): {} ok, {} diverged, {} failed{}\nresults: {}\n",
         exp.name,
         report
             .shard
@@ -116,6 +128,10 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
         count(Status::Ok),
         count(Status::Diverged),
         count(Status::Failed),
+        match count(Status::Pruned) {
+            0 => String::new(),
+            pruned => format!(", {pruned} pruned"),
+        },
         report.output.display()
     );
     let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
@@ -123,7 +139,7 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
         let mut ranked: Vec<&RunRecord> = report
             .records
             .iter()
-            .filter(|r| r.spec.dataset == index && r.valid_ll().is_some())
+            .filter(|r| r.spec.dataset == index && r.selectable())
             .collect();
         if ranked.is_empty() {
             continue;

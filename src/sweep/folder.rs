@@ -1,9 +1,10 @@
 //! A results folder read back without the process that wrote it: what `merge` and `plot` need to rebuild the experiment (`experiment.json`), the folder as a whole, and the merge of a sharded sweep's records into its tables.
 
+use super::halving::{RungRow, standing};
 use super::record::RunRecord;
 use super::store::{EXPERIMENT_INFO, ExperimentInfo, ResultsDir, read_records};
 use super::tables::write_all;
-use super::{RunError, SweepReport, assign_shards, data_fields, load_datasets};
+use super::{RunError, SweepReport, assign_shards, data_fields, halving_of, load_datasets};
 use crate::data::Dataset;
 use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, expand};
@@ -16,6 +17,8 @@ pub struct MergeReport {
     pub report: SweepReport,
     /// Run ids without a result, by the shard that should have computed them.
     pub missing: Vec<(usize, Vec<String>)>,
+    /// For a halving search that is not done, the rung those runs belong to.
+    pub rung: Option<usize>,
     pub shards: usize,
     /// The experiment as read back from the folder.
     pub experiment: Experiment,
@@ -28,8 +31,14 @@ pub struct Folder {
     pub datasets: Vec<Dataset>,
     /// Every run of the grid, in grid order.
     pub runs: Vec<RunSpec>,
-    /// The runs that have a record, in grid order.
+    /// The runs that have a record, in grid order (for a halving search: the runs whose fate
+    /// is decided, pruned ones included).
     pub records: Vec<RunRecord>,
+    /// A halving search's rows of `rungs.parquet` (empty for other searches).
+    pub rungs: Vec<RungRow>,
+    /// A halving search's lowest rung still to train: its index, the runs that entered it, and
+    /// the ids of those without a result.
+    pub next_rung: Option<(usize, Vec<RunSpec>, Vec<String>)>,
     /// Shards the sweep was split into (1 for an unsharded sweep).
     pub shards: usize,
 }
@@ -54,16 +63,35 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
     experiment.output = dir.to_path_buf();
     let datasets = load_datasets(&experiment)?;
     let runs = expand(&experiment);
-    let mut on_disk = read_records(dir);
-    let records = runs
-        .iter()
-        .filter_map(|run| Some(on_disk.remove(&run.run_id)?.into_record(run.clone())))
-        .collect();
+    let (records, rungs, next_rung) = match halving_of(&experiment) {
+        None => {
+            let mut on_disk = read_records(dir);
+            let records = runs
+                .iter()
+                .filter_map(|run| Some(on_disk.remove(&run.run_id)?.into_record(run.clone())))
+                .collect();
+            (records, Vec::new(), None)
+        }
+        Some(halving) => {
+            let standing = standing(dir, &runs, &datasets, halving, &[]);
+            let next = standing.next.map(|n| {
+                let entering = n.entering.iter().map(|r| (*r).clone()).collect();
+                (
+                    n.rung,
+                    entering,
+                    n.todo.iter().map(|r| r.run_id.clone()).collect(),
+                )
+            });
+            (standing.records, standing.rows, next)
+        }
+    };
     Ok(Folder {
         experiment,
         datasets,
         runs,
         records,
+        rungs,
+        next_rung,
         shards: info.shards,
     })
 }
@@ -75,16 +103,32 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
     // Holding the folder's main lock keeps a second merge or an unsharded sweep out while writing.
     let fields = data_fields(&folder.experiment, &folder.datasets);
     let store = ResultsDir::open(dir, &fields, false, None)?;
-    let shard_of = assign_shards(&folder.runs, &folder.datasets, folder.shards);
+    // A halving search's shards split each rung's runs; only the lowest rung not done can lack
+    // results (the later ones have not started).
+    let (pool, rung): (&[RunSpec], _) = match &folder.next_rung {
+        Some((rung, entering, _)) => (entering, Some(*rung)),
+        None => (&folder.runs, None),
+    };
+    let has_result = |run: &RunSpec| match &folder.next_rung {
+        Some((_, _, todo)) => !todo.contains(&run.run_id),
+        None => folder.records.iter().any(|r| r.spec.run_id == run.run_id),
+    };
+    let shard_of = assign_shards(pool, &folder.datasets, folder.shards);
     let mut missing: Vec<(usize, Vec<String>)> =
         (0..folder.shards).map(|s| (s, Vec::new())).collect();
-    for (run, shard) in folder.runs.iter().zip(&shard_of) {
-        if !folder.records.iter().any(|r| r.spec.run_id == run.run_id) {
+    for (run, shard) in pool.iter().zip(&shard_of) {
+        if !has_result(run) {
             missing[*shard].1.push(run.run_id.clone());
         }
     }
     missing.retain(|(_, ids)| !ids.is_empty());
-    write_all(dir, &folder.experiment, &folder.datasets, &folder.records)?;
+    write_all(
+        dir,
+        &folder.experiment,
+        &folder.datasets,
+        &folder.records,
+        &folder.rungs,
+    )?;
     let report = SweepReport {
         output: dir.to_path_buf(),
         missing: folder.runs.len() - folder.records.len(),
@@ -99,6 +143,7 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
     Ok(MergeReport {
         report,
         missing,
+        rung,
         shards: folder.shards,
         experiment: folder.experiment,
     })

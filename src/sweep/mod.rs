@@ -1,6 +1,7 @@
 //! Running a sweep: checks before anything is written, rayon across runs, failure capture, and the results folder the runs are kept in (records, lock, manifest, tables).
 
 pub mod folder;
+pub mod halving;
 pub mod provenance;
 pub mod record;
 pub mod store;
@@ -11,12 +12,14 @@ use crate::cluster::shard::{self, Shard};
 use crate::data::{DataError, Dataset};
 use crate::estimate::EvalConfig;
 use crate::experiment::grid::{RunSpec, expand, run_count};
+use crate::experiment::search::Strategy;
 use crate::experiment::{ConfigError, Experiment};
 use crate::identity::{Field, hex_id};
 use crate::io::WriteError;
 use crate::model::MAX_ENUMERATION_HIDDEN;
 use crate::train::params::Sampler;
-use crate::train::train_run;
+use crate::train::{RunState, Segment, evaluate_paused, train_until};
+use halving::Halving;
 use rayon::prelude::*;
 use record::{RunRecord, Status};
 use std::path::PathBuf;
@@ -47,7 +50,7 @@ pub enum RunError {
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error(
-        "{path}: the grid expands to {count} runs, more than --max-runs {max}; shrink the [grid] lists or raise --max-runs"
+        "{path}: the grid expands to {count} runs, more than --max-runs {max}; shrink the [grid] lists (or [search] samples) or raise --max-runs"
     )]
     TooManyRuns {
         path: PathBuf,
@@ -201,7 +204,6 @@ pub fn run_sweep(
         opts.fresh,
         opts.shard,
     )?;
-    let (todo, reused) = runs_to_compute(&dir, &runs, &datasets);
     let batch = Batch {
         exp,
         datasets: &datasets,
@@ -210,15 +212,28 @@ pub fn run_sweep(
         observer,
         failed_once: AtomicBool::new(false),
     };
-    observer.start(todo.len(), todo.iter().map(|r| r.train.epochs).sum());
-    let failed = pool.install(|| batch.train_all(todo));
-    observer.finish();
-    let records = collect_records(&dir, &runs, failed);
+    let (records, rungs, reused) = match halving_of(exp) {
+        None => {
+            let (todo, reused) = runs_to_compute(&dir, &runs, &datasets);
+            observer.start(todo.len(), todo.iter().map(|r| r.train.epochs).sum());
+            let failed = pool.install(|| batch.train_all(todo));
+            observer.finish();
+            (collect_records(&dir, &runs, failed), Vec::new(), reused)
+        }
+        Some(halving) => {
+            let before = halving::standing(dir.path(), &runs, &datasets, halving, &[]);
+            observer.start(runs.len(), halving.planned_epochs_of(&runs, &before));
+            let failed = pool.install(|| batch.halve(&runs, halving));
+            observer.finish();
+            let after = halving::standing(dir.path(), &runs, &datasets, halving, &failed);
+            (after.records, after.rows, before.records.len())
+        }
+    };
     // Shards share the folder: each leaves only its records (and the one copy of the experiment);
     // `grbm-sweep merge` builds the tables once every shard is done.
     store::write_experiment_info(exp, opts.shard)?;
     if opts.shard.is_none() {
-        write_all(&exp.output, exp, &datasets, &records)?;
+        write_all(&exp.output, exp, &datasets, &records, &rungs)?;
     }
     let signal = opts.interrupt.load(Ordering::SeqCst);
     Ok(SweepReport {
@@ -231,6 +246,17 @@ pub fn run_sweep(
         interrupted: (signal != 0).then_some(signal as i32),
         took_over_lock: dir.took_over.clone(),
         shard: opts.shard,
+    })
+}
+
+/// The halving settings of a halving search.
+pub fn halving_of(exp: &Experiment) -> Option<Halving> {
+    (exp.search.strategy == Strategy::Halving).then(|| Halving {
+        min_epochs: exp
+            .search
+            .min_epochs
+            .expect("a halving search has min_epochs"),
+        eta: exp.search.eta,
     })
 }
 
@@ -254,6 +280,10 @@ fn runs_of_this_process(
     };
     if opts.fresh {
         return Err(RunError::FreshShard { shard });
+    }
+    if halving_of(exp).is_some() {
+        // A halving shard takes its share rung by rung, of the runs that enter the rung.
+        return Ok(runs);
     }
     let shard_of = assign_shards(&runs, datasets, shard.count);
     Ok(runs
@@ -324,6 +354,102 @@ impl Batch<'_> {
             || (self.opts.fail_fast && self.failed_once.load(Ordering::SeqCst))
     }
 
+    /// Trains a halving search rung by rung until it is done (or, for a shard, this shard's
+    /// share of the lowest rung not done yet); returns the failed runs' records.
+    fn halve(&self, runs: &[RunSpec], halving: Halving) -> Vec<RunRecord> {
+        let mut failed: Vec<RunRecord> = Vec::new();
+        loop {
+            let standing =
+                halving::standing(self.dir.path(), runs, self.datasets, halving, &failed);
+            let Some(next) = standing.next else {
+                break;
+            };
+            let todo: Vec<&RunSpec> = match self.opts.shard {
+                None => next.todo,
+                Some(shard) => {
+                    let entering: Vec<RunSpec> =
+                        next.entering.iter().map(|r| (*r).clone()).collect();
+                    let shard_of = assign_shards(&entering, self.datasets, shard.count);
+                    next.todo
+                        .into_iter()
+                        .filter(|r| {
+                            let at = entering.iter().position(|e| e.run_id == r.run_id);
+                            at.is_some_and(|i| shard_of[i] == shard.index)
+                        })
+                        .collect()
+                }
+            };
+            let (epoch, from) = (next.epoch, next.from);
+            let newly: Vec<RunRecord> = todo
+                .into_par_iter()
+                .with_max_len(1)
+                .filter_map(|spec| {
+                    if self.should_stop() {
+                        return None;
+                    }
+                    self.train_rung(spec, from, epoch)
+                })
+                .collect();
+            failed.extend(newly);
+            if self.opts.shard.is_some() || self.should_stop() {
+                break;
+            }
+        }
+        failed
+    }
+
+    /// One run of a halving rung: continued from its state at epoch `from` (or started) and
+    /// trained to `epoch`, then saved as paused at this rung or, if it ended, as a record.
+    /// Returns the record of a failed run.
+    fn train_rung(&self, spec: &RunSpec, from: Option<usize>, epoch: usize) -> Option<RunRecord> {
+        let data = &self.datasets[spec.dataset];
+        let state = match from {
+            None => None,
+            Some(e) => match halving::read_rung(self.dir.path(), e, &spec.run_id) {
+                Some(saved) => Some(saved.state),
+                None => {
+                    let error =
+                        format!("its state at epoch {e} is missing from the results folder");
+                    return Some(RunRecord::failed(spec.clone(), error));
+                }
+            },
+        };
+        let epoch_done = || self.observer.epoch_done();
+        let saved = match train_segment(spec, data, &self.exp.eval, state, epoch, &epoch_done) {
+            Err(panic) => Err(RunRecord::failed(spec.clone(), panic)),
+            Ok(Segment::Ended(run)) => {
+                let record = RunRecord::from_trained(spec.clone(), run);
+                self.dir
+                    .save(&record)
+                    .map(|()| Some(record))
+                    .map_err(|e| RunRecord::failed(spec.clone(), error_chain(&e)))
+            }
+            Ok(Segment::Paused(state)) => {
+                let e = evaluate_paused(&spec.train, data, &self.exp.eval, &state);
+                let rung = halving::RungState {
+                    evaluation: e.is_finite().then_some(e),
+                    state,
+                };
+                halving::save_rung(self.dir, epoch, &spec.run_id, &rung)
+                    .map(|()| None)
+                    .map_err(|e| RunRecord::failed(spec.clone(), error_chain(&e)))
+            }
+        };
+        match saved {
+            Ok(ended) => {
+                if let Some(record) = ended {
+                    self.observer.run_done(&record, 0);
+                }
+                None
+            }
+            Err(failed) => {
+                self.failed_once.store(true, Ordering::SeqCst);
+                self.observer.run_done(&failed, 0);
+                Some(failed)
+            }
+        }
+    }
+
     /// One run, trained, saved and reported; a panic or a failed save makes a failed record.
     fn train_one(&self, spec: &RunSpec) -> RunRecord {
         let epochs_done = AtomicUsize::new(0);
@@ -383,19 +509,32 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// One run trained on its data set as a sweep trains it; a panic makes a failed record.
-fn train_record(
+pub(crate) fn train_record(
     spec: &RunSpec,
     data: &Dataset,
     eval: &EvalConfig,
     epoch_done: &dyn Fn(),
 ) -> RunRecord {
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        train_run(&spec.train, data, eval, epoch_done)
-    }));
-    match outcome {
-        Ok(run) => RunRecord::from_trained(spec.clone(), run),
-        Err(panic) => RunRecord::failed(spec.clone(), panic_message(panic.as_ref())),
+    match train_segment(spec, data, eval, None, spec.train.epochs, epoch_done) {
+        Ok(Segment::Ended(run)) => RunRecord::from_trained(spec.clone(), run),
+        Ok(Segment::Paused(_)) => unreachable!("a run trained to its last epoch ends"),
+        Err(panic) => RunRecord::failed(spec.clone(), panic),
     }
+}
+
+/// A run trained from `from` (or its start) up to epoch `until`; a panic is returned as its message.
+pub(crate) fn train_segment(
+    spec: &RunSpec,
+    data: &Dataset,
+    eval: &EvalConfig,
+    from: Option<RunState>,
+    until: usize,
+    epoch_done: &dyn Fn(),
+) -> Result<Segment, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train_until(&spec.train, data, eval, from, until, epoch_done)
+    }))
+    .map_err(|panic| panic_message(panic.as_ref()))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

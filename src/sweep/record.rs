@@ -12,6 +12,8 @@ pub enum Status {
     Ok,
     Diverged,
     Failed,
+    /// Stopped at a rung of a halving search, not among the best of its data set there.
+    Pruned,
 }
 
 impl Status {
@@ -20,6 +22,7 @@ impl Status {
             Status::Ok => "ok",
             Status::Diverged => "diverged",
             Status::Failed => "failed",
+            Status::Pruned => "pruned",
         }
     }
 }
@@ -68,6 +71,14 @@ impl RunRecord {
     /// What runs are ranked by ([`ranking`]).
     pub fn valid_ll(&self) -> Option<f64> {
         self.run.as_ref()?.evaluation.map(|e| e.valid_ll)
+    }
+}
+
+impl RunRecord {
+    /// Whether the run can be selected as a best run: trained to its end and measured. A pruned
+    /// run's measurement is from an earlier epoch, so it is not among the candidates.
+    pub fn selectable(&self) -> bool {
+        self.status == Status::Ok && self.valid_ll().is_some()
     }
 }
 

@@ -16,11 +16,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const RECORDS_DIR: &str = "records";
+/// Halving's paused runs (see [`super::halving`]).
+pub(crate) const RUNGS_DIR: &str = "rungs";
 const MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";
 /// The final tables and copies a sweep writes beside its records; `--fresh` removes them too.
-const TABLE_FILES: [&str; 8] = [
+const TABLE_FILES: [&str; 9] = [
     "runs.parquet",
+    "rungs.parquet",
     "curves.parquet",
     "models.parquet",
     "data.parquet",
@@ -58,6 +61,8 @@ pub enum StoreError {
          run with --fresh to discard them, or set another `output`"
     )]
     OtherData { path: PathBuf, differences: String },
+    #[error("cannot save {path}: {reason}")]
+    Unsavable { path: PathBuf, reason: String },
 }
 
 impl From<WriteError> for StoreError {
@@ -171,9 +176,11 @@ impl ResultsDir {
             took_over,
         };
         if fresh {
-            let records = path.join(RECORDS_DIR);
-            if records.exists() {
-                std::fs::remove_dir_all(&records).map_err(io_error(&records))?;
+            for folder in [RECORDS_DIR, RUNGS_DIR] {
+                let folder = path.join(folder);
+                if folder.exists() {
+                    std::fs::remove_dir_all(&folder).map_err(io_error(&folder))?;
+                }
             }
             for name in TABLE_FILES.iter().chain([&MANIFEST_FILE]) {
                 let file = path.join(name);
@@ -229,6 +236,10 @@ impl ResultsDir {
                 differences: differences.join("; "),
             })
         }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Every complete record on disk, by run id.

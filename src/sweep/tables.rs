@@ -1,5 +1,6 @@
 //! The results folder's tables: `runs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, each written whole or not at all.
 
+use super::halving::RungRow;
 use super::provenance::Provenance;
 use super::record::RunRecord;
 use crate::data::Dataset;
@@ -358,12 +359,55 @@ pub const RUN_TABLES: [(&str, BuildRows); 4] = [
     ("samples", samples_frame),
 ];
 
-/// Writes every table, the experiment copy and `provenance.json` into `dir` (created if missing).
+/// `rungs.parquet`: one row per run and rung of a halving search, in rung order.
+pub fn rungs_frame(
+    path: &Path,
+    rows: &[RungRow],
+    datasets: &[Dataset],
+) -> Result<DataFrame, OutputError> {
+    let columns = vec![
+        col(
+            "run_id",
+            rows.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+        ),
+        col(
+            "dataset",
+            rows.iter()
+                .map(|r| datasets[r.dataset].name.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        col(
+            "rung",
+            rows.iter().map(|r| r.rung as i64).collect::<Vec<_>>(),
+        ),
+        col(
+            "epoch",
+            rows.iter().map(|r| r.epoch as i64).collect::<Vec<_>>(),
+        ),
+        col(
+            "valid_ll",
+            rows.iter().map(|r| r.valid_ll).collect::<Vec<_>>(),
+        ),
+        col(
+            "test_ll",
+            rows.iter().map(|r| r.test_ll).collect::<Vec<_>>(),
+        ),
+        col(
+            "decision",
+            rows.iter().map(|r| r.decision.name()).collect::<Vec<_>>(),
+        ),
+    ];
+    frame(path, rows.len(), columns)
+}
+
+/// Writes every table, the experiment copy and `provenance.json` into `dir` (created if missing);
+/// `rungs.parquet` too when the sweep is a halving search (`rungs` then holds its rows).
 pub fn write_all(
     dir: &Path,
     exp: &Experiment,
     datasets: &[Dataset],
     records: &[RunRecord],
+    rungs: &[RungRow],
 ) -> Result<(), OutputError> {
     std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
         path: dir.to_path_buf(),
@@ -376,6 +420,14 @@ pub fn write_all(
     }
     let path = dir.join("data.parquet");
     write_parquet(&path, &mut data_frame(&path, datasets)?, &provenance)?;
+    if super::halving_of(exp).is_some() {
+        let path = dir.join("rungs.parquet");
+        write_parquet(
+            &path,
+            &mut rungs_frame(&path, rungs, datasets)?,
+            &provenance,
+        )?;
+    }
     write_atomically(&dir.join("sweep.toml"), exp.text.as_bytes())?;
     write_atomically(
         &dir.join("provenance.json"),

@@ -1,6 +1,7 @@
 //! `verify`: recomputes runs of a results folder from the experiment stored in it and compares every non-timing value of their table rows with the stored records and tables, bit for bit, writing nothing.
 
 use super::folder::Folder;
+use super::halving::recompute_pruned;
 use super::record::{RunRecord, Status};
 use super::tables::{OutputError, RUN_TABLES};
 use super::train_record;
@@ -54,7 +55,14 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
         .map(|record| {
             let id = &record.spec.run_id;
             let data = &folder.datasets[record.spec.dataset];
-            let again = train_record(&record.spec, data, &folder.experiment.eval, &|| {});
+            let eval = &folder.experiment.eval;
+            let again = match (record.status, &record.run) {
+                // A pruned run is checked up to the epoch its search stopped it at.
+                (Status::Pruned, Some(run)) => {
+                    recompute_pruned(&record.spec, data, eval, run.epochs_done)
+                }
+                _ => train_record(&record.spec, data, eval, &|| {}),
+            };
             let difference = first_difference(folder, dir, &files, record, &again)
                 .map_err(|e| format!("cannot build the tables of {id}: {e}"))?;
             Ok(Verdict {
@@ -109,8 +117,8 @@ fn first_difference(
     if stored.status != again.status {
         return Ok(Some(format!(
             "status: stored {}, recomputed {}",
-            status_name(stored.status),
-            status_name(again.status)
+            stored.status.name(),
+            again.status.name()
         )));
     }
     let recomputed = rows_of(folder, dir, again)?;
@@ -138,10 +146,6 @@ fn first_difference(
         }
     }
     Ok(None)
-}
-
-fn status_name(status: Status) -> String {
-    format!("{status:?}").to_lowercase()
 }
 
 /// `column row r: stored A, recomputed B` for the first differing value of two frames with the

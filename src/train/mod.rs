@@ -447,6 +447,8 @@ pub fn train_run(
 }
 
 /// Where a run stands after [`train_until`].
+// One is made per run and rung and moved once: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Segment {
     /// The run reached its last epoch (and was measured and sampled) or diverged.
     Ended(TrainedRun),
@@ -515,6 +517,27 @@ pub fn train_until(
 pub fn paused_model(cfg: &TrainConfig, data: &Dataset, state: &RunState) -> Grbm {
     let units = Units::for_training(cfg, data);
     (state.trainer.model).to_data_units(units.shift, units.scale)
+}
+
+/// A paused run measured as a checkpoint measures it (the same numbers at the same epoch).
+pub fn evaluate_paused(
+    cfg: &TrainConfig,
+    data: &Dataset,
+    eval: &EvalConfig,
+    state: &RunState,
+) -> Evaluation {
+    evaluate_on(&paused_model(cfg, data, state), data, eval)
+}
+
+/// A model in data units measured on every split of `data`.
+fn evaluate_on(model: &Grbm, data: &Dataset, eval: &EvalConfig) -> Evaluation {
+    evaluate(
+        model,
+        &data.train,
+        &data.valid,
+        &data.test,
+        eval.grid_points,
+    )
 }
 
 /// One run in training: its trainer, the minibatch order, the learning curve so far and the
@@ -617,13 +640,7 @@ impl<'a> Run<'a> {
     fn measure(&mut self, epoch: usize) -> (Grbm, Evaluation) {
         let start = Instant::now();
         let model = (self.trainer.model).to_data_units(self.units.shift, self.units.scale);
-        let e = evaluate(
-            &model,
-            &self.data.train,
-            &self.data.valid,
-            &self.data.test,
-            self.eval.grid_points,
-        );
+        let e = evaluate_on(&model, self.data, self.eval);
         self.eval_seconds += start.elapsed().as_secs_f64();
         if e.is_finite() {
             self.curve.push(CurvePoint {

@@ -122,9 +122,16 @@ pub const TABLES: [&str; 5] = [
     "samples.parquet",
 ];
 
-/// Every table of results folder `a` equals that of `b` in every non-timing column, and no run id repeats.
+/// Every table of results folder `a` equals that of `b` in every non-timing column, and no run id
+/// repeats; a halving search's `rungs.parquet` too, which both or neither must have.
 pub fn assert_same_tables(a: &Path, b: &Path) {
-    for table in TABLES {
+    let rungs = a.join("rungs.parquet").exists();
+    assert_eq!(
+        rungs,
+        b.join("rungs.parquet").exists(),
+        "rungs.parquet in one folder only"
+    );
+    for table in TABLES.into_iter().chain(rungs.then_some("rungs.parquet")) {
         let (mut x, mut y) = (read(&a.join(table)), read(&b.join(table)));
         if table == "runs.parquet" {
             x = without_timing(x);

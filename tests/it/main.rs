@@ -6,6 +6,7 @@
 mod common;
 
 mod cli;
+mod halving;
 mod layout;
 mod math;
 mod notebook;

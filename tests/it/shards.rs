@@ -255,13 +255,42 @@ fn slurm_writes_array_and_merge_scripts_with_the_options() {
 /// Runs only with GRBM_SWEEP_SLURM=1 (it starts daemons as root); `.ci/run` sets it.
 #[test]
 fn slurm_array_job_and_merge_on_a_real_cluster_equal_a_local_sweep() {
+    if let Some((_cluster, dir)) = slurm_cluster() {
+        slurm_equals_local(&dir, &experiment("local"), &experiment("out"), 1);
+    }
+}
+
+/// A halving search on the real Slurm: one array job per rung, each after the one before, then
+/// the merge; the tables equal those of the same search in one process.
+#[test]
+fn slurm_halving_search_meets_at_every_rung_and_equals_a_local_search() {
+    if let Some((_cluster, dir)) = slurm_cluster() {
+        let halving = |output: &str| {
+            experiment(output).replace("epochs = 4", "epochs = 8")
+                + "\n[search]\nstrategy = \"halving\"\nmin_epochs = 2\neta = 2\n"
+        };
+        // Rungs at 2, 4 and 8 epochs.
+        slurm_equals_local(&dir, &halving("local"), &halving("out"), 3);
+    }
+}
+
+/// The one test cluster: the real-Slurm tests take turns (two starting it at once collide).
+static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The test cluster, up and held by this test, and a folder for it; `None` (the test skipped)
+/// unless GRBM_SWEEP_SLURM=1.
+fn slurm_cluster() -> Option<(std::sync::MutexGuard<'static, ()>, TempDir)> {
     if !asked_for("GRBM_SWEEP_SLURM") {
         skipped(
-            "the real-Slurm test",
-            "set GRBM_SWEEP_SLURM=1 to run it (as root, after `bash tests/setup-e2e.sh`)",
+            "the real-Slurm tests",
+            "set GRBM_SWEEP_SLURM=1 to run them (as root, after `bash tests/setup-e2e.sh`)",
         );
-        return;
+        return None;
     }
+    // A test that failed holding the cluster leaves it usable for the next one.
+    let held = CLUSTER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let started = Command::new("bash")
         .arg(root.join("tests/slurm/cluster.sh"))
@@ -275,10 +304,16 @@ fn slurm_array_job_and_merge_on_a_real_cluster_equal_a_local_sweep() {
         String::from_utf8_lossy(&started.stdout),
         stderr(&started)
     );
+    Some((held, tempdir()))
+}
 
-    let dir = tempdir();
-    let local = reference(dir.path());
-    std::fs::write(dir.path().join("e.toml"), experiment("out")).unwrap();
+/// Runs `local` in one process, then `sharded` through the scripts of `grbm-sweep slurm` (3 array
+/// tasks, `array_jobs` array jobs, the merge job), and compares their tables.
+fn slurm_equals_local(dir: &TempDir, local: &str, sharded: &str, array_jobs: usize) {
+    write(dir.path(), "local.toml", local);
+    let out = run(dir.path(), &["local.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    write(dir.path(), "e.toml", sharded);
     let out = run(
         dir.path(),
         &[
@@ -312,16 +347,25 @@ fn slurm_array_job_and_merge_on_a_real_cluster_equal_a_local_sweep() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    let submitted = submit.wait_with_output().unwrap();
     let logs: String = std::fs::read_dir(dir.path().join("out/slurm/logs"))
         .unwrap()
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
         .collect();
     assert!(status.success(), "sbatch --wait failed; job logs:\n{logs}");
+    assert_eq!(
+        String::from_utf8_lossy(&submitted.stdout)
+            .matches("submitted array job")
+            .count(),
+        array_jobs,
+        "{}",
+        String::from_utf8_lossy(&submitted.stdout)
+    );
     for shard in 0..3 {
         assert!(
             logs.contains(&format!("shard {shard}/3")),
             "array task {shard} did not compute its shard:\n{logs}"
         );
     }
-    assert_same_tables(&dir.path().join("out"), &local);
+    assert_same_tables(&dir.path().join("out"), &dir.path().join("local"));
 }
