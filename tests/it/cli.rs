@@ -354,22 +354,22 @@ fn random_search(samples: usize) -> String {
 #[test]
 fn a_random_search_with_more_samples_computes_only_the_new_configurations() {
     let dir = tempdir();
-    write(dir.path(), "exp.toml", &random_search(3));
+    write(dir.path(), "exp.toml", &random_search(20));
     let out = run(dir.path(), &["exp.toml", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("3 of 3 runs") && stdout.contains("(0 reused"),
+        stdout.contains("20 of 20 runs") && stdout.contains("(0 reused"),
         "{stdout}"
     );
     let results = dir.path().join("results/drawn");
     let first = read(&results.join("runs.parquet"));
 
-    write(dir.path(), "exp.toml", &random_search(5));
+    write(dir.path(), "exp.toml", &random_search(30));
     let plan = run(dir.path(), &["plan", "exp.toml"]);
     let listed = String::from_utf8_lossy(&plan.stdout);
     assert!(
-        listed.contains("search: random, 5 configurations drawn with seed 0")
+        listed.contains("search: random, 30 configurations drawn with seed 0")
             && listed.contains("lr: loguniform in [0.001, 0.1)"),
         "{listed}"
     );
@@ -377,20 +377,20 @@ fn a_random_search_with_more_samples_computes_only_the_new_configurations() {
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("5 of 5 runs") && stdout.contains("(3 reused from earlier results)"),
+        stdout.contains("30 of 30 runs") && stdout.contains("(20 reused from earlier results)"),
         "{stdout}"
     );
     let second = read(&results.join("runs.parquet"));
-    assert_eq!(second.height(), 5);
+    assert_eq!(second.height(), 30);
     let ids = strings(&second, "run_id");
-    assert_eq!(strings(&first, "run_id")[..], ids[..3]);
+    assert_eq!(strings(&first, "run_id")[..], ids[..20]);
     assert_eq!(
         floats(&first, "test_ll")[..],
-        floats(&second, "test_ll")[..3]
+        floats(&second, "test_ll")[..20]
     );
     assert_eq!(
         ids.iter().collect::<std::collections::HashSet<_>>().len(),
-        5
+        30
     );
 }
 
