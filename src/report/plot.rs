@@ -5,6 +5,7 @@ use crate::data::{Dataset, Generator};
 use crate::estimate::log_z_grid;
 use crate::model::Grbm;
 use crate::sweep::folder::Folder;
+use crate::sweep::halving::{Decision, RungRow};
 use crate::sweep::record::{RunRecord, ranking};
 use crate::train::params::ParamValue;
 use plotters::coord::Shift;
@@ -131,6 +132,9 @@ pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathB
         draw_dataset_summaries(&mut pictures, folder, &finished, dataset, opts.top.max(1))?;
     }
     draw_best(&mut pictures, folder, &finished)?;
+    for dataset in 0..folder.datasets.len() {
+        draw_rungs(&mut pictures, folder, dataset)?;
+    }
     Ok(pictures.written)
 }
 
@@ -409,9 +413,10 @@ fn runs_of<'a>(finished: &[&'a RunRecord], dataset: usize) -> Vec<&'a RunRecord>
         .collect()
 }
 
-/// The `count` best runs of data set `dataset` by `valid_ll` ([`ranking`]).
+/// The `count` best runs of data set `dataset` by `valid_ll` ([`ranking`]), among the runs trained to their end.
 fn best<'a>(finished: &[&'a RunRecord], dataset: usize, count: usize) -> Vec<&'a RunRecord> {
     let mut runs = runs_of(finished, dataset);
+    runs.retain(|r| r.selectable());
     runs.sort_by(|a, b| ranking(a, b));
     runs.truncate(count);
     runs
@@ -755,7 +760,7 @@ impl GridCells {
         let values_b = distinct_values(runs, b);
         let mut best = vec![vec![f64::NEG_INFINITY; values_b.len()]; values_a.len()];
         // Worst first, so that the last run written to a cell is its best.
-        let mut ranked = runs.to_vec();
+        let mut ranked: Vec<&RunRecord> = runs.iter().copied().filter(|r| r.selectable()).collect();
         ranked.sort_by(|x, y| ranking(y, x));
         for r in ranked {
             let i = values_a
@@ -875,5 +880,131 @@ fn draw_grid_cells<DB: DrawingBackend>(
             )])?;
         }
     }
+    Ok(())
+}
+
+/// `rungs` (with the data set's name when there are several): a halving search's runs at every
+/// rung they entered, valid_ll against epochs; nothing for other searches.
+fn draw_rungs(pictures: &mut Pictures, folder: &Folder, dataset: usize) -> Result<(), PlotError> {
+    let rows: Vec<&RungRow> = folder
+        .rungs
+        .iter()
+        .filter(|r| r.dataset == dataset)
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let data = &folder.datasets[dataset];
+    let suffix = if folder.datasets.len() > 1 {
+        format!("-{}", slug(&data.name))
+    } else {
+        String::new()
+    };
+    render!(
+        pictures,
+        format!("rungs{suffix}"),
+        CURVES_SIZE,
+        rungs_figure(&rows, data)
+    );
+    Ok(())
+}
+
+/// One run of a halving search in the rungs picture.
+struct RungPath<'a> {
+    run_id: &'a str,
+    /// (epoch, valid_ll) at each rung it entered with a finite measurement.
+    points: Vec<(f64, f64)>,
+    /// Trained to the end (not pruned, not ended early).
+    finished: bool,
+}
+
+fn rung_paths<'a>(rows: &[&'a RungRow]) -> Vec<RungPath<'a>> {
+    let mut paths: Vec<RungPath<'a>> = Vec::new();
+    for row in rows {
+        let at = match paths.iter().position(|p| p.run_id == row.run_id) {
+            Some(at) => at,
+            None => {
+                paths.push(RungPath {
+                    run_id: &row.run_id,
+                    points: Vec::new(),
+                    finished: false,
+                });
+                paths.len() - 1
+            }
+        };
+        if let Some(v) = row.valid_ll {
+            paths[at].points.push((row.epoch as f64, v));
+        }
+        paths[at].finished |= row.decision == Decision::Finished;
+    }
+    paths
+}
+
+fn rungs_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    rows: &[&RungRow],
+    data: &Dataset,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let paths = rung_paths(rows);
+    let points = || paths.iter().flat_map(|p| p.points.iter().copied());
+    let max_epoch = points().map(|p| p.0).fold(1.0, f64::max);
+    let min_epoch = points().map(|p| p.0).fold(max_epoch, f64::min);
+    let upper = points().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    // The first rung can sit far below: show the range where the finalists compete.
+    let lower = points()
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .max(upper - 4.0);
+    let pad = 0.05 * (upper - lower).max(0.1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!("halving on {}: valid_ll at each rung", data.name),
+            ("sans-serif", 20),
+        )
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(
+            (min_epoch * 0.9..max_epoch * 1.1).log_scale(),
+            (lower - pad)..(upper + pad),
+        )?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_desc("epoch (log scale)")
+        .y_desc("valid_ll (nats per point)")
+        .draw()?;
+    let faded = RGBColor(200, 200, 200);
+    for path in paths.iter().filter(|p| !p.finished) {
+        let points = &path.points;
+        chart.draw_series(LineSeries::new(points.clone(), faded.stroke_width(1)))?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, faded.filled())))?;
+    }
+    for (
+        i,
+        RungPath {
+            run_id: id,
+            points: path,
+            ..
+        },
+    ) in paths.iter().filter(|p| p.finished).enumerate()
+    {
+        let colour = Palette99::pick(i).to_rgba();
+        let last = path.last().map_or(f64::NAN, |p| p.1);
+        chart
+            .draw_series(LineSeries::new(path.clone(), colour.stroke_width(2)))?
+            .label(format!("{id} ({last:.4})"))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+        chart.draw_series(path.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
     Ok(())
 }
