@@ -900,63 +900,93 @@ fn draw_rungs(pictures: &mut Pictures, folder: &Folder, dataset: usize) -> Resul
     } else {
         String::new()
     };
+    let paths = rung_paths(folder, &rows);
     render!(
         pictures,
         format!("rungs{suffix}"),
         CURVES_SIZE,
-        rungs_figure(&rows, data)
+        rungs_figure(&paths, data)
     );
     Ok(())
 }
 
 /// One run of a halving search in the rungs picture.
-struct RungPath<'a> {
-    run_id: &'a str,
+struct RungPath {
+    /// The run id and its swept parameters.
+    label: String,
     /// (epoch, valid_ll) at each rung it entered with a finite measurement.
     points: Vec<(f64, f64)>,
+    /// Went on from the first rung.
+    promoted: bool,
     /// Trained to the end (not pruned, not ended early).
     finished: bool,
 }
 
-fn rung_paths<'a>(rows: &[&'a RungRow]) -> Vec<RungPath<'a>> {
-    let mut paths: Vec<RungPath<'a>> = Vec::new();
+/// The runs of `rows` in grid order; the finished ones last, best final valid_ll last of all.
+fn rung_paths(folder: &Folder, rows: &[&RungRow]) -> Vec<RungPath> {
+    let swept: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
+    let mut ids: Vec<&str> = Vec::new();
+    let mut paths: Vec<RungPath> = Vec::new();
     for row in rows {
-        let at = match paths.iter().position(|p| p.run_id == row.run_id) {
-            Some(at) => at,
-            None => {
+        let at = ids
+            .iter()
+            .position(|id| *id == row.run_id)
+            .unwrap_or_else(|| {
+                let spec = folder.runs.iter().find(|r| r.run_id == row.run_id);
+                let params =
+                    spec.map_or(String::new(), |s| describe(&folder.experiment, s, &swept));
+                ids.push(&row.run_id);
                 paths.push(RungPath {
-                    run_id: &row.run_id,
+                    label: format!("{} {params}", row.run_id),
                     points: Vec::new(),
+                    promoted: false,
                     finished: false,
                 });
                 paths.len() - 1
-            }
-        };
+            });
         if let Some(v) = row.valid_ll {
             paths[at].points.push((row.epoch as f64, v));
         }
+        paths[at].promoted |= row.decision == Decision::Promoted;
         paths[at].finished |= row.decision == Decision::Finished;
     }
+    let last = |p: &RungPath| p.points.last().map_or(f64::NEG_INFINITY, |q| q.1);
+    paths.sort_by(|a, b| {
+        a.finished.cmp(&b.finished).then(if a.finished {
+            last(a).total_cmp(&last(b))
+        } else {
+            std::cmp::Ordering::Equal
+        })
+    });
     paths
 }
 
 fn rungs_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    rows: &[&RungRow],
+    paths: &[RungPath],
     data: &Dataset,
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let paths = rung_paths(rows);
-    let points = || paths.iter().flat_map(|p| p.points.iter().copied());
-    let max_epoch = points().map(|p| p.0).fold(1.0, f64::max);
-    let min_epoch = points().map(|p| p.0).fold(max_epoch, f64::min);
-    let upper = points().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-    // The first rung can sit far below: show the range where the finalists compete.
-    let lower = points()
+    let points = |all: bool| {
+        paths
+            .iter()
+            .filter(move |p| all || p.promoted || p.finished)
+            .flat_map(|p| p.points.iter().copied())
+    };
+    let max_epoch = points(true).map(|p| p.0).fold(1.0, f64::max);
+    let min_epoch = points(true).map(|p| p.0).fold(max_epoch, f64::min);
+    let upper = points(true).map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    // The range of the runs that went on from the first rung: the first rung's stragglers, often
+    // nats below, are pinned to the bottom edge instead of squashing the race.
+    let lower = points(false)
         .map(|p| p.1)
         .fold(f64::INFINITY, f64::min)
-        .max(upper - 4.0);
-    let pad = 0.05 * (upper - lower).max(0.1);
+        .min(upper - 0.05);
+    let pad = 0.08 * (upper - lower);
+    let floor = lower - pad;
+    let pinned = |path: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        path.iter().map(|&(e, v)| (e, v.max(floor))).collect()
+    };
     let mut chart = ChartBuilder::on(root)
         .caption(
             format!("halving on {}: valid_ll at each rung", data.name),
@@ -966,39 +996,58 @@ fn rungs_figure<DB: DrawingBackend>(
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(
-            (min_epoch * 0.9..max_epoch * 1.1).log_scale(),
-            (lower - pad)..(upper + pad),
+            (min_epoch * 0.85..max_epoch * 1.15).log_scale(),
+            floor..(upper + pad),
         )?;
     chart
         .configure_mesh()
         .light_line_style(TRANSPARENT)
-        .x_desc("epoch (log scale)")
+        .x_labels(8)
+        .x_label_formatter(&|e| format!("{e:.0}"))
+        .x_desc("epoch (log scale); runs below the bottom edge are drawn on it")
         .y_desc("valid_ll (nats per point)")
         .draw()?;
+    // A line at each rung's epoch, labelled with it (a log axis labels only round numbers).
+    let mut rungs: Vec<f64> = points(true).map(|p| p.0).collect();
+    rungs.sort_by(f64::total_cmp);
+    rungs.dedup();
+    let top = upper + pad;
+    for &epoch in &rungs {
+        let line = RGBColor(150, 170, 220);
+        chart.draw_series(LineSeries::new(
+            vec![(epoch, floor), (epoch, top)],
+            line.stroke_width(1),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{epoch:.0}"),
+            (epoch, top),
+            ("sans-serif", 13).into_font().color(&line),
+        )))?;
+    }
     let faded = RGBColor(200, 200, 200);
     for path in paths.iter().filter(|p| !p.finished) {
-        let points = &path.points;
-        chart.draw_series(LineSeries::new(points.clone(), faded.stroke_width(1)))?;
+        let points = pinned(&path.points);
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, faded.filled())))?;
+        chart.draw_series(LineSeries::new(points, faded.stroke_width(1)))?;
     }
-    for (
-        i,
-        RungPath {
-            run_id: id,
-            points: path,
-            ..
-        },
-    ) in paths.iter().filter(|p| p.finished).enumerate()
-    {
+    let finished: Vec<&RungPath> = paths.iter().filter(|p| p.finished).collect();
+    for (i, path) in finished.iter().enumerate() {
+        let pick = i + 1 == finished.len();
         let colour = Palette99::pick(i).to_rgba();
-        let last = path.last().map_or(f64::NAN, |p| p.1);
+        let width = if pick { 3 } else { 2 };
+        let last = path.points.last().map_or(f64::NAN, |p| p.1);
+        let points = pinned(&path.points);
         chart
-            .draw_series(LineSeries::new(path.clone(), colour.stroke_width(2)))?
-            .label(format!("{id} ({last:.4})"))
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(width)))?
+            .label(format!(
+                "{}: {last:.4}{}",
+                path.label,
+                if pick { ", the pick" } else { "" }
+            ))
             .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(width))
             });
-        chart.draw_series(path.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
     }
     chart
         .configure_series_labels()
