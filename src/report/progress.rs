@@ -64,7 +64,9 @@ impl Observer for Reporter<'_> {
         let mut state = self.state.lock().expect("no thread panics holding it");
         state.1 += 1;
         let lls = record.valid_ll().zip(record.test_ll());
+        // A pruned run's numbers are from an earlier epoch: not a candidate for the best.
         if let Some((valid, test)) = lls
+            && record.status == Status::Ok
             && state.2.is_none_or(|(best, _)| valid > best)
         {
             state.2 = Some((valid, test));
@@ -80,6 +82,10 @@ impl Observer for Reporter<'_> {
         }
         let result = match (record.status, lls) {
             (Status::Ok, Some((valid, test))) => format!("valid_ll={valid:.4} test_ll={test:.4}"),
+            (Status::Pruned, Some((valid, _))) => format!(
+                "pruned at epoch {} (valid_ll={valid:.4})",
+                record.run.as_ref().map_or(0, |r| r.epochs_done)
+            ),
             _ => format!(
                 "{}: {}",
                 record.status.name(),

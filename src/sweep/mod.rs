@@ -22,6 +22,7 @@ use crate::train::{RunState, Segment, evaluate_paused, train_until};
 use halving::Halving;
 use rayon::prelude::*;
 use record::{RunRecord, Status};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -222,11 +223,15 @@ pub fn run_sweep(
         }
         Some(halving) => {
             let before = halving::standing(dir.path(), &runs, &datasets, halving, &[]);
-            observer.start(runs.len(), halving.planned_epochs_of(&runs, &before));
+            let decided = before.records.len();
+            observer.start(
+                runs.len() - decided,
+                halving.planned_epochs_of(&runs, &before),
+            );
             let failed = pool.install(|| batch.halve(&runs, halving));
             observer.finish();
             let after = halving::standing(dir.path(), &runs, &datasets, halving, &failed);
-            (after.records, after.rows, before.records.len())
+            (after.records, after.rows, decided)
         }
     };
     // Shards share the folder: each leaves only its records (and the one copy of the experiment);
@@ -358,9 +363,12 @@ impl Batch<'_> {
     /// share of the lowest rung not done yet); returns the failed runs' records.
     fn halve(&self, runs: &[RunSpec], halving: Halving) -> Vec<RunRecord> {
         let mut failed: Vec<RunRecord> = Vec::new();
+        // Runs pruned before this process started are not reported as done by it.
+        let mut reported: Option<HashSet<String>> = None;
         loop {
             let standing =
                 halving::standing(self.dir.path(), runs, self.datasets, halving, &failed);
+            self.report_pruned(&standing.records, &mut reported);
             let Some(next) = standing.next else {
                 break;
             };
@@ -396,6 +404,22 @@ impl Batch<'_> {
             }
         }
         failed
+    }
+
+    /// Tells the observer of the runs that `records` shows pruned and that were not reported yet
+    /// (`reported` is `None` before the first call, which only takes note of them).
+    fn report_pruned(&self, records: &[RunRecord], reported: &mut Option<HashSet<String>>) {
+        let pruned = records.iter().filter(|r| r.status == Status::Pruned);
+        match reported {
+            None => *reported = Some(pruned.map(|r| r.spec.run_id.clone()).collect()),
+            Some(seen) => {
+                for record in pruned {
+                    if seen.insert(record.spec.run_id.clone()) {
+                        self.observer.run_done(record, 0);
+                    }
+                }
+            }
+        }
     }
 
     /// One run of a halving rung: continued from its state at epoch `from` (or started) and
