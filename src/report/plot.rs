@@ -9,6 +9,7 @@ use crate::sweep::halving::{Decision, RungRow};
 use crate::sweep::record::{RunRecord, ranking};
 use crate::train::params::ParamValue;
 use plotters::coord::Shift;
+use plotters::coord::combinators::LogCoord;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
@@ -961,59 +962,19 @@ fn rung_paths(folder: &Folder, rows: &[&RungRow]) -> Vec<RungPath> {
     paths
 }
 
-fn rungs_figure<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    paths: &[RungPath],
-    data: &Dataset,
+/// The rungs chart: epochs on a log axis, valid_ll on a linear one.
+type RungChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<LogCoord<f64>, RangedCoordf64>>;
+
+/// A line at each rung's epoch from `floor` to `top`, labelled with it (a log axis labels only
+/// round numbers).
+fn draw_rung_lines<DB: DrawingBackend>(
+    chart: &mut RungChart<'_, DB>,
+    rungs: &[f64],
+    floor: f64,
+    top: f64,
 ) -> DrawResult<DB> {
-    root.fill(&WHITE)?;
-    let points = |all: bool| {
-        paths
-            .iter()
-            .filter(move |p| all || p.promoted || p.finished)
-            .flat_map(|p| p.points.iter().copied())
-    };
-    let max_epoch = points(true).map(|p| p.0).fold(1.0, f64::max);
-    let min_epoch = points(true).map(|p| p.0).fold(max_epoch, f64::min);
-    let upper = points(true).map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-    // The range of the runs that went on from the first rung: the first rung's stragglers, often
-    // nats below, are pinned to the bottom edge instead of squashing the race.
-    let lower = points(false)
-        .map(|p| p.1)
-        .fold(f64::INFINITY, f64::min)
-        .min(upper - 0.05);
-    let pad = 0.08 * (upper - lower);
-    let floor = lower - pad;
-    let pinned = |path: &[(f64, f64)]| -> Vec<(f64, f64)> {
-        path.iter().map(|&(e, v)| (e, v.max(floor))).collect()
-    };
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!("halving on {}: valid_ll at each rung", data.name),
-            ("sans-serif", 20),
-        )
-        .margin(14)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(
-            (min_epoch * 0.85..max_epoch * 1.15).log_scale(),
-            floor..(upper + pad),
-        )?;
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .x_labels(8)
-        .x_label_formatter(&|e| format!("{e:.0}"))
-        .x_desc("epoch (log scale); runs below the bottom edge are drawn on it")
-        .y_desc("valid_ll (nats per point)")
-        .draw()?;
-    // A line at each rung's epoch, labelled with it (a log axis labels only round numbers).
-    let mut rungs: Vec<f64> = points(true).map(|p| p.0).collect();
-    rungs.sort_by(f64::total_cmp);
-    rungs.dedup();
-    let top = upper + pad;
-    for &epoch in &rungs {
-        let line = RGBColor(150, 170, 220);
+    let line = RGBColor(150, 170, 220);
+    for &epoch in rungs {
         chart.draw_series(LineSeries::new(
             vec![(epoch, floor), (epoch, top)],
             line.stroke_width(1),
@@ -1024,6 +985,19 @@ fn rungs_figure<DB: DrawingBackend>(
             ("sans-serif", 13).into_font().color(&line),
         )))?;
     }
+    Ok(())
+}
+
+/// Every run's path through the rungs, values below `floor` drawn on it: the stopped runs
+/// faded, the finalists in colour with legend entries, the pick (the last) widest.
+fn draw_rung_paths<DB: DrawingBackend>(
+    chart: &mut RungChart<'_, DB>,
+    paths: &[RungPath],
+    floor: f64,
+) -> DrawResult<DB> {
+    let pinned = |path: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        path.iter().map(|&(e, v)| (e, v.max(floor))).collect()
+    };
     let faded = RGBColor(200, 200, 200);
     for path in paths.iter().filter(|p| !p.finished) {
         let points = pinned(&path.points);
@@ -1049,6 +1023,57 @@ fn rungs_figure<DB: DrawingBackend>(
             });
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
     }
+    Ok(())
+}
+
+fn rungs_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    paths: &[RungPath],
+    data: &Dataset,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let points = |all: bool| {
+        paths
+            .iter()
+            .filter(move |p| all || p.promoted || p.finished)
+            .flat_map(|p| p.points.iter().copied())
+    };
+    let max_epoch = points(true).map(|p| p.0).fold(1.0, f64::max);
+    let min_epoch = points(true).map(|p| p.0).fold(max_epoch, f64::min);
+    let upper = points(true).map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    // The range of the runs that went on from the first rung: the first rung's stragglers, often
+    // nats below, are pinned to the bottom edge instead of squashing the race.
+    let lower = points(false)
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .min(upper - 0.05);
+    let pad = 0.08 * (upper - lower);
+    let floor = lower - pad;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!("halving on {}: valid_ll at each rung", data.name),
+            ("sans-serif", 20),
+        )
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(
+            (min_epoch * 0.85..max_epoch * 1.15).log_scale(),
+            floor..(upper + pad),
+        )?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_labels(8)
+        .x_label_formatter(&|e| format!("{e:.0}"))
+        .x_desc("epoch (log scale); runs below the bottom edge are drawn on it")
+        .y_desc("valid_ll (nats per point)")
+        .draw()?;
+    let mut rungs: Vec<f64> = points(true).map(|p| p.0).collect();
+    rungs.sort_by(f64::total_cmp);
+    rungs.dedup();
+    draw_rung_lines(&mut chart, &rungs, floor, upper + pad)?;
+    draw_rung_paths(&mut chart, paths, floor)?;
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
