@@ -643,13 +643,7 @@ fn curves_figure<DB: DrawingBackend>(
     if let Some(t) = data.true_ll {
         draw_true_ll(&mut chart, t, max_epoch)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    draw_legend(&mut chart)
 }
 
 /// (epoch, test_ll) at each evaluation of a run.
@@ -962,6 +956,18 @@ fn rung_paths(folder: &Folder, rows: &[&RungRow]) -> Vec<RungPath> {
     paths
 }
 
+/// The key of the labelled series, at the lower right, as the curves pictures place it.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+}
+
 /// The rungs chart: epochs on a log axis, valid_ll on a linear one.
 type RungChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<LogCoord<f64>, RangedCoordf64>>;
 
@@ -1074,11 +1080,5 @@ fn rungs_figure<DB: DrawingBackend>(
     rungs.dedup();
     draw_rung_lines(&mut chart, &rungs, floor, upper + pad)?;
     draw_rung_paths(&mut chart, paths, floor)?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    draw_legend(&mut chart)
 }

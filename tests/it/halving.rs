@@ -45,17 +45,17 @@ fn best_by_valid(runs: &polars::prelude::DataFrame) -> (String, f64) {
     (ids[best].clone(), test[best])
 }
 
+/// The 64 configurations as a grid and as a halving search, in `dir/grid` and `dir/h`.
+fn grid_and_halving(dir: &Path) -> (PathBuf, PathBuf) {
+    let grid = sweep(dir, "grid.toml", &sixty_four("grid", ""), "grid", &[]);
+    let halving = sweep(dir, "h.toml", &sixty_four("h", HALVING), "h", &[]);
+    (grid, halving)
+}
+
 #[test]
 fn halving_spends_at_most_40_percent_of_the_grids_epochs_and_picks_near_its_best_by_valid_ll() {
     let dir = tempdir();
-    let grid = sweep(
-        dir.path(),
-        "grid.toml",
-        &sixty_four("grid", ""),
-        "grid",
-        &[],
-    );
-    let halving = sweep(dir.path(), "h.toml", &sixty_four("h", HALVING), "h", &[]);
+    let (grid, halving) = grid_and_halving(dir.path());
     let (grid_runs, halving_runs) = (
         read(&grid.join("runs.parquet")),
         read(&halving.join("runs.parquet")),
@@ -87,14 +87,7 @@ fn halving_spends_at_most_40_percent_of_the_grids_epochs_and_picks_near_its_best
 #[test]
 fn a_promoted_run_equals_the_same_run_trained_straight_through() {
     let dir = tempdir();
-    let grid = sweep(
-        dir.path(),
-        "grid.toml",
-        &sixty_four("grid", ""),
-        "grid",
-        &[],
-    );
-    let halving = sweep(dir.path(), "h.toml", &sixty_four("h", HALVING), "h", &[]);
+    let (grid, halving) = grid_and_halving(dir.path());
     for table in [
         "runs.parquet",
         "curves.parquet",
