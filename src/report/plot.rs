@@ -62,11 +62,16 @@ type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::Er
 /// A chart with numeric axes, as the curves and grid pictures draw on.
 type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// The folder the pictures go to, and the files written there so far.
-struct Pictures {
-    out: PathBuf,
-    svg: bool,
-    written: Vec<PathBuf>,
+/// Where the pictures go: files in a folder (`plot`), or SVG text kept in memory (the HTML report).
+enum Pictures {
+    /// PNG files (and SVG beside them when `svg`) in `out`, and the files written there so far.
+    Files {
+        out: PathBuf,
+        svg: bool,
+        written: Vec<PathBuf>,
+    },
+    /// Each picture's name (the file stem `plot` would write) and its SVG document.
+    Svg(Vec<(String, String)>),
 }
 
 impl Pictures {
@@ -76,7 +81,7 @@ impl Pictures {
             path: out.clone(),
             message: e.to_string(),
         })?;
-        Ok(Self {
+        Ok(Self::Files {
             out,
             svg,
             written: Vec::new(),
@@ -84,26 +89,43 @@ impl Pictures {
     }
 }
 
-/// Draws `$figure(&root, args...)` to `$name.png` in `$pictures.out`, and to `$name.svg` when `$pictures.svg`.
+/// Draws `$figure(&root, args...)` as picture `$name`: to `$name.png` in the folder of
+/// `Pictures::Files` (and `$name.svg` when it asks for SVG), or into an SVG string kept by
+/// `Pictures::Svg`. One macro, so that both destinations draw the very same figure.
 macro_rules! render {
     ($pictures:expr, $name:expr, $size:expr, $figure:ident($($arg:expr),*)) => {{
-        let stem = $pictures.out.join($name);
-        let png = stem.with_extension("png");
+        let name: String = $name.into();
         let draw_err = |path: &Path, e: &dyn std::fmt::Display| PlotError::Draw { path: path.to_path_buf(), message: e.to_string() };
-        {
-            let root = BitMapBackend::new(&png, $size).into_drawing_area();
-            $figure(&root, $($arg),*).map_err(|e| draw_err(&png, &e))?;
-            root.present().map_err(|e| draw_err(&png, &e))?;
-        }
-        $pictures.written.push(png);
-        if $pictures.svg {
-            let svg = stem.with_extension("svg");
-            {
-                let root = SVGBackend::new(&svg, $size).into_drawing_area();
-                $figure(&root, $($arg),*).map_err(|e| draw_err(&svg, &e))?;
-                root.present().map_err(|e| draw_err(&svg, &e))?;
+        match &mut $pictures {
+            Pictures::Files { out, svg: with_svg, written } => {
+                let stem = out.join(&name);
+                let png = stem.with_extension("png");
+                {
+                    let root = BitMapBackend::new(&png, $size).into_drawing_area();
+                    $figure(&root, $($arg),*).map_err(|e| draw_err(&png, &e))?;
+                    root.present().map_err(|e| draw_err(&png, &e))?;
+                }
+                written.push(png);
+                if *with_svg {
+                    let svg = stem.with_extension("svg");
+                    {
+                        let root = SVGBackend::new(&svg, $size).into_drawing_area();
+                        $figure(&root, $($arg),*).map_err(|e| draw_err(&svg, &e))?;
+                        root.present().map_err(|e| draw_err(&svg, &e))?;
+                    }
+                    written.push(svg);
+                }
             }
-            $pictures.written.push(svg);
+            Pictures::Svg(drawn) => {
+                let mut text = String::new();
+                let at = Path::new(&name);
+                {
+                    let root = SVGBackend::with_string(&mut text, $size).into_drawing_area();
+                    $figure(&root, $($arg),*).map_err(|e| draw_err(at, &e))?;
+                    root.present().map_err(|e| draw_err(at, &e))?;
+                }
+                drawn.push((name, text));
+            }
         }
     }};
 }
@@ -123,20 +145,49 @@ fn slug(text: &str) -> String {
 
 /// Writes the pictures under `dir/plots/` and returns their paths.
 pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
+    let mut pictures = Pictures::in_folder(dir.join("plots"), opts.svg)?;
+    draw_all(&mut pictures, folder, dir, opts)?;
+    match pictures {
+        Pictures::Files { written, .. } => Ok(written),
+        Pictures::Svg(_) => unreachable!("made as files above"),
+    }
+}
+
+/// The pictures `plot` would write, as (file stem, SVG document) pairs in the same order, drawn
+/// in memory; `dir` only names the folder in errors.
+pub fn svg_pictures(
+    folder: &Folder,
+    dir: &Path,
+    opts: &PlotOptions,
+) -> Result<Vec<(String, String)>, PlotError> {
+    let mut pictures = Pictures::Svg(Vec::new());
+    draw_all(&mut pictures, folder, dir, opts)?;
+    match pictures {
+        Pictures::Svg(drawn) => Ok(drawn),
+        Pictures::Files { .. } => unreachable!("made as SVG above"),
+    }
+}
+
+/// Every picture of the sweep, in the order `plot` lists them.
+fn draw_all(
+    pictures: &mut Pictures,
+    folder: &Folder,
+    dir: &Path,
+    opts: &PlotOptions,
+) -> Result<(), PlotError> {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     let finished = finished_runs(folder, dir)?;
-    let mut pictures = Pictures::in_folder(dir.join("plots"), opts.svg)?;
     for record in chosen_runs(folder, dir, &finished, opts)? {
-        draw_density(&mut pictures, folder, record)?;
+        draw_density(pictures, folder, record)?;
     }
     for dataset in 0..folder.datasets.len() {
-        draw_dataset_summaries(&mut pictures, folder, &finished, dataset, opts.top.max(1))?;
+        draw_dataset_summaries(pictures, folder, &finished, dataset, opts.top.max(1))?;
     }
-    draw_best(&mut pictures, folder, &finished)?;
+    draw_best(pictures, folder, &finished)?;
     for dataset in 0..folder.datasets.len() {
-        draw_rungs(&mut pictures, folder, dataset)?;
+        draw_rungs(pictures, folder, dataset)?;
     }
-    Ok(pictures.written)
+    Ok(())
 }
 
 /// The runs with an evaluation (a test and a validation log-likelihood); there must be at least one.
@@ -197,7 +248,7 @@ fn draw_density(
     };
     let title = density_title(folder, record);
     render!(
-        pictures,
+        *pictures,
         format!("density-{}", record.spec.run_id),
         size,
         density_figure(record, data, truth.as_ref(), &title)
@@ -237,7 +288,7 @@ fn draw_best(
         .flat_map(|d| best(finished, d, 1))
         .collect();
     render!(
-        pictures,
+        *pictures,
         "best",
         best_size(bests.len()),
         best_figure(folder, &bests)
@@ -386,7 +437,7 @@ fn draw_dataset_summaries(
     let top = best(finished, dataset, top);
     let runs = runs_of(finished, dataset);
     render!(
-        pictures,
+        *pictures,
         format!("curves{suffix}"),
         CURVES_SIZE,
         curves_figure(&runs, &top, data)
@@ -395,7 +446,7 @@ fn draw_dataset_summaries(
     for a in 0..axes.len() {
         for b in a + 1..axes.len() {
             render!(
-                pictures,
+                *pictures,
                 format!("grid-{}-{}{suffix}", axes[a], axes[b]),
                 GRID_SIZE,
                 grid_figure(&runs, axes[a], axes[b], data)
@@ -897,7 +948,7 @@ fn draw_rungs(pictures: &mut Pictures, folder: &Folder, dataset: usize) -> Resul
     };
     let paths = rung_paths(folder, &rows);
     render!(
-        pictures,
+        *pictures,
         format!("rungs{suffix}"),
         CURVES_SIZE,
         rungs_figure(&paths, data)
