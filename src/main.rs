@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use grbm_sweep::cluster::shard::Shard;
 use grbm_sweep::cluster::slurm;
 use grbm_sweep::experiment;
-use grbm_sweep::report::{plot, progress::Reporter, summary};
+use grbm_sweep::report::{html, plot, progress::Reporter, summary};
 use grbm_sweep::sweep::{self, folder, record::Status, verify};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::path::{Path, PathBuf};
@@ -92,6 +92,15 @@ enum Command {
         /// Write an SVG beside every PNG.
         #[arg(long)]
         svg: bool,
+    },
+    /// Write DIR/report.html: one self-contained page of the sweep (what was run, the best runs,
+    /// the settings over their seeds, the pictures, what is missing).
+    Report {
+        /// The results folder of a sweep.
+        dir: PathBuf,
+        /// Rows of best runs of each data set, by valid_ll.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
     },
     /// Recompute runs of a results folder from the experiment stored in it and compare every
     /// non-timing table value with the stored one, bit for bit (writes nothing; exit 1 if any differ).
@@ -184,6 +193,7 @@ fn main() -> ExitCode {
             runs,
             svg,
         }) => draw(&dir, plot::PlotOptions { top, runs, svg }),
+        Some(Command::Report { dir, top }) => write_report(&dir, top),
         Some(Command::Verify {
             dir,
             runs,
@@ -219,6 +229,15 @@ fn draw(dir: &Path, options: plot::PlotOptions) -> anyhow::Result<ExitCode> {
     for path in written {
         println!("  {}", path.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_report(dir: &Path, top: usize) -> anyhow::Result<ExitCode> {
+    let folder =
+        folder::load_folder(dir).with_context(|| format!("cannot report {}", dir.display()))?;
+    let path = html::write_report(&folder, dir, top)
+        .with_context(|| format!("cannot report {}", dir.display()))?;
+    println!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
 }
 

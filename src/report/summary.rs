@@ -52,9 +52,9 @@ pub fn plan(exp: &Experiment) -> String {
     out
 }
 
-/// The `search:` line of the plan: the strategy and, for drawn configurations, how many, their
+/// The `search:` line of the plan (and of the HTML report): the strategy and, for drawn configurations, how many, their
 /// seed and how many repeated draws were dropped.
-fn search_line(exp: &Experiment, runs: usize) -> String {
+pub fn search_line(exp: &Experiment, runs: usize) -> String {
     let search = &exp.search;
     let drawn = search.samples.map(|samples| {
         let dropped = run_count(exp) - runs;

@@ -61,20 +61,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// The arguments joined by spaces, each quoted for a POSIX shell where it needs it, so the line
 /// can be pasted back into one.
 fn command_line(args: impl Iterator<Item = String>) -> String {
-    let plain = |a: &str| {
-        !a.is_empty()
-            && a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    };
-    args.map(|a| {
-        if plain(&a) {
-            a
-        } else {
-            format!("'{}'", a.replace('\'', r"'\''"))
-        }
-    })
-    .collect::<Vec<_>>()
-    .join(" ")
+    args.map(|a| shell_quote(&a)).collect::<Vec<_>>().join(" ")
+}
+
+/// `arg` as a POSIX shell reads it back: unchanged when it is plain, else in single quotes.
+pub fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
 }
 
 /// `time` in UTC as RFC 3339 to the second, e.g. `2026-11-28T22:33:46Z`.
