@@ -4,7 +4,7 @@ use super::plot::{self, PlotError, PlotOptions};
 use super::summary::search_line;
 use crate::io::{WriteError, write_atomically};
 use crate::sweep::folder::Folder;
-use crate::sweep::provenance::shell_quote;
+use crate::sweep::provenance::{KEYS, shell_quote};
 use crate::sweep::record::{RunRecord, Status, ranking};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -74,9 +74,9 @@ pub fn report(folder: &Folder, dir: &Path, top: usize) -> Result<String, ReportE
          <h1>grbm-sweep report: {name}</h1>\n"
     );
     page.push_str(&contents());
-    page.push_str(&provenance_section(dir)?);
     page.push_str(&experiment_section(folder));
     page.push_str(&datasets_section(folder));
+    page.push_str(&provenance_section(dir)?);
     page.push_str(&best_section(folder, dir, top));
     page.push_str(&seeds_section(folder));
     page.push_str(&pictures_section(folder, dir, top)?);
@@ -106,9 +106,9 @@ pub fn escape(text: &str) -> String {
 /// Links to the sections (fragment links only: they stay inside the file).
 fn contents() -> String {
     let links = [
-        ("provenance", "provenance"),
         ("experiment", "what was run"),
         ("datasets", "data sets"),
+        ("provenance", "provenance"),
         ("best", "best runs"),
         ("seeds", "over seeds"),
         ("pictures", "pictures"),
@@ -137,7 +137,10 @@ fn provenance_section(dir: &Path) -> Result<String, ReportError> {
             message: e.to_string(),
         })?;
     out.push_str("<table>\n");
-    for (key, value) in &map {
+    // The keys in the order the tables write them, then any this version does not know.
+    let known = KEYS.iter().filter_map(|k| map.get_key_value(*k));
+    let others = map.iter().filter(|(k, _)| !KEYS.contains(&k.as_str()));
+    for (key, value) in known.chain(others) {
         let value = value
             .as_str()
             .map_or_else(|| value.to_string(), String::from);

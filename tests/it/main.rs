@@ -10,5 +10,6 @@ mod halving;
 mod layout;
 mod math;
 mod notebook;
+mod report;
 mod resume;
 mod shards;
