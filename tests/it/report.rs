@@ -149,3 +149,190 @@ fn report_of_an_unmerged_sharded_sweep_lists_the_runs_without_results() {
     );
     assert!(missing.contains("not merged yet"), "{missing}");
 }
+
+/// Chromium's flags for a quiet headless run that reaches nothing on its own (no sandbox: the
+/// tests may run as root; no background, component or sync traffic).
+const CHROMIUM_FLAGS: [&str; 8] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Hosts of Chromium's own services (network time, component updates, accounts), which it
+/// contacts whatever the page holds and which the flags above do not all silence.
+const CHROMIUM_OWN_HOSTS: [&str; 3] = [".google.com", ".googleapis.com", ".gstatic.com"];
+
+/// A stand-in proxy: records the first line of every request it receives and closes the
+/// connection at once (so that Chromium gives up instead of waiting).
+struct Proxy {
+    port: u16,
+    thread: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Proxy {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let thread = std::thread::spawn(move || {
+            let mut requests = Vec::new();
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                let mut line = String::new();
+                let _ = BufReader::new(stream).read_line(&mut line);
+                if line.trim() == "STOP" {
+                    break;
+                }
+                requests.push(line.trim().to_string());
+            }
+            requests
+        });
+        Proxy { port, thread }
+    }
+
+    /// The first lines of the requests received.
+    fn stop(self) -> Vec<String> {
+        use std::io::Write;
+        let mut stop = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stop.write_all(b"STOP\n").unwrap();
+        self.thread.join().unwrap()
+    }
+}
+
+/// The host a proxy request line asks for: `GET http://host/path HTTP/1.1` or
+/// `CONNECT host:443 HTTP/1.1`.
+fn requested_host(line: &str) -> &str {
+    let target = line.split_whitespace().nth(1).unwrap_or("");
+    let target = target.split("://").last().unwrap_or("");
+    target.split(['/', ':']).next().unwrap_or("")
+}
+
+/// Runs Chromium on `page` with `args` and a fresh profile, every request sent to the proxy at
+/// `proxy` and every host name but the proxy's unresolvable; returns its output.
+fn chromium(page: &Path, proxy: u16, args: &[&str], profile: &Path) -> std::process::Output {
+    std::process::Command::new(CHROMIUM)
+        .args(CHROMIUM_FLAGS)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--proxy-server=127.0.0.1:{proxy}"))
+        // The proxy's own address is excluded, or Chromium could not reach it to be caught.
+        .arg("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs")
+}
+
+#[test]
+fn report_runs_in_headless_chromium_without_errors_or_requests() {
+    if !Path::new(CHROMIUM).exists() {
+        let how = "apt-get install chromium (or bash tests/setup-e2e.sh)";
+        assert!(
+            !asked_for("GRBM_SWEEP_BROWSER"),
+            "GRBM_SWEEP_BROWSER=1, but {CHROMIUM} is missing; {how}"
+        );
+        skipped(
+            "the browser test",
+            &format!("no {CHROMIUM}; to run it: {how}, or set GRBM_SWEEP_BROWSER=1 to require it"),
+        );
+        return;
+    }
+    let (dir, _) = local_sweep();
+    let page = dir.path().join("out/report.html");
+    // Every request the page made would arrive here, through the proxy.
+    let proxy = Proxy::start();
+    let port = proxy.port;
+    let profile = tempdir();
+    let dumped = chromium(
+        &page,
+        port,
+        &["--enable-logging=stderr", "--v=0", "--dump-dom"],
+        profile.path(),
+    );
+    let dom = String::from_utf8_lossy(&dumped.stdout);
+    let log = stderr(&dumped);
+    assert!(dumped.status.success(), "chromium failed: {log}");
+    // The script marks the body when it has set up every table without throwing.
+    assert!(
+        dom.contains("<body data-ready=\"1\">"),
+        "the script did not finish: {log}"
+    );
+    for line in log.lines() {
+        let lower = line.to_lowercase();
+        assert!(
+            !(lower.contains("console") && lower.contains("error")) && !line.contains("Uncaught"),
+            "a console error: {line}"
+        );
+    }
+    assert!(
+        dom.matches("<table class=\"sortable").count() >= 4,
+        "tables missing"
+    );
+    assert!(
+        dom.matches("title=\"click to sort\"").count() >= 10,
+        "sortable headers"
+    );
+    assert!(dom.matches("<svg").count() >= 5, "pictures missing");
+    let screenshot = if asked_for("GRBM_SWEEP_BLESS") {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gallery/report.png")
+    } else {
+        dir.path().join("report.png")
+    };
+    let shot = chromium(
+        &page,
+        port,
+        &[
+            &format!("--screenshot={}", screenshot.display()),
+            "--window-size=1280,1600",
+        ],
+        profile.path(),
+    );
+    assert!(shot.status.success(), "{}", stderr(&shot));
+    assert!(
+        std::fs::metadata(&screenshot).is_ok_and(|m| m.len() > 10_000),
+        "no screenshot"
+    );
+    let requests = proxy.stop();
+    let from_page: Vec<&String> = requests
+        .iter()
+        .filter(|line| {
+            let host = requested_host(line);
+            !CHROMIUM_OWN_HOSTS.iter().any(|own| host.ends_with(own))
+        })
+        .collect();
+    assert!(
+        from_page.is_empty(),
+        "the page made network requests: {from_page:?}"
+    );
+}
+
+/// The stand-in proxy does catch a page's request: the check above can fail.
+#[test]
+fn proxy_catches_a_page_that_loads_a_picture() {
+    if !Path::new(CHROMIUM).exists() {
+        return;
+    }
+    let dir = tempdir();
+    let page = write(
+        dir.path(),
+        "net.html",
+        "<img src=\"http://example.invalid/x.png\">",
+    );
+    let proxy = Proxy::start();
+    let profile = tempdir();
+    let out = chromium(&page, proxy.port, &["--dump-dom"], profile.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let requests = proxy.stop();
+    assert!(
+        requests
+            .iter()
+            .any(|l| requested_host(l) == "example.invalid"),
+        "{requests:?}"
+    );
+}
