@@ -32,7 +32,7 @@ table.sortable th{cursor:pointer;background:#f3f3f3;user-select:none}
 th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}
 pre{background:#f7f7f7;border:1px solid #ddd;padding:.6em;overflow-x:auto}
 code{font-size:.85em}figure{margin:1em 0}figure svg{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9em;color:#555}.note{color:#555}";
+figcaption{font-size:.9em;color:#555}summary{cursor:pointer}.note{color:#555}";
 
 /// Sorts a `table.sortable` by the clicked column (numbers numerically by `data-v` or their text,
 /// other cells alphabetically; blanks last), then marks the body `data-ready="1"` so that a test
@@ -190,7 +190,7 @@ fn experiment_section(folder: &Folder) -> String {
     }
     let _ = writeln!(
         out,
-        "<p>The experiment file as run (<code>sweep.toml</code>):</p>\n<pre>{}</pre>\n</section>",
+        "<details>\n<summary>The experiment file as run (<code>sweep.toml</code>)</summary>\n<pre>{}</pre>\n</details>\n</section>",
         escape(&exp.text)
     );
     out
