@@ -35,10 +35,12 @@ code{font-size:.85em}figure{margin:1em 0}figure svg{max-width:100%;height:auto;b
 figcaption{font-size:.9em;color:#555}summary{cursor:pointer}.note{color:#555}";
 
 /// Sorts a `table.sortable` by the clicked column (numbers numerically by `data-v` or their text,
-/// other cells alphabetically; blanks last), then marks the body `data-ready="1"` so that a test
+/// other cells and those marked `data-text`, such as run ids that may look like numbers,
+/// alphabetically), then marks the body `data-ready="1"` so that a test
 /// can tell the script ran to its end.
 const SCRIPT: &str = "(function(){
-function value(cell){var t=cell.getAttribute('data-v');if(t===null){t=cell.textContent.trim();}
+function value(cell){if(cell.hasAttribute('data-text')){return {s:cell.textContent.trim()};}
+var t=cell.getAttribute('data-v');if(t===null){t=cell.textContent.trim();}
 var n=Number(t);return (t!==''&&isFinite(n))?{n:n}:{s:t};}
 function compare(a,b){if('n' in a&&'n' in b){return a.n-b.n;}if('n' in a){return -1;}if('n' in b){return 1;}
 return a.s<b.s?-1:(a.s>b.s?1:0);}
@@ -305,7 +307,7 @@ fn best_row(dir: &Path, rank: usize, r: &RunRecord, true_ll: Option<f64>, keys: 
     let test_ll = r.test_ll();
     let gap = true_ll.zip(test_ll).map(|(t, x)| t - x);
     let mut row = format!(
-        "<tr id=\"run-{id}\"><td class=\"num\">{rank}</td><td><code>{id}</code></td>{}{}{}",
+        "<tr id=\"run-{id}\"><td class=\"num\">{rank}</td><td data-text><code>{id}</code></td>{}{}{}",
         number_cell(r.valid_ll()),
         number_cell(test_ll),
         number_cell(gap),
@@ -316,7 +318,7 @@ fn best_row(dir: &Path, rank: usize, r: &RunRecord, true_ll: Option<f64>, keys: 
     }
     let _ = writeln!(
         row,
-        "<td><code>{}</code></td></tr>",
+        "<td data-text><code>{}</code></td></tr>",
         escape(&verify_command(dir, &r.spec.run_id))
     );
     row
@@ -539,4 +541,42 @@ fn missing_notes(folder: &Folder, dir: &Path, without: usize) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_replaces_every_character_html_reads_as_markup() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(escape("lr = 0.01"), "lr = 0.01");
+    }
+
+    #[test]
+    fn seed_statistics_are_the_mean_and_the_sample_standard_deviation() {
+        assert_eq!(SeedGroup::mean(&[1.0, 2.0, 3.0]), 2.0);
+        assert_eq!(SeedGroup::sd(&[1.0, 2.0, 3.0]), Some(1.0));
+        assert_eq!(SeedGroup::sd(&[5.0]), None);
+    }
+
+    #[test]
+    fn inline_pictures_carry_no_namespace_url() {
+        let svg = "<svg width=\"4\" height=\"4\" viewBox=\"0 0 4 4\" xmlns=\"http://www.w3.org/2000/svg\">\n</svg>";
+        assert_eq!(
+            inline_svg(svg),
+            "<svg width=\"4\" height=\"4\" viewBox=\"0 0 4 4\">\n</svg>"
+        );
+    }
+
+    #[test]
+    fn verify_commands_quote_a_folder_a_shell_would_split() {
+        assert_eq!(
+            verify_command(Path::new("my results/sweep"), "0b3222b8597a9b9e"),
+            "grbm-sweep verify 'my results/sweep' --run 0b3222b8597a9b9e"
+        );
+    }
 }

@@ -355,3 +355,44 @@ fn proxy_catches_a_page_that_loads_a_picture() {
         "{requests:?}"
     );
 }
+
+/// A halving search's report counts its pruned runs, ranks only the runs trained to the end and
+/// draws the rungs.
+#[test]
+fn report_of_a_halving_search_lists_pruned_runs_and_draws_the_rungs() {
+    let dir = tempdir();
+    let experiment = EXPERIMENT.replace("two_moons", "gmm_aniso").replace(
+        "[grid]\nhidden = [2, 4]\nseed = [0, 1]\n",
+        "[grid]\nhidden = [2, 3, 4]\nseed = [0, 1, 2]\n\n[search]\nstrategy = \"halving\"\nmin_epochs = 1\neta = 3\n",
+    );
+    write(dir.path(), "e.toml", &experiment);
+    let out = run(dir.path(), &["e.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = report_of(dir.path());
+    let runs = read(&dir.path().join("out/runs.parquet"));
+    let (ids, status) = (strings(&runs, "run_id"), strings(&runs, "status"));
+    let pruned: Vec<&String> = (0..ids.len())
+        .filter(|&i| status[i] == "pruned")
+        .map(|i| &ids[i])
+        .collect();
+    assert!(!pruned.is_empty(), "the search pruned nothing: {status:?}");
+    assert!(
+        page.contains(&format!(
+            "pruned (stopped at a rung of the halving search)</td><td class=\"num\">{}</td>",
+            pruned.len()
+        )),
+        "the pruned count"
+    );
+    let best = &page
+        [page.find("<section id=\"best\">").unwrap()..page.find("<section id=\"seeds\">").unwrap()];
+    for id in pruned {
+        assert!(
+            !best.contains(id.as_str()),
+            "pruned run {id} among the best"
+        );
+    }
+    assert!(
+        page.contains("id=\"picture-rungs-gmm_iso\""),
+        "no rungs picture"
+    );
+}
