@@ -1,4 +1,4 @@
-//! Pictures of a finished sweep: each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, the test log-likelihood of the best run (by `valid_ll`) over every pair of grid axes, and every data set's best model beside its true density in one picture (`best`).
+//! Pictures of a finished sweep, written as files (`plot`) or kept as SVG text (the HTML report): each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, the test log-likelihood of the best run (by `valid_ll`) over every pair of grid axes, and every data set's best model beside its true density in one picture (`best`).
 
 use super::summary::describe;
 use crate::data::{Dataset, Generator};
