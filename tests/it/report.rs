@@ -229,6 +229,42 @@ fn chromium(page: &Path, proxy: u16, args: &[&str], profile: &Path) -> std::proc
         .expect("chromium runs")
 }
 
+/// A page that loads the report in a frame, clicks the `test_ll` header of the first table of
+/// best runs twice and writes into its body whether the rows came out ascending, then
+/// descending, and whether the report marked itself ready (`data-sorted="up down 1"`).
+const SORT_CHECK: &str = r#"<!DOCTYPE html><html><body><iframe id="f" src="REPORT"></iframe><script>
+document.getElementById('f').addEventListener('load', function () {
+  var doc = this.contentDocument;
+  var table = doc.querySelector('table.sortable.best');
+  var header = table.tHead.rows[0].cells[3];
+  function column() { return Array.prototype.map.call(table.tBodies[0].rows, function (r) { return Number(r.cells[3].getAttribute('data-v')); }); }
+  function sorted(xs, up) { for (var i = 1; i < xs.length; i++) { if (up ? xs[i - 1] > xs[i] : xs[i - 1] < xs[i]) { return false; } } return true; }
+  header.click(); var up = sorted(column(), true);
+  header.click(); var down = sorted(column(), false);
+  document.body.setAttribute('data-sorted', (up ? 'up' : 'no') + ' ' + (down ? 'down' : 'no') + ' ' + doc.body.getAttribute('data-ready'));
+});
+</script></body></html>"#;
+
+/// Clicking a header sorts the table: [`SORT_CHECK`] run on `page` beside it (file pages may
+/// read each other only with `--allow-file-access-from-files`).
+fn assert_headers_sort(page: &Path, port: u16, profile: &Path) {
+    let check = page.with_file_name("sort-check.html");
+    std::fs::write(&check, SORT_CHECK.replace("REPORT", "report.html")).unwrap();
+    let out = chromium(
+        &check,
+        port,
+        &["--allow-file-access-from-files", "--dump-dom"],
+        profile,
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("<body data-sorted=\"up down 1\">"),
+        "clicking the test_ll header did not sort the rows: {}",
+        dom.lines().find(|l| l.contains("<body")).unwrap_or("")
+    );
+    std::fs::remove_file(&check).unwrap();
+}
+
 #[test]
 fn report_runs_in_headless_chromium_without_errors_or_requests() {
     if !Path::new(CHROMIUM).exists() {
@@ -298,6 +334,7 @@ fn report_runs_in_headless_chromium_without_errors_or_requests() {
         "sortable headers"
     );
     assert!(dom.matches("<svg").count() >= 5, "pictures missing");
+    assert_headers_sort(&page, port, profile.path());
     let screenshot = if bless {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gallery/report.png")
     } else {
