@@ -1,6 +1,6 @@
 //! `grbm-sweep report`: one self-contained HTML page of a results folder (what was run, the best runs by `valid_ll`, the seed-aggregated settings, the pictures as inline SVG, what is missing), with no reference to anything outside the file.
 
-use super::plot::{self, PlotError, PlotOptions};
+use super::plot::{self, Inline, PlotError, PlotOptions};
 use super::summary::search_line;
 use crate::io::{WriteError, write_atomically};
 use crate::sweep::folder::Folder;
@@ -443,7 +443,7 @@ fn pictures_section(folder: &Folder, dir: &Path, top: usize) -> Result<String, R
         runs,
         svg: false,
     };
-    let pictures = match plot::svg_pictures(folder, dir, &opts) {
+    let pictures = match plot::inline_pictures(folder, dir, &opts) {
         Ok(pictures) => pictures,
         Err(PlotError::NoResults { .. }) => {
             out.push_str(
@@ -453,16 +453,44 @@ fn pictures_section(folder: &Folder, dir: &Path, top: usize) -> Result<String, R
         }
         Err(e) => return Err(e.into()),
     };
-    for (name, svg) in pictures {
+    for (name, picture) in pictures {
+        let id = escape(&name);
+        let element = match picture {
+            Inline::Svg(svg) => inline_svg(&svg),
+            Inline::Png(png) => format!(
+                "<img alt=\"{id}\" src=\"data:image/png;base64,{}\">",
+                base64(&png)
+            ),
+        };
         let _ = writeln!(
             out,
-            "<figure id=\"picture-{id}\">\n{}\n<figcaption>{id} (as <code>grbm-sweep plot</code> draws it)</figcaption>\n</figure>",
-            inline_svg(&svg),
-            id = escape(&name)
+            "<figure id=\"picture-{id}\">\n{element}\n<figcaption>{id} (as <code>grbm-sweep plot</code> draws it)</figcaption>\n</figure>",
         );
     }
     out.push_str("</section>\n");
     Ok(out)
+}
+
+/// `bytes` in standard base64 (RFC 4648, with padding), for a data URI.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// An SVG document as an element of the page: without its XML namespace declaration, which
@@ -561,6 +589,22 @@ mod tests {
         assert_eq!(SeedGroup::mean(&[1.0, 2.0, 3.0]), 2.0);
         assert_eq!(SeedGroup::sd(&[1.0, 2.0, 3.0]), Some(1.0));
         assert_eq!(SeedGroup::sd(&[5.0]), None);
+    }
+
+    /// The test vectors of RFC 4648, section 10.
+    #[test]
+    fn base64_matches_the_rfc_vectors() {
+        for (text, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(text.as_bytes()), encoded, "{text}");
+        }
     }
 
     #[test]

@@ -70,8 +70,29 @@ enum Pictures {
         svg: bool,
         written: Vec<PathBuf>,
     },
-    /// Each picture's name (the file stem `plot` would write) and its SVG document.
-    Svg(Vec<(String, String)>),
+    /// Each picture's name (the file stem `plot` would write) and the picture, drawn in memory.
+    Inline(Vec<(String, Inline)>),
+}
+
+/// A picture drawn in memory for a page.
+pub enum Inline {
+    Svg(String),
+    /// A PNG file's bytes: for a picture whose SVG would be larger than [`INLINE_SVG_LIMIT`].
+    Png(Vec<u8>),
+}
+
+/// The largest SVG a page inlines. A density heat map is thousands of cells (a few megabytes as
+/// SVG, a few hundred kilobytes as PNG): such a picture is inlined as PNG instead.
+pub const INLINE_SVG_LIMIT: usize = 400_000;
+
+/// An RGB buffer of `size` pixels as a PNG file.
+fn png_bytes(rgb: &[u8], size: (u32, u32)) -> Result<Vec<u8>, String> {
+    use image::ImageEncoder;
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(rgb, size.0, size.1, image::ColorType::Rgb8)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
 }
 
 impl Pictures {
@@ -90,8 +111,8 @@ impl Pictures {
 }
 
 /// Draws `$figure(&root, args...)` as picture `$name`: to `$name.png` in the folder of
-/// `Pictures::Files` (and `$name.svg` when it asks for SVG), or into an SVG string kept by
-/// `Pictures::Svg`. One macro, so that both destinations draw the very same figure.
+/// `Pictures::Files` (and `$name.svg` when it asks for SVG), or into memory for
+/// `Pictures::Inline`. One macro, so that both destinations draw the very same figure.
 macro_rules! render {
     ($pictures:expr, $name:expr, $size:expr, $figure:ident($($arg:expr),*)) => {{
         let name: String = $name.into();
@@ -116,7 +137,7 @@ macro_rules! render {
                     written.push(svg);
                 }
             }
-            Pictures::Svg(drawn) => {
+            Pictures::Inline(drawn) => {
                 let mut text = String::new();
                 let at = Path::new(&name);
                 {
@@ -124,7 +145,18 @@ macro_rules! render {
                     $figure(&root, $($arg),*).map_err(|e| draw_err(at, &e))?;
                     root.present().map_err(|e| draw_err(at, &e))?;
                 }
-                drawn.push((name, text));
+                if text.len() <= INLINE_SVG_LIMIT {
+                    drawn.push((name, Inline::Svg(text)));
+                } else {
+                    let mut rgb = vec![0u8; 3 * ($size.0 * $size.1) as usize];
+                    {
+                        let root = BitMapBackend::with_buffer(&mut rgb, $size).into_drawing_area();
+                        $figure(&root, $($arg),*).map_err(|e| draw_err(at, &e))?;
+                        root.present().map_err(|e| draw_err(at, &e))?;
+                    }
+                    let png = png_bytes(&rgb, $size).map_err(|e| draw_err(at, &e))?;
+                    drawn.push((name, Inline::Png(png)));
+                }
             }
         }
     }};
@@ -149,22 +181,23 @@ pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathB
     draw_all(&mut pictures, folder, dir, opts)?;
     match pictures {
         Pictures::Files { written, .. } => Ok(written),
-        Pictures::Svg(_) => unreachable!("made as files above"),
+        Pictures::Inline(_) => unreachable!("made as files above"),
     }
 }
 
-/// The pictures `plot` would write, as (file stem, SVG document) pairs in the same order, drawn
-/// in memory; `dir` only names the folder in errors.
-pub fn svg_pictures(
+/// The pictures `plot` would write, as (file stem, picture) pairs in the same order, drawn in
+/// memory (SVG, or PNG where the SVG would be too large to inline); `dir` only names the
+/// folder in errors.
+pub fn inline_pictures(
     folder: &Folder,
     dir: &Path,
     opts: &PlotOptions,
-) -> Result<Vec<(String, String)>, PlotError> {
-    let mut pictures = Pictures::Svg(Vec::new());
+) -> Result<Vec<(String, Inline)>, PlotError> {
+    let mut pictures = Pictures::Inline(Vec::new());
     draw_all(&mut pictures, folder, dir, opts)?;
     match pictures {
-        Pictures::Svg(drawn) => Ok(drawn),
-        Pictures::Files { .. } => unreachable!("made as SVG above"),
+        Pictures::Inline(drawn) => Ok(drawn),
+        Pictures::Files { .. } => unreachable!("made in memory above"),
     }
 }
 
