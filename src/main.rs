@@ -183,6 +183,12 @@ fn select_shard(args: &RunArgs) -> anyhow::Result<Option<Shard>> {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so `grbm-sweep plan FILE | head` would panic on its next print once
+    // head has quit; the default action ends the process quietly, as other Unix tools do.
+    // SAFETY: at the start of main no other thread exists, and SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Plan { file, max_runs }) => plan(&file, max_runs),

@@ -1061,3 +1061,25 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
         stderr(&out)
     );
 }
+
+/// `plan FILE | head -1`: the reader quits early, and the program must end quietly (by SIGPIPE,
+/// as other Unix tools do), not panic on its next print.
+#[test]
+fn a_reader_that_quits_early_ends_the_program_without_a_panic() {
+    use std::io::Read;
+    let dir = tempdir();
+    let seeds: Vec<String> = (0..5000).map(|s| s.to_string()).collect();
+    let text = format!(
+        "name = \"long\"\n[data]\nsource = \"gmm_iso\"\n[grid]\nseed = [{}]\n",
+        seeds.join(", ")
+    );
+    write(dir.path(), "e.toml", &text);
+    let mut child = spawn(dir.path(), &["plan", "e.toml"]);
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's reading end is dropped here, with thousands of lines still to print.
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}
