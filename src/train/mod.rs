@@ -236,16 +236,16 @@ impl<'a> Trainer<'a> {
     }
 
     /// What a trainer made by [`Trainer::resume`] needs to continue from here.
-    pub fn state(&self) -> TrainerState {
+    pub fn into_state(self) -> TrainerState {
         TrainerState {
-            model: self.model.clone(),
-            velocity: self.velocity.clone(),
-            second_moment: self.second_moment.clone(),
-            updates: self.updates,
             chains: rows(self.chains.as_ref()),
-            chains_started: self.chains_started,
             tempering: self.tempering.as_ref().map(|t| t.state()),
-            gibbs_rng: self.gibbs_rng.clone(),
+            model: self.model,
+            velocity: self.velocity,
+            second_moment: self.second_moment,
+            updates: self.updates,
+            chains_started: self.chains_started,
+            gibbs_rng: self.gibbs_rng,
             step: self.step,
         }
     }
@@ -482,16 +482,11 @@ pub fn train_until(
     until: usize,
     epoch_done: &dyn Fn(),
 ) -> Segment {
-    let mut run = match from {
-        Some(state) => Run::resume(cfg, data, eval, state),
-        None => {
-            let mut run = Run::new(cfg, data, eval);
-            if eval.every > 0 {
-                run.measure(0);
-            }
-            run
-        }
-    };
+    let starting = from.is_none();
+    let mut run = Run::start(cfg, data, eval, from);
+    if starting && eval.every > 0 {
+        run.measure(0);
+    }
     let until = until.min(cfg.epochs);
     // Every epoch but the last ends in a checkpoint; the last one in the final evaluation.
     while run.epoch < until {
@@ -505,12 +500,12 @@ pub fn train_until(
         if !run.trainer.model.is_finite() {
             return Segment::Ended(run.diverged(epoch));
         }
-        if eval.every > 0 && epoch % eval.every == 0 && !run.measure(epoch).1.is_finite() {
+        if eval.every > 0 && epoch.is_multiple_of(eval.every) && !run.measure(epoch).1.is_finite() {
             return Segment::Ended(run.diverged(epoch));
         }
         run.last_finite.clone_from(&run.trainer.model);
     }
-    Segment::Paused(run.state())
+    Segment::Paused(run.into_state())
 }
 
 /// The model of a paused run in data units, as its record reports it.
@@ -563,31 +558,28 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(cfg: &'a TrainConfig, data: &'a Dataset, eval: &'a EvalConfig) -> Self {
-        let units = Units::for_training(cfg, data);
-        let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
-        let model = initial_model(cfg, &points);
-        let state = RunState {
-            epoch: 0,
-            trainer: TrainerState::fresh(cfg, model.clone()),
-            order_rng: stream(cfg.seed, Purpose::Order),
-            order: (0..points.len()).collect(),
-            curve: Vec::new(),
-            last_finite: model,
-            train_seconds: 0.0,
-            eval_seconds: 0.0,
-        };
-        Run::resume(cfg, data, eval, state)
-    }
-
-    fn resume(
+    /// The run continued from a saved state, or at its start (`from` = `None`).
+    fn start(
         cfg: &'a TrainConfig,
         data: &'a Dataset,
         eval: &'a EvalConfig,
-        state: RunState,
+        from: Option<RunState>,
     ) -> Self {
         let units = Units::for_training(cfg, data);
         let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
+        let state = from.unwrap_or_else(|| {
+            let model = initial_model(cfg, &points);
+            RunState {
+                epoch: 0,
+                trainer: TrainerState::fresh(cfg, model.clone()),
+                order_rng: stream(cfg.seed, Purpose::Order),
+                order: (0..points.len()).collect(),
+                curve: Vec::new(),
+                last_finite: model,
+                train_seconds: 0.0,
+                eval_seconds: 0.0,
+            }
+        });
         assert_eq!(
             state.order.len(),
             points.len(),
@@ -611,14 +603,15 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn state(&self) -> RunState {
+    /// What [`Run::start`] needs to continue this run as if it had not stopped.
+    fn into_state(self) -> RunState {
         RunState {
             epoch: self.epoch,
-            trainer: self.trainer.state(),
-            order_rng: self.order_rng.clone(),
-            order: self.order.clone(),
-            curve: self.curve.clone(),
-            last_finite: self.last_finite.clone(),
+            trainer: self.trainer.into_state(),
+            order_rng: self.order_rng,
+            order: self.order,
+            curve: self.curve,
+            last_finite: self.last_finite,
             train_seconds: self.train_seconds,
             eval_seconds: self.eval_seconds,
         }
