@@ -12,7 +12,7 @@ use crate::estimate::Evaluation;
 use crate::experiment::grid::RunSpec;
 use crate::io::{sync_dir, write_atomically};
 use crate::train::{Outcome, RunState, Segment, TrainedRun, evaluate_paused, paused_model};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// The halving settings of an experiment.
@@ -41,21 +41,28 @@ impl Halving {
     /// The epochs still to train in a search over `runs` (every data set) that stands at
     /// `standing`, when no run ends early.
     pub fn planned_epochs_of(&self, runs: &[RunSpec], standing: &Standing<'_>) -> usize {
-        let Some(next) = &standing.next else {
-            return 0;
-        };
-        let Some(first) = runs.first() else {
+        let (Some(next), Some(first)) = (&standing.next, runs.first()) else {
             return 0;
         };
         let rungs = self.rung_epochs(first.train.epochs);
         let datasets = runs.iter().map(|r| r.dataset).max().map_or(0, |d| d + 1);
-        let mut total = next.todo.len() * (next.epoch - next.from.unwrap_or(0));
-        for d in 0..datasets {
-            let mut entering = next.entering.iter().filter(|r| r.dataset == d).count();
-            for pair in rungs[next.rung..].windows(2) {
-                entering = self.promoted_count(entering);
-                total += entering * (pair[1] - pair[0]);
-            }
+        let later: usize = (0..datasets)
+            .map(|d| {
+                let entered = next.entering.iter().filter(|r| r.dataset == d).count();
+                self.epochs_after(&rungs, next.rung, entered)
+            })
+            .sum();
+        next.todo.len() * (next.epoch - next.from.unwrap_or(0)) + later
+    }
+
+    /// The training epochs of the rungs after rung `rung` of `rungs`, for one data set of which
+    /// `entered` runs entered that rung, when no run ends early.
+    fn epochs_after(&self, rungs: &[usize], rung: usize, entered: usize) -> usize {
+        let mut entering = entered;
+        let mut total = 0;
+        for pair in rungs[rung..].windows(2) {
+            entering = self.promoted_count(entering);
+            total += entering * (pair[1] - pair[0]);
         }
         total
     }
@@ -68,15 +75,8 @@ impl Halving {
     /// The training epochs of a search over `configurations` runs of one data set when no run
     /// ends early: what a progress bar and the plan count on.
     pub fn planned_epochs(&self, configurations: usize, epochs: usize) -> usize {
-        let mut entering = configurations;
-        let mut previous = 0;
-        let mut total = 0;
-        for epoch in self.rung_epochs(epochs) {
-            total += entering * (epoch - previous);
-            previous = epoch;
-            entering = self.promoted_count(entering);
-        }
-        total
+        let rungs = self.rung_epochs(epochs);
+        configurations * rungs[0] + self.epochs_after(&rungs, 0, configurations)
     }
 }
 
@@ -86,6 +86,17 @@ pub struct RungState {
     /// The run measured at the rung (`None` if its log-likelihood was not finite).
     pub evaluation: Option<Evaluation>,
     pub state: RunState,
+}
+
+impl RungState {
+    /// A paused run with its measurement at the epoch it stopped (kept only if finite).
+    pub fn measured(spec: &RunSpec, data: &Dataset, eval: &EvalConfig, state: RunState) -> Self {
+        let e = evaluate_paused(&spec.train, data, eval, &state);
+        RungState {
+            evaluation: e.is_finite().then_some(e),
+            state,
+        }
+    }
 }
 
 /// Writes a run paused at the rung ending at `epoch`, durably, like a record. A state that
@@ -254,7 +265,7 @@ pub fn standing<'r>(
         let promoted = decide(at, results, datasets, halving, &mut decided, &mut rows);
         entering = runs
             .iter()
-            .filter(|r| promoted.contains(&r.run_id.as_str()))
+            .filter(|r| promoted.contains(r.run_id.as_str()))
             .collect();
     }
     let records = runs
@@ -285,7 +296,7 @@ fn decide<'r>(
     halving: Halving,
     decided: &mut HashMap<&'r str, RunRecord>,
     rows: &mut Vec<RungRow>,
-) -> Vec<&'r str> {
+) -> HashSet<&'r str> {
     let promoted = promote(&results, halving);
     for (spec, result) in results {
         let (evaluation, decision, record) = match result {
@@ -298,7 +309,7 @@ fn decide<'r>(
                 let e = record.run.as_ref().and_then(|r| r.evaluation);
                 (e, decision, Some(record))
             }
-            AtRung::Paused(saved) if promoted.contains(&spec.run_id.as_str()) => {
+            AtRung::Paused(saved) if promoted.contains(spec.run_id.as_str()) => {
                 (saved.evaluation, Decision::Promoted, None)
             }
             AtRung::Paused(saved) => {
@@ -353,7 +364,7 @@ fn result_at(
 /// The run ids that go on from one rung: per data set, the best `promoted_count` of the runs
 /// that entered it, by [`rung_score`], ties broken by run id. Runs without a finite score, or
 /// that ended, never go on.
-fn promote<'a>(results: &[(&'a RunSpec, AtRung)], halving: Halving) -> Vec<&'a str> {
+fn promote<'a>(results: &[(&'a RunSpec, AtRung)], halving: Halving) -> HashSet<&'a str> {
     let mut by_dataset: HashMap<usize, Vec<(&RunSpec, Option<f64>)>> = HashMap::new();
     for (spec, result) in results {
         let score = match result {
@@ -365,7 +376,7 @@ fn promote<'a>(results: &[(&'a RunSpec, AtRung)], halving: Halving) -> Vec<&'a s
             .or_default()
             .push((spec, score));
     }
-    let mut promoted = Vec::new();
+    let mut promoted = HashSet::new();
     for (_, mut group) in by_dataset {
         let keep = halving.promoted_count(group.len());
         group.retain(|(_, score)| score.is_some());
@@ -394,12 +405,7 @@ pub fn recompute_pruned(
 ) -> RunRecord {
     match super::train_segment(spec, data, eval, None, epoch, &|| {}) {
         Ok(Segment::Paused(state)) => {
-            let e = evaluate_paused(&spec.train, data, eval, &state);
-            let saved = RungState {
-                evaluation: e.is_finite().then_some(e),
-                state,
-            };
-            pruned_record(spec, data, saved)
+            pruned_record(spec, data, RungState::measured(spec, data, eval, state))
         }
         Ok(Segment::Ended(run)) => RunRecord::from_trained(spec.clone(), run),
         Err(panic) => RunRecord::failed(spec.clone(), panic),
