@@ -229,8 +229,11 @@ pub fn standing<'r>(
     let rungs = halving.rung_epochs(first.train.epochs);
     let mut on_disk = read_records(dir);
     let mut ended: HashMap<&str, RunRecord> = HashMap::new();
+    // A failed run's stored record does not count: it is trained again, as in a grid sweep.
     for run in runs {
-        if let Some(stored) = on_disk.remove(&run.run_id) {
+        if let Some(stored) = on_disk.remove(&run.run_id)
+            && stored.status != Status::Failed
+        {
             ended.insert(&run.run_id, stored.into_record(run.clone()));
         }
     }
@@ -301,7 +304,7 @@ fn decide<'r>(
     for (spec, result) in results {
         let (evaluation, decision, record) = match result {
             AtRung::Ended(record) => {
-                let decision = if at.last && record.status != Status::Failed {
+                let decision = if at.last && record.status == Status::Ok {
                     Decision::Finished
                 } else {
                     Decision::Ended

@@ -18,7 +18,7 @@ use crate::identity::{Field, hex_id};
 use crate::io::WriteError;
 use crate::model::MAX_ENUMERATION_HIDDEN;
 use crate::train::params::Sampler;
-use crate::train::{RunState, Segment, evaluate_paused, train_until};
+use crate::train::{RunState, Segment, train_until};
 use halving::Halving;
 use rayon::prelude::*;
 use record::{RunRecord, Status};
@@ -378,12 +378,13 @@ impl Batch<'_> {
                     let entering: Vec<RunSpec> =
                         next.entering.iter().map(|r| (*r).clone()).collect();
                     let shard_of = assign_shards(&entering, self.datasets, shard.count);
+                    let mine: HashSet<&str> = (next.entering.iter().zip(shard_of))
+                        .filter(|(_, s)| *s == shard.index)
+                        .map(|(r, _)| r.run_id.as_str())
+                        .collect();
                     next.todo
                         .into_iter()
-                        .filter(|r| {
-                            let at = entering.iter().position(|e| e.run_id == r.run_id);
-                            at.is_some_and(|i| shard_of[i] == shard.index)
-                        })
+                        .filter(|r| mine.contains(r.run_id.as_str()))
                         .collect()
                 }
             };
@@ -423,10 +424,11 @@ impl Batch<'_> {
     }
 
     /// One run of a halving rung: continued from its state at epoch `from` (or started) and
-    /// trained to `epoch`, then saved as paused at this rung or, if it ended, as a record.
-    /// Returns the record of a failed run.
+    /// trained to `epoch`, then saved as paused at this rung or, if it ended, kept like any
+    /// run's record. Returns the record of a failed run.
     fn train_rung(&self, spec: &RunSpec, from: Option<usize>, epoch: usize) -> Option<RunRecord> {
         let data = &self.datasets[spec.dataset];
+        let eval = &self.exp.eval;
         let state = match from {
             None => None,
             Some(e) => match halving::read_rung(self.dir.path(), e, &spec.run_id) {
@@ -434,44 +436,24 @@ impl Batch<'_> {
                 None => {
                     let error =
                         format!("its state at epoch {e} is missing from the results folder");
-                    return Some(RunRecord::failed(spec.clone(), error));
+                    return Some(self.keep(RunRecord::failed(spec.clone(), error), 0));
                 }
             },
         };
         let epoch_done = || self.observer.epoch_done();
-        let saved = match train_segment(spec, data, &self.exp.eval, state, epoch, &epoch_done) {
-            Err(panic) => Err(RunRecord::failed(spec.clone(), panic)),
-            Ok(Segment::Ended(run)) => {
-                let record = RunRecord::from_trained(spec.clone(), run);
-                self.dir
-                    .save(&record)
-                    .map(|()| Some(record))
-                    .map_err(|e| RunRecord::failed(spec.clone(), error_chain(&e)))
-            }
+        let record = match train_segment(spec, data, eval, state, epoch, &epoch_done) {
             Ok(Segment::Paused(state)) => {
-                let e = evaluate_paused(&spec.train, data, &self.exp.eval, &state);
-                let rung = halving::RungState {
-                    evaluation: e.is_finite().then_some(e),
-                    state,
-                };
-                halving::save_rung(self.dir, epoch, &spec.run_id, &rung)
-                    .map(|()| None)
-                    .map_err(|e| RunRecord::failed(spec.clone(), error_chain(&e)))
-            }
-        };
-        match saved {
-            Ok(ended) => {
-                if let Some(record) = ended {
-                    self.observer.run_done(&record, 0);
+                let rung = halving::RungState::measured(spec, data, eval, state);
+                match halving::save_rung(self.dir, epoch, &spec.run_id, &rung) {
+                    Ok(()) => return None,
+                    Err(e) => RunRecord::failed(spec.clone(), error_chain(&e)),
                 }
-                None
             }
-            Err(failed) => {
-                self.failed_once.store(true, Ordering::SeqCst);
-                self.observer.run_done(&failed, 0);
-                Some(failed)
-            }
-        }
+            Ok(Segment::Ended(run)) => RunRecord::from_trained(spec.clone(), run),
+            Err(panic) => RunRecord::failed(spec.clone(), panic),
+        };
+        let record = self.keep(record, 0);
+        (record.status == Status::Failed).then_some(record)
     }
 
     /// One run, trained, saved and reported; a panic or a failed save makes a failed record.
@@ -482,15 +464,21 @@ impl Batch<'_> {
             self.observer.epoch_done();
         };
         let data = &self.datasets[spec.dataset];
-        let mut record = train_record(spec, data, &self.exp.eval, &epoch_done);
+        let record = train_record(spec, data, &self.exp.eval, &epoch_done);
+        // A run that diverged or failed skips its remaining epochs.
+        let skipped = spec.train.epochs - epochs_done.load(Ordering::Relaxed);
+        self.keep(record, skipped)
+    }
+
+    /// A run's record saved (a failed save makes it a failed record), noted if it failed, and
+    /// reported with the `skipped` epochs it did not train.
+    fn keep(&self, mut record: RunRecord, skipped: usize) -> RunRecord {
         if let Err(e) = self.dir.save(&record) {
-            record = RunRecord::failed(spec.clone(), error_chain(&e));
+            record = RunRecord::failed(record.spec.clone(), error_chain(&e));
         }
         if record.status == Status::Failed {
             self.failed_once.store(true, Ordering::SeqCst);
         }
-        // A run that diverged or failed skips its remaining epochs.
-        let skipped = spec.train.epochs - epochs_done.load(Ordering::Relaxed);
         self.observer.run_done(&record, skipped);
         record
     }
