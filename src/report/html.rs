@@ -5,7 +5,7 @@ use super::summary::search_line;
 use crate::io::{WriteError, write_atomically};
 use crate::sweep::folder::Folder;
 use crate::sweep::provenance::{KEYS, shell_quote};
-use crate::sweep::record::{RunRecord, Status, ranking};
+use crate::sweep::record::{RunRecord, Status, best_runs};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -254,17 +254,6 @@ fn verify_command(dir: &Path, run_id: &str) -> String {
     )
 }
 
-/// The selectable runs (status ok, measured) of data set `dataset`, best first by [`ranking`].
-fn ranked(folder: &Folder, dataset: usize) -> Vec<&RunRecord> {
-    let mut runs: Vec<&RunRecord> = folder
-        .records
-        .iter()
-        .filter(|r| r.spec.dataset == dataset && r.selectable())
-        .collect();
-    runs.sort_by(|a, b| ranking(a, b));
-    runs
-}
-
 /// Per data set, the `top` best runs by `valid_ll` with their scores, swept parameters and the
 /// command that recomputes each.
 fn best_section(folder: &Folder, dir: &Path, top: usize) -> String {
@@ -276,7 +265,7 @@ fn best_section(folder: &Folder, dir: &Path, top: usize) -> String {
          nats per point.</p>\n",
     );
     for (index, data) in folder.datasets.iter().enumerate() {
-        let runs = ranked(folder, index);
+        let runs = best_runs(&folder.records, index);
         let _ = writeln!(
             out,
             "<h3>{}: best {} of {} by valid_ll</h3>",
@@ -436,7 +425,11 @@ fn pictures_section(folder: &Folder, dir: &Path, top: usize) -> Result<String, R
     let mut out = String::from("<section id=\"pictures\">\n<h2>Pictures</h2>\n");
     // Densities of the best run of each data set only: each is a few megabytes of SVG.
     let runs: Vec<String> = (0..folder.datasets.len())
-        .filter_map(|d| ranked(folder, d).first().map(|r| r.spec.run_id.clone()))
+        .filter_map(|d| {
+            best_runs(&folder.records, d)
+                .first()
+                .map(|r| r.spec.run_id.clone())
+        })
         .collect();
     let opts = PlotOptions {
         top,

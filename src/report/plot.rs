@@ -6,7 +6,7 @@ use crate::estimate::log_z_grid;
 use crate::model::Grbm;
 use crate::sweep::folder::Folder;
 use crate::sweep::halving::{Decision, RungRow};
-use crate::sweep::record::{RunRecord, ranking};
+use crate::sweep::record::{RunRecord, best_runs, ranking};
 use crate::train::params::ParamValue;
 use plotters::coord::Shift;
 use plotters::coord::combinators::LogCoord;
@@ -500,9 +500,7 @@ fn runs_of<'a>(finished: &[&'a RunRecord], dataset: usize) -> Vec<&'a RunRecord>
 
 /// The `count` best runs of data set `dataset` by `valid_ll` ([`ranking`]), among the runs trained to their end.
 fn best<'a>(finished: &[&'a RunRecord], dataset: usize, count: usize) -> Vec<&'a RunRecord> {
-    let mut runs = runs_of(finished, dataset);
-    runs.retain(|r| r.selectable());
-    runs.sort_by(|a, b| ranking(a, b));
+    let mut runs = best_runs(finished.iter().copied(), dataset);
     runs.truncate(count);
     runs
 }

@@ -4,7 +4,7 @@ use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, expand, run_count};
 use crate::experiment::search::Strategy;
 use crate::sweep::SweepReport;
-use crate::sweep::record::{RunRecord, Status, ranking};
+use crate::sweep::record::{RunRecord, Status, best_runs};
 
 /// The text `grbm-sweep plan` prints: the run count and one line per run.
 pub fn plan(exp: &Experiment) -> String {
@@ -136,15 +136,10 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
     );
     let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
     for (index, data) in report.datasets.iter().enumerate() {
-        let mut ranked: Vec<&RunRecord> = report
-            .records
-            .iter()
-            .filter(|r| r.spec.dataset == index && r.selectable())
-            .collect();
+        let ranked = best_runs(&report.records, index);
         if ranked.is_empty() {
             continue;
         }
-        ranked.sort_by(|a, b| ranking(a, b));
         out.push_str(&format!(
             "\nbest {} of {} on {} by valid_ll",
             top.min(ranked.len()),

@@ -92,6 +92,20 @@ pub fn ranking(a: &RunRecord, b: &RunRecord) -> std::cmp::Ordering {
         .then_with(|| a.spec.run_id.cmp(&b.spec.run_id))
 }
 
+/// The selectable runs of data set `dataset` among `records`, best first by [`ranking`]: the
+/// one list every report of best runs (summary, pictures, HTML page) takes its runs from.
+pub fn best_runs<'a>(
+    records: impl IntoIterator<Item = &'a RunRecord>,
+    dataset: usize,
+) -> Vec<&'a RunRecord> {
+    let mut runs: Vec<&RunRecord> = records
+        .into_iter()
+        .filter(|r| r.spec.dataset == dataset && r.selectable())
+        .collect();
+    runs.sort_by(|a, b| ranking(a, b));
+    runs
+}
+
 #[derive(Serialize, Deserialize)]
 struct StoredRun {
     model: Grbm,
