@@ -16,6 +16,7 @@ pub mod io;
 pub mod model;
 pub mod report;
 pub mod rng;
+pub mod stats;
 pub mod sweep;
 pub mod train;
 pub mod vecmath;

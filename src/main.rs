@@ -38,9 +38,12 @@ struct RunArgs {
     /// Show no progress (errors and the final summary are still printed).
     #[arg(long, short)]
     quiet: bool,
-    /// Rows in the summary table of best runs.
+    /// Rows in the summary table of best configurations (or runs).
     #[arg(long, default_value_t = 5)]
     top: usize,
+    /// Rank single runs by valid_ll instead of configurations by their mean over seeds.
+    #[arg(long)]
+    by_run: bool,
     /// Discard earlier results in the results folder instead of reusing them.
     #[arg(long)]
     fresh: bool,
@@ -78,14 +81,30 @@ enum Command {
         /// Write the tables even if some runs have no result yet (and exit 0).
         #[arg(long)]
         partial: bool,
+        /// Rank single runs by valid_ll instead of configurations by their mean over seeds.
+        #[arg(long)]
+        by_run: bool,
+    },
+    /// Compare the values of one grid axis: for each, the paired difference in test_ll against
+    /// the best value by mean valid_ll, paired over seeds and every other axis, with its 95%
+    /// interval.
+    Compare {
+        /// The results folder of a sweep.
+        dir: PathBuf,
+        /// The axis whose values are compared (a [grid] key other than seed).
+        #[arg(long, value_name = "AXIS")]
+        by: String,
     },
     /// Draw the sweep: model densities with data and samples, learning curves, grid heat maps.
     Plot {
         /// The results folder of a sweep.
         dir: PathBuf,
-        /// Draw the densities of the best N runs of each data set.
+        /// Draw the densities of the best N configurations (or runs) of each data set.
         #[arg(long, default_value_t = 4)]
         top: usize,
+        /// Rank single runs by valid_ll instead of configurations by their mean over seeds.
+        #[arg(long)]
+        by_run: bool,
         /// Draw the density of this run (repeatable) instead of the best ones.
         #[arg(long = "run", value_name = "ID")]
         runs: Vec<String>,
@@ -98,9 +117,12 @@ enum Command {
     Report {
         /// The results folder of a sweep.
         dir: PathBuf,
-        /// Rows of best runs of each data set, by valid_ll.
+        /// Rows of best configurations (or runs) of each data set, by valid_ll.
         #[arg(long, default_value_t = 5)]
         top: usize,
+        /// Rank single runs by valid_ll instead of configurations by their mean over seeds.
+        #[arg(long)]
+        by_run: bool,
     },
     /// Recompute runs of a results folder from the experiment stored in it and compare every
     /// non-timing table value with the stored one, bit for bit (writes nothing; exit 1 if any differ).
@@ -192,14 +214,28 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Plan { file, max_runs }) => plan(&file, max_runs),
-        Some(Command::Merge { dir, partial }) => merge(&dir, partial),
+        Some(Command::Merge {
+            dir,
+            partial,
+            by_run,
+        }) => merge(&dir, partial, ranked(by_run)),
+        Some(Command::Compare { dir, by }) => compare(&dir, &by),
         Some(Command::Plot {
             dir,
             top,
+            by_run,
             runs,
             svg,
-        }) => draw(&dir, plot::PlotOptions { top, runs, svg }),
-        Some(Command::Report { dir, top }) => write_report(&dir, top),
+        }) => draw(
+            &dir,
+            plot::PlotOptions {
+                top,
+                ranked: ranked(by_run),
+                runs,
+                svg,
+            },
+        ),
+        Some(Command::Report { dir, top, by_run }) => write_report(&dir, top, ranked(by_run)),
         Some(Command::Verify {
             dir,
             runs,
@@ -214,6 +250,22 @@ fn main() -> ExitCode {
         eprintln!("error: {err:#}");
         ExitCode::from(2)
     })
+}
+
+/// What `--by-run` asks the summary, the pictures and the report to rank.
+fn ranked(by_run: bool) -> summary::Ranked {
+    if by_run {
+        summary::Ranked::Runs
+    } else {
+        summary::Ranked::Configs
+    }
+}
+
+fn compare(dir: &Path, axis: &str) -> anyhow::Result<ExitCode> {
+    let folder =
+        folder::load_folder(dir).with_context(|| format!("cannot compare {}", dir.display()))?;
+    print!("{}", summary::comparison(&folder, axis)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn plan(file: &Path, max_runs: usize) -> anyhow::Result<ExitCode> {
@@ -238,10 +290,10 @@ fn draw(dir: &Path, options: plot::PlotOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_report(dir: &Path, top: usize) -> anyhow::Result<ExitCode> {
+fn write_report(dir: &Path, top: usize, ranked: summary::Ranked) -> anyhow::Result<ExitCode> {
     let folder =
         folder::load_folder(dir).with_context(|| format!("cannot report {}", dir.display()))?;
-    let path = html::write_report(&folder, dir, top)
+    let path = html::write_report(&folder, dir, top, ranked)
         .with_context(|| format!("cannot report {}", dir.display()))?;
     println!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
@@ -374,7 +426,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(holder) = &report.took_over_lock {
         eprintln!("note: took over the lock of {holder}, which ended without releasing it");
     }
-    print!("{}", summary::summary(&exp, &report, args.top));
+    print!(
+        "{}",
+        summary::summary(&exp, &report, args.top, ranked(args.by_run))
+    );
     if let Some(shard) = report.shard {
         println!(
             "shard {shard} leaves its runs in {}; when every shard is done: grbm-sweep merge {}",
@@ -422,11 +477,11 @@ fn exit_code(file: &Path, report: &sweep::SweepReport) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn merge(dir: &Path, partial: bool) -> anyhow::Result<ExitCode> {
+fn merge(dir: &Path, partial: bool, ranked: summary::Ranked) -> anyhow::Result<ExitCode> {
     let merged = folder::merge(dir).with_context(|| format!("cannot merge {}", dir.display()))?;
     print!(
         "{}",
-        summary::summary(&merged.experiment, &merged.report, 5)
+        summary::summary(&merged.experiment, &merged.report, 5, ranked)
     );
     if merged.missing.is_empty() {
         return Ok(ExitCode::SUCCESS);

@@ -95,6 +95,9 @@ pub struct RunSpec {
     /// Position in the expanded list of runs (for a grid, the last axis varies fastest).
     pub index: usize,
     pub run_id: String,
+    /// The run's configuration: its id without the seed, shared by the runs that differ only
+    /// in their seed (the replicates of one setting), see [`config_id`].
+    pub config_id: String,
     /// Index into `[data] source`.
     pub dataset: usize,
     pub train: TrainConfig,
@@ -115,6 +118,12 @@ pub(super) fn parse_grid(
         let bad = |rule: &str| ctx.bad(&name, &value.span(), &value.get_ref().to_string(), rule);
         let values = match axis_written(value.get_ref()).map_err(|rule| bad(&rule))? {
             Written::Values(raws) => parse_list(ctx, key, value, &raws)?,
+            Written::Draw(..) if key.get_ref() == SEED_KEY => {
+                return Err(bad(
+                    "seeds are replicates that every configuration runs on, never drawn: \
+                     give them as a list or a range, e.g. seed = { range = [0, 4] }",
+                ));
+            }
             Written::Draw(..) if !search.draws() => {
                 return Err(bad(
                     "a distribution needs [search] strategy = \"random\" (or \"halving\" with samples)",
@@ -384,10 +393,11 @@ fn spaced(a: f64, b: f64, num: usize, log: bool) -> Vec<f64> {
 }
 
 /// Number of runs the experiment expands to (saturating, so a mistaken huge grid is still
-/// counted). With `samples`, an upper bound: repeated draws are dropped.
+/// counted). With `samples`, an upper bound (`samples` times the seeds): repeated draws are
+/// dropped.
 pub fn run_count(exp: &Experiment) -> usize {
     let per_dataset = match exp.search.samples {
-        Some(samples) => samples,
+        Some(samples) => samples.saturating_mul(seeds(exp).len()),
         None => lists(exp)
             .iter()
             .fold(1usize, |n, values| n.saturating_mul(values.len())),
@@ -430,6 +440,7 @@ fn enumerated(exp: &Experiment) -> Vec<RunSpec> {
             RunSpec {
                 index,
                 run_id: run_id(exp, rest, &train),
+                config_id: config_id(exp, rest, &train),
                 dataset: rest,
                 train,
             }
@@ -437,34 +448,58 @@ fn enumerated(exp: &Experiment) -> Vec<RunSpec> {
         .collect()
 }
 
-/// Configuration `index` of a random search: the `[train]` values with one draw per axis, in
-/// the axes' (key) order, from the configuration's own stream. It depends on `[search] seed`
-/// and `index` alone, so raising `samples` keeps every earlier configuration.
+/// Configuration `index` of a random search: the `[train]` values with one draw per axis but
+/// the seed's, in the axes' (key) order, from the configuration's own stream. It depends on
+/// `[search] seed` and `index` alone, so raising `samples` keeps every earlier configuration.
+/// Seeds are replicates, not a hyperparameter: every configuration runs on every seed.
 pub fn draw_config(exp: &Experiment, index: usize) -> TrainConfig {
     let mut rng = search_stream(exp.search.seed, index as u64);
     let mut train = exp.train.clone();
-    for axis in &exp.grid {
+    for axis in exp.grid.iter().filter(|a| a.key != SEED_KEY) {
         axis.values.draw(axis.key, &mut rng).apply(&mut train);
     }
     train
 }
 
-/// The `samples` drawn configurations on every data set (the same configurations on each). A
-/// draw that repeats an earlier configuration is dropped, the first kept: the same run twice
-/// would be trained twice into one record.
+/// The `[train]` key whose values are replicates: a `[grid]` axis of it is never drawn,
+/// pruned or ranked as a hyperparameter.
+pub const SEED_KEY: &str = "seed";
+
+/// The seeds every configuration runs on: the `[grid] seed` values, else the `[train]` seed.
+pub fn seeds(exp: &Experiment) -> Vec<Setting> {
+    match exp.grid.iter().find(|a| a.key == SEED_KEY) {
+        Some(axis) => axis
+            .values
+            .list()
+            .expect("a seed axis is a list (checked when parsed)")
+            .to_vec(),
+        None => vec![Setting::Seed(exp.train.seed)],
+    }
+}
+
+/// The `samples` drawn configurations on every data set (the same configurations on each),
+/// each on every seed (the seed varies fastest). A draw that repeats an earlier configuration
+/// is dropped, the first kept: the same runs twice would be trained twice into one record.
 fn drawn(exp: &Experiment, samples: usize) -> Vec<RunSpec> {
     let configs: Vec<TrainConfig> = (0..samples).map(|i| draw_config(exp, i)).collect();
+    let seeds = seeds(exp);
     let mut seen = HashSet::new();
     let mut runs = Vec::new();
     for dataset in 0..exp.data.sources.len() {
-        for train in &configs {
-            let run_id = run_id(exp, dataset, train);
-            if seen.insert(run_id.clone()) {
+        for config in &configs {
+            let config_id = config_id(exp, dataset, config);
+            if !seen.insert(config_id.clone()) {
+                continue;
+            }
+            for seed in &seeds {
+                let mut train = config.clone();
+                seed.apply(&mut train);
                 runs.push(RunSpec {
                     index: runs.len(),
-                    run_id,
+                    run_id: run_id(exp, dataset, &train),
+                    config_id: config_id.clone(),
                     dataset,
-                    train: train.clone(),
+                    train,
                 });
             }
         }
@@ -481,13 +516,35 @@ const RUN_IDENTITY: &str = "grbm-sweep run v3";
 /// run's results (data set, evaluation settings and every resolved train parameter), not over
 /// its grid position or where the files are.
 pub fn run_id(exp: &Experiment, dataset: usize, train: &TrainConfig) -> String {
+    hex_id(identity(exp, dataset, train, RUN_IDENTITY, |_| true).as_bytes())
+}
+
+/// The version line of a configuration's identity.
+const CONFIG_IDENTITY: &str = "grbm-sweep config v1";
+
+/// A configuration's stable 16-hex-digit id: the run id's encoding without the seed (under its
+/// own version line), so the runs of one setting on different seeds share it.
+pub fn config_id(exp: &Experiment, dataset: usize, train: &TrainConfig) -> String {
+    hex_id(identity(exp, dataset, train, CONFIG_IDENTITY, |key| key != SEED_KEY).as_bytes())
+}
+
+/// The canonical encoding of a run's data set, evaluation settings and the train parameters
+/// that `keep` selects.
+fn identity(
+    exp: &Experiment,
+    dataset: usize,
+    train: &TrainConfig,
+    version: &str,
+    keep: impl Fn(&str) -> bool,
+) -> String {
+    let params = train.params().into_iter().filter(|(k, _)| keep(k));
     let fields = exp
         .data
         .identity(dataset)
         .into_iter()
         .chain(exp.eval.identity())
-        .chain(train.params().into_iter().map(|(k, v)| (k, v.into())));
-    hex_id(encode(RUN_IDENTITY, fields).as_bytes())
+        .chain(params.map(|(k, v)| (k, v.into())));
+    encode(version, fields)
 }
 
 #[cfg(test)]
@@ -784,6 +841,76 @@ mod tests {
             "{e}"
         );
         assert_eq!(expand(&halving("samples = 4\n").unwrap()).len(), 4);
+    }
+
+    /// Seeds are replicates: a random search draws configurations without the seed and runs
+    /// every one on every seed, the runs of one configuration sharing its config id.
+    #[test]
+    fn a_random_search_runs_every_drawn_configuration_on_every_seed() {
+        let e = random(6, &format!("seed = [0, 1, 2]\n{SPACE}")).unwrap();
+        let runs = expand(&e);
+        assert_eq!((runs.len(), run_count(&e)), (18, 18));
+        for (i, config) in runs.chunks(3).enumerate() {
+            let seeds: Vec<u64> = config.iter().map(|r| r.train.seed).collect();
+            assert_eq!(seeds, [0, 1, 2], "configuration {i}");
+            let mut unseeded = config[0].train.clone();
+            for r in config {
+                assert_eq!(r.config_id, config[0].config_id);
+                unseeded.seed = r.train.seed;
+                assert_eq!(
+                    r.train, unseeded,
+                    "the seeds of a configuration differ in the seed alone"
+                );
+            }
+            assert_eq!(config[0].train, {
+                let mut drawn = draw_config(&e, i);
+                drawn.seed = 0;
+                drawn
+            });
+        }
+        let configs: HashSet<&String> = runs.iter().map(|r| &r.config_id).collect();
+        let ids: HashSet<&String> = runs.iter().map(|r| &r.run_id).collect();
+        assert_eq!((configs.len(), ids.len()), (6, 18));
+        let unseeded = expand(&random(6, SPACE).unwrap());
+        let trains = |runs: &[RunSpec]| -> Vec<TrainConfig> {
+            runs.iter()
+                .map(|r| TrainConfig {
+                    seed: 0,
+                    ..r.train.clone()
+                })
+                .collect()
+        };
+        assert_eq!(
+            trains(&unseeded),
+            trains(&runs).into_iter().step_by(3).collect::<Vec<_>>(),
+            "the seed axis changes no drawn value"
+        );
+    }
+
+    #[test]
+    fn a_grid_config_id_is_shared_by_seeds_alone() {
+        let runs = expand(&exp("hidden = [4, 8]\nseed = [0, 1]\n"));
+        let ids: Vec<&str> = runs.iter().map(|r| r.config_id.as_str()).collect();
+        assert_eq!(ids[0], ids[1]);
+        assert_eq!(ids[2], ids[3]);
+        assert_ne!(ids[0], ids[2]);
+        assert!(runs.iter().all(|r| r.config_id != r.run_id));
+        let alone = expand(&exp("hidden = [8]\n"));
+        assert_eq!(
+            alone[0].config_id, runs[2].config_id,
+            "no seed axis: seed 0"
+        );
+    }
+
+    #[test]
+    fn a_seed_distribution_is_refused() {
+        let e = random(4, "seed = { randint = [0, 3] }\nlr = [0.1, 0.2]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("e.toml:8: `grid.seed` = { randint = [0, 3] }: seeds are replicates"),
+            "{e}"
+        );
     }
 
     const SPACE: &str = "hidden = { randint = [2, 8] }\nlr = { loguniform = [0.0001, 0.1] }\n\

@@ -1,7 +1,7 @@
 //! `grbm-sweep report`: one self-contained HTML page of a results folder (what was run, the best runs by `valid_ll`, the seed-aggregated settings, the pictures as inline SVG, what is missing), with no reference to anything outside the file.
 
 use super::plot::{self, Inline, PlotError, PlotOptions};
-use super::summary::search_line;
+use super::summary::{Ranked, search_line};
 use crate::io::{WriteError, write_atomically};
 use crate::sweep::folder::Folder;
 use crate::sweep::provenance::{KEYS, shell_quote};
@@ -59,15 +59,25 @@ document.body.setAttribute('data-ready','1');
 
 /// Writes `dir/report.html` (temporary file, then rename) for `folder`, read from `dir`: the
 /// `top` best runs of each data set by `valid_ll`. Returns the file's path.
-pub fn write_report(folder: &Folder, dir: &Path, top: usize) -> Result<PathBuf, ReportError> {
-    let page = report(folder, dir, top)?;
+pub fn write_report(
+    folder: &Folder,
+    dir: &Path,
+    top: usize,
+    ranked: Ranked,
+) -> Result<PathBuf, ReportError> {
+    let page = report(folder, dir, top, ranked)?;
     let path = dir.join(REPORT_FILE);
     write_atomically(&path, page.as_bytes())?;
     Ok(path)
 }
 
 /// The whole page. `dir` is also the folder the verify commands name, as the user gave it.
-pub fn report(folder: &Folder, dir: &Path, top: usize) -> Result<String, ReportError> {
+pub fn report(
+    folder: &Folder,
+    dir: &Path,
+    top: usize,
+    _ranked: Ranked,
+) -> Result<String, ReportError> {
     let name = escape(&folder.experiment.name);
     let mut page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -433,6 +443,7 @@ fn pictures_section(folder: &Folder, dir: &Path, top: usize) -> Result<String, R
         .collect();
     let opts = PlotOptions {
         top,
+        ranked: Ranked::default(),
         runs,
         svg: false,
     };

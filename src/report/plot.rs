@@ -1,6 +1,6 @@
 //! Pictures of a finished sweep, written as files (`plot`) or kept as SVG text (the HTML report): each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, the test log-likelihood of the best run (by `valid_ll`) over every pair of grid axes, and every data set's best model beside its true density in one picture (`best`).
 
-use super::summary::describe;
+use super::summary::{Ranked, describe};
 use crate::data::{Dataset, Generator};
 use crate::estimate::log_z_grid;
 use crate::model::Grbm;
@@ -24,6 +24,8 @@ static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 pub struct PlotOptions {
     /// Best runs of each data set, by `valid_ll`, to draw densities for (when `runs` is empty).
     pub top: usize,
+    /// Whether the best are configurations (by their mean over seeds) or single runs.
+    pub ranked: Ranked,
     /// Run ids to draw densities for, instead of the best ones.
     pub runs: Vec<String>,
     /// Write an SVG beside every PNG.

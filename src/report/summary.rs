@@ -1,9 +1,13 @@
 //! A sweep as text: the plan of an experiment (its runs and axes) and the summary of a finished sweep (counts and the best runs of each data set by `valid_ll`, with their `test_ll`).
 
+use crate::data::Dataset;
 use crate::experiment::Experiment;
-use crate::experiment::grid::{RunSpec, expand, run_count};
+use crate::experiment::grid::SEED_KEY;
+use crate::experiment::grid::{RunSpec, expand, run_count, seeds};
 use crate::experiment::search::Strategy;
 use crate::sweep::SweepReport;
+use crate::sweep::configs::{Config, best_configs, compare, config_keys, configs, replicated};
+use crate::sweep::folder::Folder;
 use crate::sweep::record::{RunRecord, Status, best_runs};
 
 /// The text `grbm-sweep plan` prints: the run count and one line per run.
@@ -52,12 +56,14 @@ pub fn plan(exp: &Experiment) -> String {
     out
 }
 
-/// The `search:` line of the plan (and of the HTML report): the strategy and, for drawn configurations, how many, their
-/// seed and how many repeated draws were dropped.
+/// The `search:` line of the plan (and of the HTML report): the strategy, the seeds every
+/// configuration runs on and, for drawn configurations, how many, their seed and how many
+/// repeated draws were dropped.
 pub fn search_line(exp: &Experiment, runs: usize) -> String {
     let search = &exp.search;
+    let seeds = seeds(exp).len();
     let drawn = search.samples.map(|samples| {
-        let dropped = run_count(exp) - runs;
+        let dropped = (run_count(exp) - runs) / seeds / exp.data.sources.len().max(1);
         let repeats = match dropped {
             0 => String::new(),
             n => format!(
@@ -70,7 +76,10 @@ pub fn search_line(exp: &Experiment, runs: usize) -> String {
             search.seed
         )
     });
-    let over = drawn.unwrap_or_else(|| "every combination".to_string());
+    let mut over = drawn.unwrap_or_else(|| "every combination".to_string());
+    if seeds > 1 {
+        over.push_str(&format!(", each configuration on {seeds} seeds"));
+    }
     match search.strategy {
         Strategy::Halving => {
             let halving = crate::sweep::halving_of(exp).expect("a halving search");
@@ -81,12 +90,17 @@ pub fn search_line(exp: &Experiment, runs: usize) -> String {
                 .iter()
                 .map(|e| e.to_string())
                 .collect();
+            let by = if seeds > 1 {
+                "configurations by their mean valid_ll over the seeds"
+            } else {
+                "by valid_ll"
+            };
             format!(
-                "search: halving over {over}: rungs at {} epochs, keeping the best 1/{} by valid_ll at each; \
+                "search: halving over {over}: rungs at {} epochs, keeping the best 1/{} {by} at each; \
                  at most {} training epochs per data set, against {} to train every run to the end\n",
                 rungs.join(", "),
                 search.eta,
-                halving.planned_epochs(per_dataset, epochs),
+                halving.planned_epochs(per_dataset / seeds, seeds, epochs),
                 per_dataset * epochs
             )
         }
@@ -111,9 +125,20 @@ pub fn describe(exp: &Experiment, run: &RunSpec, axes: &[&str]) -> String {
         .join(" ")
 }
 
-/// The text printed after a sweep: counts, where the tables are, and the best runs of each data
-/// set by `valid_ll`, with the `test_ll` that measures them beside it.
-pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
+/// How the summary, the pictures and the report pick their best: configurations by their mean
+/// over seeds (the default), or single runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ranked {
+    #[default]
+    Configs,
+    Runs,
+}
+
+/// The text printed after a sweep: counts, where the tables are, and the best of each data set:
+/// configurations by their mean `valid_ll` over their seeds, with the mean `test_ll` and its
+/// interval beside it, or (with one seed per configuration, or `Ranked::Runs`) single runs by
+/// `valid_ll`, with the `test_ll` that measures them.
+pub fn summary(exp: &Experiment, report: &SweepReport, top: usize, ranked: Ranked) -> String {
     let count = |s: Status| report.records.iter().filter(|r| r.status == s).count();
     let mut out = format!(
         "{}{}: {} of {} runs in {:.1}s ({} reused from earlier results): {} ok, {} diverged, {} failed{}\nresults: {}\n",
@@ -134,31 +159,116 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize) -> String {
         },
         report.output.display()
     );
-    let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
+    let configs = configs(&report.records, &report.datasets, seeds(exp).len());
+    let by_config = ranked == Ranked::Configs && replicated(&configs);
+    let mut tables = String::new();
     for (index, data) in report.datasets.iter().enumerate() {
-        let ranked = best_runs(&report.records, index);
-        if ranked.is_empty() {
-            continue;
+        if by_config {
+            tables.push_str(&config_table(exp, &configs, index, data, top));
+        } else {
+            tables.push_str(&run_table(exp, &report.records, index, data, top));
         }
+    }
+    out.push_str(&tables);
+    if by_config && !tables.is_empty() {
+        out.push_str("\n(single runs ranked by valid_ll instead: --by-run)\n");
+    }
+    out
+}
+
+/// The `(true_ll = ...; gap = ...)` note of a table's heading.
+fn gap_note(true_ll: Option<f64>) -> String {
+    match true_ll {
+        Some(t) => format!("true_ll = {t:.4}; gap = true_ll - test_ll, "),
+        None => String::new(),
+    }
+}
+
+/// The best configurations of one data set by mean `valid_ll`, with the `test_ll` interval.
+fn config_table(
+    exp: &Experiment,
+    configs: &[Config<'_>],
+    dataset: usize,
+    data: &Dataset,
+    top: usize,
+) -> String {
+    let ranked = best_configs(configs, dataset);
+    if ranked.is_empty() {
+        return String::new();
+    }
+    let keys = config_keys(exp);
+    let mut out = format!(
+        "\nbest {} of {} configurations on {} by mean valid_ll over their seeds \
+         ({}nats per point; test_ll with its 95% t-interval over the seeds):\n",
+        top.min(ranked.len()),
+        ranked.len(),
+        data.name,
+        gap_note(data.true_ll),
+    );
+    out.push_str(&format!(
+        "  {:<16}  {:>5}  {:>9}  {:>9}  {:<20}  {:>7}  {}\n",
+        "config_id", "seeds", "valid_ll", "test_ll", "95% interval", "gap", "parameters"
+    ));
+    for c in ranked.iter().take(top) {
+        let valid = c
+            .valid_ll
+            .expect("ranked configurations have finished seeds");
+        let test = c
+            .test_ll
+            .expect("ranked configurations have finished seeds");
+        let interval = test.ci.map_or("-".to_string(), |(low, high)| {
+            format!("[{low:.4}, {high:.4}]")
+        });
+        let gap = c.gap_mean.map_or("-".to_string(), |g| format!("{g:.4}"));
         out.push_str(&format!(
-            "\nbest {} of {} on {} by valid_ll",
-            top.min(ranked.len()),
-            ranked.len(),
-            data.name
+            "  {:<16}  {:>5}  {:>9.4}  {:>9.4}  {:<20}  {:>7}  {}\n",
+            c.config_id,
+            format!("{}/{}", c.n_seeds(), c.n_runs),
+            valid.mean,
+            test.mean,
+            interval,
+            gap,
+            if keys.is_empty() {
+                "-".to_string()
+            } else {
+                describe(exp, c.spec(), &keys)
+            }
         ));
-        match data.true_ll {
-            Some(t) => out.push_str(&format!(
-                " (true_ll = {t:.4}; gap = true_ll - test_ll, nats per point):\n"
-            )),
-            None => out.push_str(" (nats per point):\n"),
-        }
-        out.push_str(&format!(
-            "  {:<16}  {:>9}  {:>9}  {:>9}  {:>7}  {}\n",
-            "run_id", "valid_ll", "test_ll", "train_ll", "gap", "parameters"
-        ));
-        for r in ranked.iter().take(top) {
-            out.push_str(&best_line(exp, r, data.true_ll, &axes));
-        }
+    }
+    out
+}
+
+/// The best runs of one data set by `valid_ll`.
+fn run_table(
+    exp: &Experiment,
+    records: &[RunRecord],
+    dataset: usize,
+    data: &Dataset,
+    top: usize,
+) -> String {
+    let ranked = best_runs(records, dataset);
+    if ranked.is_empty() {
+        return String::new();
+    }
+    let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
+    let mut out = format!(
+        "\nbest {} of {} on {} by valid_ll",
+        top.min(ranked.len()),
+        ranked.len(),
+        data.name
+    );
+    match data.true_ll {
+        Some(t) => out.push_str(&format!(
+            " (true_ll = {t:.4}; gap = true_ll - test_ll, nats per point):\n"
+        )),
+        None => out.push_str(" (nats per point):\n"),
+    }
+    out.push_str(&format!(
+        "  {:<16}  {:>9}  {:>9}  {:>9}  {:>7}  {}\n",
+        "run_id", "valid_ll", "test_ll", "train_ll", "gap", "parameters"
+    ));
+    for r in ranked.iter().take(top) {
+        out.push_str(&best_line(exp, r, data.true_ll, &axes));
     }
     out
 }
@@ -180,4 +290,93 @@ fn best_line(exp: &Experiment, r: &RunRecord, true_ll: Option<f64>, axes: &[&str
         gap,
         describe(exp, &r.spec, axes)
     )
+}
+
+/// An axis that `compare` cannot compare.
+#[derive(Debug, thiserror::Error)]
+#[error("compare --by {axis}: {reason}")]
+pub struct CompareError {
+    axis: String,
+    reason: String,
+}
+
+/// The text `grbm-sweep compare DIR --by AXIS` prints: per data set, each value of the axis with
+/// its runs' mean valid_ll and test_ll, and its paired difference in test_ll against the best
+/// value by mean valid_ll, with the 95% t-interval and the pairs it is over.
+pub fn comparison(folder: &Folder, axis: &str) -> Result<String, CompareError> {
+    let exp = &folder.experiment;
+    let error = |reason: String| CompareError {
+        axis: axis.to_string(),
+        reason,
+    };
+    let keys = config_keys(exp);
+    if axis == SEED_KEY {
+        return Err(error(
+            "seeds are the replicates that every comparison is paired over; compare another axis"
+                .into(),
+        ));
+    }
+    if !keys.contains(&axis) {
+        let axes = if keys.is_empty() {
+            "it has none but the seed".to_string()
+        } else {
+            format!("its axes are {}", keys.join(", "))
+        };
+        return Err(error(format!("not a [grid] axis of this sweep ({axes})")));
+    }
+    let mut out = String::new();
+    for (index, data) in folder.datasets.iter().enumerate() {
+        let rows = compare(&folder.records, index, axis);
+        let Some(best) = rows.iter().find(|r| r.best) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "{axis} on {}: test_ll at each value minus test_ll at {axis}={} (the best by mean valid_ll), \
+             paired over the seeds and every other axis; nats per point, 95% t-intervals\n",
+            data.name, best.value
+        ));
+        let width = rows
+            .iter()
+            .map(|r| r.value.to_string().len())
+            .chain([axis.len()])
+            .max()
+            .unwrap_or(0);
+        out.push_str(&format!(
+            "  {axis:>width$}  {:>4}  {:>9}  {:>9}  {:>10}  {:<22}  {:>5}  {:>8}\n",
+            "runs", "valid_ll", "test_ll", "difference", "95% interval", "pairs", "unpaired"
+        ));
+        for r in &rows {
+            let (difference, interval, pairs) = match (&r.difference, r.best) {
+                (_, true) => ("best".to_string(), String::new(), String::new()),
+                (None, false) => ("-".to_string(), "no pair".to_string(), "0".to_string()),
+                (Some(d), false) => (
+                    format!("{:.4}", d.mean),
+                    d.ci.map_or("- (one pair)".to_string(), |(low, high)| {
+                        format!("[{low:.4}, {high:.4}]")
+                    }),
+                    d.n.to_string(),
+                ),
+            };
+            out.push_str(&format!(
+                "  {:>width$}  {:>4}  {:>9.4}  {:>9.4}  {:>10}  {:<22}  {:>5}  {:>8}\n",
+                r.value.to_string(),
+                r.n_runs,
+                r.valid_ll_mean,
+                r.test_ll_mean,
+                difference,
+                interval,
+                pairs,
+                r.unpaired
+            ));
+        }
+        out.push('\n');
+    }
+    if out.is_empty() {
+        return Err(error("no run of this sweep finished".into()));
+    }
+    out.push_str(
+        "A pair is two finished runs that differ only in this axis; runs without a partner at the best value \
+         are left out (unpaired). Each interval holds on its own: with many values, some will miss by chance.\n",
+    );
+    Ok(out)
 }

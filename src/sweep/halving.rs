@@ -48,15 +48,19 @@ impl Halving {
         let datasets = runs.iter().map(|r| r.dataset).max().map_or(0, |d| d + 1);
         let later: usize = (0..datasets)
             .map(|d| {
-                let entered = next.entering.iter().filter(|r| r.dataset == d).count();
-                self.epochs_after(&rungs, next.rung, entered)
+                let entering = next.entering.iter().filter(|r| r.dataset == d);
+                let configs: HashSet<&str> =
+                    entering.clone().map(|r| r.config_id.as_str()).collect();
+                let seeds = entering.count() / configs.len().max(1);
+                seeds * self.epochs_after(&rungs, next.rung, configs.len())
             })
             .sum();
         next.todo.len() * (next.epoch - next.from.unwrap_or(0)) + later
     }
 
-    /// The training epochs of the rungs after rung `rung` of `rungs`, for one data set of which
-    /// `entered` runs entered that rung, when no run ends early.
+    /// The training epochs of one seed of each configuration in the rungs after rung `rung` of
+    /// `rungs`, for one data set of which `entered` configurations entered that rung, when no
+    /// run ends early.
     fn epochs_after(&self, rungs: &[usize], rung: usize, entered: usize) -> usize {
         let mut entering = entered;
         let mut total = 0;
@@ -67,16 +71,16 @@ impl Halving {
         total
     }
 
-    /// How many of the `entered` runs of one data set go on to the next rung.
+    /// How many of the `entered` configurations of one data set go on to the next rung.
     pub fn promoted_count(&self, entered: usize) -> usize {
         (entered / self.eta).max(1)
     }
 
-    /// The training epochs of a search over `configurations` runs of one data set when no run
-    /// ends early: what a progress bar and the plan count on.
-    pub fn planned_epochs(&self, configurations: usize, epochs: usize) -> usize {
+    /// The training epochs of a search over `configurations` configurations of one data set,
+    /// each on `seeds` seeds, when no run ends early: what a progress bar and the plan count on.
+    pub fn planned_epochs(&self, configurations: usize, seeds: usize, epochs: usize) -> usize {
         let rungs = self.rung_epochs(epochs);
-        configurations * rungs[0] + self.epochs_after(&rungs, 0, configurations)
+        seeds * (configurations * rungs[0] + self.epochs_after(&rungs, 0, configurations))
     }
 }
 
@@ -364,36 +368,46 @@ fn result_at(
     read_rung(dir, epoch, &spec.run_id).map(AtRung::Paused)
 }
 
-/// The run ids that go on from one rung: per data set, the best `promoted_count` of the runs
-/// that entered it, by [`rung_score`], ties broken by run id. Runs without a finite score, or
-/// that ended, never go on.
+/// The run ids that go on from one rung. Seeds are replicates, so a rung ranks configurations,
+/// not runs: per data set, the best `promoted_count` of the configurations that entered it go
+/// on with all their seeds, by the mean [`rung_score`] over those seeds, ties broken by
+/// configuration id. A configuration any of whose runs has no finite score, or ended, never
+/// goes on: its mean would be over the lucky seeds only.
 fn promote<'a>(results: &[(&'a RunSpec, AtRung)], halving: Halving) -> HashSet<&'a str> {
-    let mut by_dataset: HashMap<usize, Vec<(&RunSpec, Option<f64>)>> = HashMap::new();
+    type Scored<'a> = Vec<(&'a RunSpec, Option<f64>)>;
+    let mut configs: HashMap<(usize, &str), Scored<'a>> = HashMap::new();
     for (spec, result) in results {
         let score = match result {
             AtRung::Paused(saved) => rung_score(saved.evaluation.as_ref()),
             AtRung::Ended(_) => None,
         };
-        by_dataset
-            .entry(spec.dataset)
+        configs
+            .entry((spec.dataset, spec.config_id.as_str()))
             .or_default()
             .push((spec, score));
     }
+    let mut by_dataset: HashMap<usize, Vec<(&str, Option<f64>)>> = HashMap::new();
+    for (&(dataset, config_id), runs) in &configs {
+        let scores: Option<Vec<f64>> = runs.iter().map(|(_, score)| *score).collect();
+        let mean = scores.map(|s| s.iter().sum::<f64>() / s.len() as f64);
+        by_dataset
+            .entry(dataset)
+            .or_default()
+            .push((config_id, mean));
+    }
     let mut promoted = HashSet::new();
-    for (_, mut group) in by_dataset {
+    for (dataset, mut group) in by_dataset {
         let keep = halving.promoted_count(group.len());
         group.retain(|(_, score)| score.is_some());
         group.sort_by(|(a, sa), (b, sb)| {
             sb.partial_cmp(sa)
                 .expect("finite scores compare")
-                .then_with(|| a.run_id.cmp(&b.run_id))
+                .then_with(|| a.cmp(b))
         });
-        promoted.extend(
-            group
-                .iter()
-                .take(keep)
-                .map(|(spec, _)| spec.run_id.as_str()),
-        );
+        for (config_id, _) in group.iter().take(keep) {
+            let runs = &configs[&(dataset, *config_id)];
+            promoted.extend(runs.iter().map(|(spec, _)| spec.run_id.as_str()));
+        }
     }
     promoted
 }
@@ -452,6 +466,7 @@ mod tests {
         assert_eq!(h.promoted_count(64), 21);
         assert_eq!(h.promoted_count(2), 1);
         // 64 runs: 64 x 2 + 21 x 4 + 7 x 12 + 2 x 22 epochs.
-        assert_eq!(h.planned_epochs(64, 40), 128 + 84 + 84 + 44);
+        assert_eq!(h.planned_epochs(64, 1, 40), 128 + 84 + 84 + 44);
+        assert_eq!(h.planned_epochs(64, 3, 40), 3 * (128 + 84 + 84 + 44));
     }
 }

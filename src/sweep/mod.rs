@@ -1,5 +1,6 @@
 //! Running a sweep: checks before anything is written, rayon across runs, failure capture, and the results folder the runs are kept in (records, lock, manifest, tables).
 
+pub mod configs;
 pub mod folder;
 pub mod halving;
 pub mod provenance;

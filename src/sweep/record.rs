@@ -179,6 +179,7 @@ mod tests {
         let spec = RunSpec {
             index: 0,
             run_id: run_id.into(),
+            config_id: run_id.into(),
             dataset: 0,
             train: TrainConfig::default(),
         };

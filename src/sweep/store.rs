@@ -21,8 +21,9 @@ pub(crate) const RUNGS_DIR: &str = "rungs";
 const MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";
 /// The final tables and copies a sweep writes beside its records; `--fresh` removes them too.
-const TABLE_FILES: [&str; 9] = [
+const TABLE_FILES: [&str; 10] = [
     "runs.parquet",
+    "configs.parquet",
     "rungs.parquet",
     "curves.parquet",
     "models.parquet",

@@ -1,10 +1,12 @@
-//! The results folder's tables: `runs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, each written whole or not at all.
+//! The results folder's tables: `runs.parquet`, `configs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, each written whole or not at all.
 
+use super::configs::{Config, config_keys, configs};
 use super::halving::RungRow;
 use super::provenance::Provenance;
 use super::record::RunRecord;
 use crate::data::Dataset;
 use crate::experiment::Experiment;
+use crate::experiment::grid::{RunSpec, seeds};
 use crate::io::{WriteError, write_atomically, write_atomically_with};
 use crate::train::params::ParamValue;
 use crate::train::{Outcome, TrainedRun};
@@ -79,14 +81,14 @@ fn frame(path: &Path, height: usize, columns: Vec<Column>) -> Result<DataFrame, 
     })
 }
 
-/// One column per resolved train parameter, typed as the parameter.
-fn param_columns(records: &[RunRecord]) -> Vec<Column> {
-    let Some(first) = records.first() else {
+/// One column per resolved train parameter that `keep` selects, typed as the parameter.
+fn param_columns(specs: &[&RunSpec], keep: impl Fn(&str) -> bool) -> Vec<Column> {
+    let Some(first) = specs.first() else {
         return Vec::new();
     };
-    let params: Vec<Vec<(&str, ParamValue)>> =
-        records.iter().map(|r| r.spec.train.params()).collect();
-    (0..first.spec.train.params().len())
+    let params: Vec<Vec<(&str, ParamValue)>> = specs.iter().map(|s| s.train.params()).collect();
+    (0..first.train.params().len())
+        .filter(|&k| keep(params[0][k].0))
         .map(|k| {
             let name = params[0][k].0;
             match params[0][k].1 {
@@ -157,7 +159,15 @@ pub fn runs_frame(
         evals.iter().map(|e| e.as_ref().and_then(f)).collect()
     };
     let mut columns = id_columns(&records.iter().collect::<Vec<_>>(), datasets).to_vec();
-    columns.extend(param_columns(records));
+    columns.push(col(
+        "config_id",
+        records
+            .iter()
+            .map(|r| r.spec.config_id.as_str())
+            .collect::<Vec<_>>(),
+    ));
+    let specs: Vec<&RunSpec> = records.iter().map(|r| &r.spec).collect();
+    columns.extend(param_columns(&specs, |_| true));
     columns.extend([
         col(
             "status",
@@ -400,6 +410,67 @@ pub fn rungs_frame(
     frame(path, rows.len(), columns)
 }
 
+/// `configs.parquet`: one row per configuration of each data set, its seeds summarized.
+pub fn configs_frame(
+    path: &Path,
+    exp: &Experiment,
+    records: &[RunRecord],
+    datasets: &[Dataset],
+) -> Result<DataFrame, OutputError> {
+    let configs = configs(records, datasets, seeds(exp).len());
+    let keys = config_keys(exp);
+    let specs: Vec<&RunSpec> = configs.iter().map(Config::spec).collect();
+    let f = |g: &dyn Fn(&Config<'_>) -> Option<f64>| configs.iter().map(g).collect::<Vec<_>>();
+    let mut columns = vec![
+        col(
+            "config_id",
+            configs.iter().map(|c| c.config_id).collect::<Vec<_>>(),
+        ),
+        col(
+            "dataset",
+            configs
+                .iter()
+                .map(|c| datasets[c.dataset].name.as_str())
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    columns.extend(param_columns(&specs, |k| keys.contains(&k)));
+    columns.extend([
+        col(
+            "n_runs",
+            configs.iter().map(|c| c.n_runs as i64).collect::<Vec<_>>(),
+        ),
+        col(
+            "n_seeds",
+            configs
+                .iter()
+                .map(|c| c.n_seeds() as i64)
+                .collect::<Vec<_>>(),
+        ),
+        col("valid_ll_mean", f(&|c| c.valid_ll.map(|e| e.mean))),
+        col("test_ll_mean", f(&|c| c.test_ll.map(|e| e.mean))),
+        col("test_ll_sd", f(&|c| c.test_ll.and_then(|e| e.sd))),
+        col("test_ll_se", f(&|c| c.test_ll.and_then(|e| e.se))),
+        col(
+            "test_ll_ci_low",
+            f(&|c| c.test_ll.and_then(|e| e.ci).map(|ci| ci.0)),
+        ),
+        col(
+            "test_ll_ci_high",
+            f(&|c| c.test_ll.and_then(|e| e.ci).map(|ci| ci.1)),
+        ),
+        col("gap_mean", f(&|c| c.gap_mean)),
+        col(
+            "rank",
+            configs
+                .iter()
+                .map(|c| c.rank.map(|r| r as i64))
+                .collect::<Vec<_>>(),
+        ),
+    ]);
+    frame(path, configs.len(), columns)
+}
+
 /// Writes every table, the experiment copy and `provenance.json` into `dir` (created if missing);
 /// `rungs.parquet` too when the sweep is a halving search (`rungs` then holds its rows).
 pub fn write_all(
@@ -418,6 +489,12 @@ pub fn write_all(
         let path = dir.join(format!("{name}.parquet"));
         write_parquet(&path, &mut build(&path, records, datasets)?, &provenance)?;
     }
+    let path = dir.join("configs.parquet");
+    write_parquet(
+        &path,
+        &mut configs_frame(&path, exp, records, datasets)?,
+        &provenance,
+    )?;
     let path = dir.join("data.parquet");
     write_parquet(&path, &mut data_frame(&path, datasets)?, &provenance)?;
     if super::halving_of(exp).is_some() {

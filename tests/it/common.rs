@@ -114,8 +114,9 @@ pub fn without_timing(df: DataFrame) -> DataFrame {
 }
 
 /// The Parquet tables of a results folder.
-pub const TABLES: [&str; 5] = [
+pub const TABLES: [&str; 6] = [
     "runs.parquet",
+    "configs.parquet",
     "curves.parquet",
     "models.parquet",
     "data.parquet",
