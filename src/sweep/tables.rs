@@ -138,6 +138,15 @@ fn as_float(v: ParamValue) -> f64 {
     }
 }
 
+/// Each run's configuration id and every resolved train parameter.
+fn recipe_columns(records: &[RunRecord]) -> Vec<Column> {
+    let specs: Vec<&RunSpec> = records.iter().map(|r| &r.spec).collect();
+    let config_ids: Vec<&str> = specs.iter().map(|s| s.config_id.as_str()).collect();
+    let mut columns = vec![col("config_id", config_ids)];
+    columns.extend(param_columns(&specs, |_| true));
+    columns
+}
+
 /// `runs.parquet`: one row per run.
 pub fn runs_frame(
     path: &Path,
@@ -159,15 +168,7 @@ pub fn runs_frame(
         evals.iter().map(|e| e.as_ref().and_then(f)).collect()
     };
     let mut columns = id_columns(&records.iter().collect::<Vec<_>>(), datasets).to_vec();
-    columns.push(col(
-        "config_id",
-        records
-            .iter()
-            .map(|r| r.spec.config_id.as_str())
-            .collect::<Vec<_>>(),
-    ));
-    let specs: Vec<&RunSpec> = records.iter().map(|r| &r.spec).collect();
-    columns.extend(param_columns(&specs, |_| true));
+    columns.extend(recipe_columns(records));
     columns.extend([
         col(
             "status",

@@ -76,7 +76,8 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("4 runs") && stdout.contains("best 4 of 4 on gmm_iso by valid_ll"),
+        stdout.contains("4 runs")
+            && stdout.contains("best 2 of 2 configurations on gmm_iso by mean valid_ll"),
         "{stdout}"
     );
 
@@ -86,6 +87,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
     let expect_types = [
         ("run_id", DataType::String),
         ("dataset", DataType::String),
+        ("config_id", DataType::String),
         ("hidden", DataType::Int64),
         ("lr", DataType::Float64),
         ("k", DataType::Int64),
@@ -359,7 +361,7 @@ fn a_random_search_with_more_samples_computes_only_the_new_configurations() {
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("20 of 20 runs") && stdout.contains("(0 reused"),
+        stdout.contains("40 of 40 runs") && stdout.contains("(0 reused"),
         "{stdout}"
     );
     let results = dir.path().join("results/drawn");
@@ -369,28 +371,29 @@ fn a_random_search_with_more_samples_computes_only_the_new_configurations() {
     let plan = run(dir.path(), &["plan", "exp.toml"]);
     let listed = String::from_utf8_lossy(&plan.stdout);
     assert!(
-        listed.contains("search: random, 30 configurations drawn with seed 0")
-            && listed.contains("lr: loguniform in [0.001, 0.1)"),
+        listed.contains(
+            "search: random, 30 configurations drawn with seed 0, each configuration on 2 seeds"
+        ) && listed.contains("lr: loguniform in [0.001, 0.1)"),
         "{listed}"
     );
     let out = run(dir.path(), &["exp.toml", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("30 of 30 runs") && stdout.contains("(20 reused from earlier results)"),
+        stdout.contains("60 of 60 runs") && stdout.contains("(40 reused from earlier results)"),
         "{stdout}"
     );
     let second = read(&results.join("runs.parquet"));
-    assert_eq!(second.height(), 30);
+    assert_eq!(second.height(), 60);
     let ids = strings(&second, "run_id");
-    assert_eq!(strings(&first, "run_id")[..], ids[..20]);
+    assert_eq!(strings(&first, "run_id")[..], ids[..40]);
     assert_eq!(
         floats(&first, "test_ll")[..],
-        floats(&second, "test_ll")[..20]
+        floats(&second, "test_ll")[..40]
     );
     assert_eq!(
         ids.iter().collect::<std::collections::HashSet<_>>().len(),
-        30
+        60
     );
 }
 
