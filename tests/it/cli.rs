@@ -1083,3 +1083,35 @@ fn a_reader_that_quits_early_ends_the_program_without_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
 }
+
+/// A logspace between powers of ten lists the exact powers (the middle was 0.010000000000000004),
+/// and one of an integer key its rounded values.
+#[test]
+fn plan_lists_exact_and_integer_logspace_values() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "exp.toml",
+        &tiny(
+            "logs",
+            "hidden = { logspace = [2, 8], num = 3 }\nlr = { logspace = [0.001, 0.1], num = 3 }\n",
+        ),
+    );
+    let out = run(dir.path(), &["plan", "exp.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("0.010000000000000004"), "{stdout}");
+    assert!(stdout.contains("  lr: 0.001, 0.01, 0.1\n"), "{stdout}");
+    assert!(stdout.contains("  hidden: 2, 4, 8\n"), "{stdout}");
+    let runs: Vec<&str> = stdout.lines().filter(|l| l.contains(" hidden=")).collect();
+    assert_eq!(runs.len(), 9, "{stdout}");
+    assert_eq!(
+        runs.iter().filter(|l| l.ends_with(" lr=0.01")).count(),
+        3,
+        "{stdout}"
+    );
+    assert!(
+        runs.iter().any(|l| l.ends_with("hidden=4 lr=0.01")),
+        "{stdout}"
+    );
+}
