@@ -39,7 +39,8 @@ pub struct DataConfig {
     /// Generators only: validation points, drawn after the train and test points.
     pub n_valid: usize,
     pub seed: u64,
-    /// Files only: the two point columns; `None` = the first two numeric columns.
+    /// Files only: the two point columns; `None` = the file's two numeric columns (a file with
+    /// more is refused).
     pub columns: Option<[String; 2]>,
     /// Files only: the share of a file's rows held out for testing (ignored with `test_source`).
     pub test_fraction: f64,
@@ -355,6 +356,16 @@ pub enum DataError {
         "data file {path} has fewer than two numeric columns (columns: {available}); name them with `columns`"
     )]
     NoNumericColumns { path: PathBuf, available: String },
+    /// Which two of three or more numeric columns hold the points is the user's to say: taking
+    /// the first two trains on, say, a label column.
+    #[error(
+        "data file {path} has {count} numeric columns ({list}) and no `columns` key in [data]: \
+         name the two point columns, e.g. columns = [{example}]",
+        count = .numeric.len(),
+        list = .numeric.join(", "),
+        example = last_two_quoted(.numeric)
+    )]
+    ManyNumericColumns { path: PathBuf, numeric: Vec<String> },
     #[error("data file {path}, column `{column}`, row {row}: {problem}")]
     BadCell {
         path: PathBuf,
@@ -386,6 +397,16 @@ pub enum DataError {
     },
 }
 
+/// The last two of `names` as a TOML list's items (JSON strings are TOML strings): the example of
+/// a refusal, since point columns tend to come after labels and ids.
+fn last_two_quoted(names: &[String]) -> String {
+    names[names.len().saturating_sub(2)..]
+        .iter()
+        .map(|n| serde_json::to_string(n).expect("a string serializes"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The points of one data set, split into train, validation and test.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -398,6 +419,9 @@ pub struct Dataset {
     pub test: Vec<[f64; 2]>,
     /// Mean log density of the test points under the distribution that drew them, where known.
     pub true_ll: Option<f64>,
+    /// A file's two point columns, as its header names them (of the training file, with
+    /// `test_source`); `None` for a generator.
+    pub columns: Option<[String; 2]>,
 }
 
 impl Dataset {
@@ -407,13 +431,14 @@ impl Dataset {
         match &source.kind {
             SourceKind::Generator => Ok(Self::generate(&source.label, config)),
             SourceKind::File(path) => {
-                let (train, valid, test) = split_file(path, config)?;
+                let (columns, (train, valid, test)) = split_file(path, config)?;
                 Ok(Dataset {
                     name: source.label.clone(),
                     train,
                     valid,
                     test,
                     true_ll: None,
+                    columns: Some(columns),
                 })
             }
         }
@@ -446,6 +471,7 @@ impl Dataset {
             valid,
             test,
             true_ll,
+            columns: None,
         }
     }
 
@@ -461,9 +487,10 @@ type Split = (Vec<[f64; 2]>, Vec<[f64; 2]>, Vec<[f64; 2]>);
 /// Splits the rows of data file `path`. The rows are shuffled by `[data] seed`; the test points
 /// are the last `round(rows * test_fraction)` of that order (or all of `test_source`) and the
 /// validation points the `round(rows * valid_fraction)` just before them. So the test points are
-/// those a split without validation takes, and only the training points give way.
-fn split_file(path: &Path, config: &DataConfig) -> Result<Split, DataError> {
-    let mut points = read_points(path, config.columns.as_ref())?;
+/// those a split without validation takes, and only the training points give way. Also the
+/// names of the point columns of `path`.
+fn split_file(path: &Path, config: &DataConfig) -> Result<([String; 2], Split), DataError> {
+    let (columns, mut points) = read_points(path, config.columns.as_ref())?;
     let rows = points.len();
     let share = |fraction: f64| (rows as f64 * fraction).round() as usize;
     let n_valid = share(config.valid_fraction);
@@ -479,7 +506,7 @@ fn split_file(path: &Path, config: &DataConfig) -> Result<Split, DataError> {
                     valid: n_valid,
                 });
             }
-            read_points(&test_file.path, config.columns.as_ref())?
+            read_points(&test_file.path, config.columns.as_ref())?.1
         }
         None => {
             let n_test = share(config.test_fraction);
@@ -498,11 +525,14 @@ fn split_file(path: &Path, config: &DataConfig) -> Result<Split, DataError> {
         }
     };
     let valid = points.split_off(points.len() - n_valid);
-    Ok((points, valid, test))
+    Ok((columns, (points, valid, test)))
 }
 
-/// Reads the two point columns of a `.csv` or `.parquet` file.
-pub fn read_points(path: &Path, columns: Option<&[String; 2]>) -> Result<Vec<[f64; 2]>, DataError> {
+/// Reads the two point columns of a `.csv` or `.parquet` file: their names and the points.
+pub fn read_points(
+    path: &Path,
+    columns: Option<&[String; 2]>,
+) -> Result<([String; 2], Vec<[f64; 2]>), DataError> {
     let is_parquet = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
@@ -529,7 +559,8 @@ pub fn read_points(path: &Path, columns: Option<&[String; 2]>) -> Result<Vec<[f6
             };
         }
     }
-    Ok(points)
+    let [(x, _), (y, _)] = chosen;
+    Ok(([x, y], points))
 }
 
 /// One cell of a data file, before the point columns are chosen.
@@ -543,8 +574,8 @@ enum Cell {
 /// The two point columns of a data file: each one's name and cells, rows in file order.
 type PointColumns = [(String, Vec<Cell>); 2];
 
-/// The positions among `names` of the two point columns: those named in `wanted`, else the first
-/// two for which `is_number` holds.
+/// The positions among `names` of the two point columns: those named in `wanted`, else the two
+/// for which `is_number` holds (more than two is refused: which two is the user's to say).
 fn choose_columns(
     path: &Path,
     names: &[String],
@@ -566,21 +597,25 @@ fn choose_columns(
             };
             Ok([find(&wanted[0])?, find(&wanted[1])?])
         }
-        None => match (0..names.len())
-            .filter(|&c| is_number(c))
-            .collect::<Vec<_>>()[..]
-        {
-            [a, b, ..] => Ok([a, b]),
-            _ => Err(DataError::NoNumericColumns {
-                path: path.to_path_buf(),
-                available: available(),
-            }),
-        },
+        None => {
+            let numeric: Vec<usize> = (0..names.len()).filter(|&c| is_number(c)).collect();
+            match numeric[..] {
+                [a, b] => Ok([a, b]),
+                [_, _, _, ..] => Err(DataError::ManyNumericColumns {
+                    path: path.to_path_buf(),
+                    numeric: numeric.iter().map(|&c| names[c].clone()).collect(),
+                }),
+                _ => Err(DataError::NoNumericColumns {
+                    path: path.to_path_buf(),
+                    available: available(),
+                }),
+            }
+        }
     }
 }
 
 /// A CSV file with a header line; cells separated by commas. Rows are numbered from 1 after the
-/// header. Without `columns`, the point columns are the first two whose first cell is a number.
+/// header. Without `columns`, the point columns are the two whose first cell is a number.
 fn csv_point_columns(path: &Path, wanted: Option<&[String; 2]>) -> Result<PointColumns, DataError> {
     let text = std::fs::read_to_string(path).map_err(|e| DataError::Read {
         path: path.to_path_buf(),
@@ -613,7 +648,7 @@ fn csv_point_columns(path: &Path, wanted: Option<&[String; 2]>) -> Result<PointC
     Ok(chosen.map(|c| (names[c].clone(), std::mem::take(&mut cells[c]))))
 }
 
-/// A Parquet file. Without `columns`, the point columns are the first two of a numeric type. Only
+/// A Parquet file. Without `columns`, the point columns are the two of a numeric type. Only
 /// those two are read, so the file's other columns may be of any type.
 fn parquet_point_columns(
     path: &Path,
@@ -881,10 +916,11 @@ mod tests {
     }
 
     #[test]
-    fn csv_file_takes_first_two_numeric_columns_and_splits_by_seed() {
+    fn csv_file_takes_its_two_numeric_columns_and_splits_by_seed() {
         let rows: String = (0..50).map(|i| format!("p{i},{i},{}\n", 2 * i)).collect();
         let path = csv("split", &format!("label,x,y\n{rows}"));
         let data = Dataset::load(&file_config(&path), 0).unwrap();
+        assert_eq!(data.columns, Some(["x".into(), "y".into()]));
         assert_eq!(
             (data.train.len(), data.valid.len(), data.test.len()),
             (35, 5, 10)
@@ -898,6 +934,41 @@ mod tests {
         );
         let again = Dataset::load(&file_config(&path), 0).unwrap();
         assert_eq!(data.test, again.test, "the split depends only on the seed");
+    }
+
+    /// A numeric label column before the points: without `columns` the file is refused, naming
+    /// the candidates, instead of training on the label and x.
+    #[test]
+    fn three_numeric_columns_without_columns_are_refused() {
+        let rows: String = (0..50)
+            .map(|i| format!("{},{i},{}\n", i % 3, 2 * i))
+            .collect();
+        let path = csv("three", &format!("label,x,y\n{rows}"));
+        let e = Dataset::load(&file_config(&path), 0)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "data file {} has 3 numeric columns (label, x, y) and no `columns` key in [data]: \
+                 name the two point columns, e.g. columns = [\"x\", \"y\"]",
+                path.display()
+            )
+        );
+        let mut cfg = file_config(&path);
+        cfg.columns = Some(["x".into(), "y".into()]);
+        let data = Dataset::load(&cfg, 0).unwrap();
+        assert!(data.train.iter().all(|p| p[1] == 2.0 * p[0]));
+        assert_eq!(data.columns, Some(["x".into(), "y".into()]));
+        // The test file is held to the same rule.
+        let two = csv("two", &format!("x,y\n{}", "1,2\n".repeat(20)));
+        let mut cfg = file_config(&two);
+        cfg.test_source = Some(DataFile {
+            label: "points.csv".into(),
+            path: path.clone(),
+        });
+        let e = Dataset::load(&cfg, 0).unwrap_err().to_string();
+        assert!(e.contains("has 3 numeric columns (label, x, y)"), "{e}");
     }
 
     #[test]
@@ -964,13 +1035,21 @@ mod tests {
     #[test]
     fn parquet_point_columns_are_read_whatever_types_the_other_columns_have() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mixed-types.parquet");
-        let points = read_points(&path, Some(&["x".into(), "y".into()])).unwrap();
+        let (columns, points) = read_points(&path, Some(&["x".into(), "y".into()])).unwrap();
+        assert_eq!(columns, ["x", "y"]);
         assert_eq!(points.len(), 20);
         assert!(points.iter().all(|p| p[1] == 3.0 * p[0]), "{points:?}");
         let e = read_points(&path, None).unwrap_err().to_string();
         assert!(
+            e.contains("has 3 numeric columns (small, x, y) and no `columns` key"),
+            "{e}"
+        );
+        let e = read_points(&path, Some(&["small".into(), "x".into()]))
+            .unwrap_err()
+            .to_string();
+        assert!(
             e.contains("column `small` holds Int8 values") && e.contains("`columns`"),
-            "the first numeric column is one this build cannot read: {e}"
+            "a numeric column this build cannot read: {e}"
         );
         let e = read_points(&path, Some(&["x".into(), "when".into()]))
             .unwrap_err()

@@ -4,7 +4,7 @@ use super::search::SearchConfig;
 use super::{ConfigError, Ctx, Experiment, Section};
 use crate::identity::{encode, hex_id};
 use crate::rng::{below, search_stream, unit};
-use crate::train::params::{Raw, Setting, TRAIN_KEYS, TrainConfig};
+use crate::train::params::{ParamValue, Raw, Setting, TRAIN_KEYS, TrainConfig};
 use rand_pcg::Pcg64;
 use std::collections::HashSet;
 use toml::{Spanned, Value};
@@ -116,7 +116,9 @@ pub(super) fn parse_grid(
         }
         let name = format!("grid.{}", key.get_ref());
         let bad = |rule: &str| ctx.bad(&name, &value.span(), &value.get_ref().to_string(), rule);
-        let values = match axis_written(value.get_ref()).map_err(|rule| bad(&rule))? {
+        let values = match axis_written(key.get_ref(), value.get_ref())
+            .map_err(|rule| bad(&rule))?
+        {
             Written::Values(raws) => parse_list(ctx, key, value, &raws)?,
             Written::Draw(..) if key.get_ref() == SEED_KEY => {
                 return Err(bad(
@@ -214,9 +216,9 @@ const FORM_RULE: &str = "every [grid] value must be a non-empty list, e.g. [4, 1
     { linspace = [a, b], num = n } or { logspace = [a, b], num = n } (both ends included), \
     or, under a random search, { uniform = [a, b] }, { loguniform = [a, b] } or { randint = [a, b] } (b excluded)";
 
-/// The values of one axis as written (a non-empty list, or a range form expanded) or its
-/// distribution, else the rule the value broke.
-fn axis_written(value: &Value) -> Result<Written, String> {
+/// The values of one axis of key `key` as written (a non-empty list, or a range form expanded)
+/// or its distribution, else the rule the value broke.
+fn axis_written(key: &str, value: &Value) -> Result<Written, String> {
     let forms = [
         "range",
         "linspace",
@@ -246,8 +248,14 @@ fn axis_written(value: &Value) -> Result<Written, String> {
             let written = match form {
                 "uniform" | "loguniform" | "randint" => distribution(table, form),
                 _ => range_form(table).map(Written::Values),
+            }
+            .map_err(|rule| format!("{rule}; {FORM_RULE}"))?;
+            return match written {
+                Written::Values(values) if form == "logspace" && takes_integers(key) => {
+                    rounded_logspace(key, table, &values).map(Written::Values)
+                }
+                written => Ok(written),
             };
-            return written.map_err(|rule| format!("{rule}; {FORM_RULE}"));
         }
         _ => return Err(FORM_RULE.into()),
     };
@@ -373,23 +381,129 @@ fn number(v: &Value) -> Option<f64> {
 
 /// `num` values from `a` to `b`, both exactly, evenly spaced (or evenly in the logarithm). The
 /// logarithms use the program's own `exp` and `ln`, which give the same bits on every machine,
-/// so the values (and the run ids) do too.
+/// so the values (and the run ids) do too. A logarithmic value whose exponent is a whole power
+/// of ten is that power exactly, as the decimal `1eN` reads: exp and ln would leave it a few
+/// units in the last place off (0.010000000000000004 for 0.01), which `plan`, the run labels
+/// and the tables would show.
 fn spaced(a: f64, b: f64, num: usize, log: bool) -> Vec<f64> {
-    let (from, to) = if log {
-        (crate::vecmath::ln(a), crate::vecmath::ln(b))
-    } else {
-        (a, b)
-    };
+    let last = num - 1;
+    let fraction = |i: usize| i as f64 / last as f64;
+    if !log {
+        return (0..num)
+            .map(|i| match i {
+                0 => a,
+                _ if i == last => b,
+                _ => a + (b - a) * fraction(i),
+            })
+            .collect();
+    }
+    let (from, to) = (crate::vecmath::ln(a), crate::vecmath::ln(b));
+    let decades = power_of_ten(a).zip(power_of_ten(b));
+    // The error of exp(t): a few units in the last place of the logarithms t is made from, which
+    // exp turns into that much relative error of the value, plus exp's own 2.5 units. Within 64
+    // such units of a power of ten (1e-13 relative for logarithms near 7), a value is that power
+    // but for the rounding.
+    let tolerance = 64.0 * f64::EPSILON * (1.0 + from.abs().max(to.abs()));
     (0..num)
         .map(|i| match i {
             0 => a,
-            _ if i == num - 1 => b,
+            _ if i == last => b,
             _ => {
-                let t = from + (to - from) * (i as f64 / (num - 1) as f64);
-                if log { crate::vecmath::exp(t) } else { t }
+                // Between two powers of ten the exponent is a fraction known exactly: whole or not.
+                if let Some((ka, kb)) = decades {
+                    let scaled = ka * last as i64 + (kb - ka) * i as i64;
+                    if scaled % last as i64 == 0 {
+                        return ten_to(scaled / last as i64);
+                    }
+                }
+                let t = from + (to - from) * fraction(i);
+                nearest_power_of_ten(t, crate::vecmath::exp(t), tolerance)
             }
         })
         .collect()
+}
+
+/// 10^k as the decimal `1ek` reads: the f64 nearest to it, on every machine.
+fn ten_to(k: i64) -> f64 {
+    format!("1e{k}")
+        .parse()
+        .expect("1e followed by an integer is a number")
+}
+
+/// k if `x` is exactly the f64 of the decimal `1ek`.
+fn power_of_ten(x: f64) -> Option<i64> {
+    let k = (crate::vecmath::ln(x) / std::f64::consts::LN_10).round();
+    // Beyond 400 decades no f64 is a power of ten (and a NaN from a subnormal x is no k).
+    let k = (k.abs() <= 400.0).then_some(k as i64)?;
+    (ten_to(k) == x).then_some(k)
+}
+
+/// `value` = exp(`t`), or the power of ten it is within `tolerance` (relative) of: its exponent
+/// t / ln 10 is then a whole number up to the rounding of the logarithms.
+fn nearest_power_of_ten(t: f64, value: f64, tolerance: f64) -> f64 {
+    let k = (t / std::f64::consts::LN_10).round();
+    if k.abs() > 400.0 {
+        return value;
+    }
+    let power = ten_to(k as i64);
+    if power.is_normal() && (value - power).abs() <= tolerance * power {
+        power
+    } else {
+        value
+    }
+}
+
+/// Whether train key `key` takes integers, by the type of its column in the parameter table.
+fn takes_integers(key: &str) -> bool {
+    matches!(TrainConfig::default().get(key), Some(ParamValue::Int(_)))
+}
+
+/// The values of a logspace of integer key `key` (written as `table`; `values` as computed),
+/// rounded to the nearest integer, its ends as written (which must be integers). Rounding can
+/// merge neighbours where the values are denser than the integers: that is refused, naming them,
+/// since the repeated value would repeat runs.
+fn rounded_logspace(
+    key: &str,
+    table: &toml::Table,
+    values: &[Value],
+) -> Result<Vec<Value>, String> {
+    let ends = match table["logspace"].as_array().map(|a| a.as_slice()) {
+        Some([Value::Integer(a), Value::Integer(b)]) => [*a, *b],
+        _ => {
+            return Err(format!(
+                "{key} takes integers: the ends of its logspace must be integers, e.g. \
+                 {{ logspace = [4, 64], num = 5 }}"
+            ));
+        }
+    };
+    let exact: Vec<f64> = values
+        .iter()
+        .map(|v| v.as_float().expect("a logspace holds numbers"))
+        .collect();
+    let last = exact.len() - 1;
+    let whole: Vec<i64> = (0..exact.len())
+        .map(|i| match i {
+            0 => ends[0],
+            _ if i == last => ends[1],
+            _ => exact[i].round() as i64,
+        })
+        .collect();
+    let Some(i) = (1..whole.len()).find(|&i| whole[i] == whole[i - 1]) else {
+        return Ok(whole.into_iter().map(Value::Integer).collect());
+    };
+    const SHOWN: usize = 12;
+    let mut list: Vec<String> = whole.iter().take(SHOWN).map(i64::to_string).collect();
+    if whole.len() > SHOWN {
+        list.push(format!("... ({} values)", whole.len()));
+    }
+    Err(format!(
+        "logspace rounds to {}: {key} takes integers, and rounding merged {} and {} into {}; \
+         use a smaller num",
+        list.join(", "),
+        exact[i - 1],
+        exact[i],
+        whole[i]
+    ))
 }
 
 /// Number of runs the experiment expands to (saturating, so a mistaken huge grid is still
@@ -617,6 +731,114 @@ mod tests {
         assert_eq!(expand(&e).len(), 100 * 3 * 2 * 3);
     }
 
+    /// The f64 values of axis `key`.
+    fn numbers(e: &Experiment, key: &str) -> Vec<f64> {
+        let axis = e.grid.iter().find(|a| a.key == key).unwrap();
+        let list = axis.values.list().unwrap();
+        list.iter()
+            .map(|s| match s.value() {
+                ParamValue::Float(v) => v,
+                ParamValue::Int(v) => v as f64,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn logspace_values_at_powers_of_ten_are_exact() {
+        let e = exp("lr = { logspace = [0.001, 0.1], num = 3 }\n");
+        assert_eq!(numbers(&e, "lr"), [0.001, 0.01, 0.1]);
+        let e = exp("lr = { logspace = [1e-4, 1], num = 5 }\n");
+        assert_eq!(numbers(&e, "lr"), [1e-4, 1e-3, 1e-2, 1e-1, 1.0]);
+        let e = exp("lr = { logspace = [1, 1e-4], num = 3 }\n");
+        assert_eq!(numbers(&e, "lr"), [1.0, 1e-2, 1e-4], "descending");
+        // Ends that are no powers of ten: 10 = sqrt(0.5 x 200) is the exact 10 all the same.
+        let e = exp("lr = { logspace = [0.5, 200], num = 3 }\n");
+        assert_eq!(numbers(&e, "lr"), [0.5, 10.0, 200.0]);
+        // Exponents -4, -8/3, -4/3, 0: the two between are exp of their logarithms, as before.
+        let e = exp("lr = { logspace = [1e-4, 1], num = 4 }\n");
+        let lr = numbers(&e, "lr");
+        let ln = crate::vecmath::ln;
+        let expected = crate::vecmath::exp(ln(1e-4) + (ln(1.0) - ln(1e-4)) * (1.0 / 3.0));
+        assert_eq!(lr[1].to_bits(), expected.to_bits(), "{}", lr[1]);
+        assert!((lr[1] - 1e-8f64.cbrt()).abs() < 1e-17, "{}", lr[1]);
+        assert_eq!((lr[0], lr[3]), (1e-4, 1.0));
+    }
+
+    #[test]
+    fn a_logspace_of_an_integer_key_rounds_to_integers() {
+        let integers = |grid: &str, key: &str| -> Vec<i64> {
+            let e = exp(grid);
+            let axis = e.grid.iter().find(|a| a.key == key).unwrap();
+            axis.values
+                .list()
+                .unwrap()
+                .iter()
+                .map(|s| match s.value() {
+                    ParamValue::Int(v) => v,
+                    other => panic!("{grid}: {other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(
+            integers("hidden = { logspace = [4, 64], num = 5 }\n", "hidden"),
+            [4, 8, 16, 32, 64]
+        );
+        // 2 x 50^(1/3) = 7.37 and 2 x 50^(2/3) = 27.1.
+        assert_eq!(
+            integers("k = { logspace = [2, 100], num = 4 }\n", "k"),
+            [2, 7, 27, 100]
+        );
+        assert_eq!(
+            integers("epochs = { logspace = [1000, 10], num = 3 }\n", "epochs"),
+            [1000, 100, 10]
+        );
+        let e = exp("batch_size = { logspace = [10, 1000], num = 3 }\n");
+        assert_eq!(
+            expand(&e)
+                .iter()
+                .map(|r| r.train.batch_size)
+                .collect::<Vec<_>>(),
+            [10, 100, 1000]
+        );
+    }
+
+    #[test]
+    fn an_integer_logspace_that_rounding_merges_is_refused() {
+        let err = |grid: &str| {
+            parse(
+                Path::new("e.toml"),
+                &format!("name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[grid]\n{grid}"),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        // 4^(1/5) = 1.32 and 4^(3/5) = 2.30: 1, 1.32 -> 1, 1 and 1.74, 2.30 -> 2, 2.
+        assert_eq!(
+            err("hidden = { logspace = [1, 4], num = 6 }\n"),
+            format!(
+                "e.toml:5: `grid.hidden` = {{ logspace = [1, 4], num = 6 }}: logspace rounds to \
+                 1, 1, 2, 2, 3, 4: hidden takes integers, and rounding merged 1 and {} into 1; \
+                 use a smaller num",
+                crate::vecmath::exp(crate::vecmath::ln(4.0) * (1.0 / 5.0))
+            )
+        );
+        let e = err("chains = { logspace = [1, 1000000], num = 100 }\n");
+        assert!(
+            e.starts_with("e.toml:5: `grid.chains` = ")
+                && e.contains("logspace rounds to 1, 1, 1, 2, ")
+                && e.contains(
+                    ", ... (100 values): chains takes integers, and rounding merged 1 and 1.1"
+                ),
+            "{e}"
+        );
+        assert_eq!(
+            err("hidden = { logspace = [4.5, 64], num = 3 }\n"),
+            "e.toml:5: `grid.hidden` = { logspace = [4.5, 64], num = 3 }: hidden takes integers: \
+             the ends of its logspace must be integers, e.g. { logspace = [4, 64], num = 5 }"
+        );
+    }
+
     #[test]
     fn bad_range_forms_name_line_key_and_rule() {
         let err = |grid: &str| {
@@ -689,7 +911,10 @@ mod tests {
     #[test]
     fn grid_run_ids_are_those_of_the_code_before_random_search() {
         // Computed by `grbm-sweep plan` before [search] existed: at 447c4bb (5da61a7 with the
-        // validation split, whose n_valid is part of every generator's data identity).
+        // validation split, whose n_valid is part of every generator's data identity). The
+        // middle lr of each row of three changed when logspace became exact at powers of ten:
+        // it was 0.010000000000000004 and is 0.01, the ids `plan` gives for lr = [0.001, 0.01,
+        // 0.1]; the ends' ids are unchanged.
         let e = parse(
             Path::new("e.toml"),
             "name = \"t\"\n[data]\nsource = [\"gmm_iso\", \"rings\"]\n[grid]\nhidden = [4, 8]\n\
@@ -701,16 +926,16 @@ mod tests {
             ids,
             [
                 "19d11ddaa6606414",
-                "e313e2f2875d39ac",
+                "7f9e13f51865e7ca",
                 "1c8d8b2b67276052",
                 "2936b135dca0ef80",
-                "19c401d93b2a6798",
+                "f0fb6a89c8d3156e",
                 "2bf433caa4aefa56",
                 "15fa4241778d295e",
-                "26158411faa225e2",
+                "abeeee2eeebdf744",
                 "62e79928a502b370",
                 "82523dd71234428a",
-                "4e393b283b799a5e",
+                "424d0f122b956988",
                 "636afc9efc477244",
             ]
         );

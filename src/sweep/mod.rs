@@ -94,9 +94,14 @@ pub struct SweepReport {
     pub shard: Option<Shard>,
 }
 
+/// The manifest's field of the columns the data files were read from: each file data set's name
+/// and its two point columns.
+pub(crate) const POINT_COLUMNS: &str = "point_columns";
+
 /// The `[data]` section as the manifest keeps it, plus a fingerprint of the points each data set
 /// holds: a data file edited in place (or a generator that changed) makes the earlier results
-/// of the folder unusable instead of silently reused.
+/// of the folder unusable instead of silently reused. With data files, also the two columns
+/// each was read from ([`POINT_COLUMNS`]).
 pub(crate) fn data_fields(exp: &Experiment, datasets: &[Dataset]) -> Vec<(&'static str, Field)> {
     let mut fields = exp.data.fields();
     let prints = datasets
@@ -111,6 +116,22 @@ pub(crate) fn data_fields(exp: &Experiment, datasets: &[Dataset]) -> Vec<(&'stat
         })
         .collect();
     fields.push(("points", Field::List(prints)));
+    // Only with a data file: a generator's folder keeps the manifest it had before files'
+    // columns were recorded, so it stays usable.
+    let columns: Vec<Field> = datasets
+        .iter()
+        .filter_map(|d| {
+            let [x, y] = d.columns.as_ref()?;
+            Some(Field::List(vec![
+                Field::text(&d.name),
+                Field::text(x),
+                Field::text(y),
+            ]))
+        })
+        .collect();
+    if !columns.is_empty() {
+        fields.push((POINT_COLUMNS, Field::List(columns)));
+    }
     fields
 }
 

@@ -217,10 +217,17 @@ impl ResultsDir {
                 format: before.format,
             });
         }
+        // A folder written before the columns of data files were recorded lacks them. They
+        // follow from the file and `columns`, whose points the manifest fingerprints, so its
+        // records hold: the manifest is completed instead of the folder refused.
+        let recorded_later =
+            |key: &str| key == super::POINT_COLUMNS && !before.canonical.contains_key(key);
         let differences: Vec<String> = now
             .canonical
             .iter()
-            .filter(|(key, value)| before.canonical.get(*key) != Some(value))
+            .filter(|(key, value)| {
+                !recorded_later(key) && before.canonical.get(*key) != Some(value)
+            })
             .map(|(key, _)| {
                 format!(
                     "data.{key} was {}, is now {}",
@@ -230,6 +237,10 @@ impl ResultsDir {
             })
             .collect();
         if differences.is_empty() {
+            if now.canonical.keys().any(|key| recorded_later(key)) {
+                let text = serde_json::to_string_pretty(&now).expect("a manifest serializes");
+                write_atomically(&path, text.as_bytes())?;
+            }
             Ok(())
         } else {
             Err(StoreError::OtherData {
@@ -437,6 +448,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("another version of grbm-sweep"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A folder of a data file written before its columns were recorded is completed, not
+    /// refused; once recorded, other columns are a different data section.
+    #[test]
+    fn a_manifest_without_point_columns_is_completed_then_compared() {
+        let dir = folder("point-columns");
+        let source = || ("source", Field::text("points.csv"));
+        let columns = |x: &str| {
+            let file = vec![Field::text("points.csv"), Field::text(x), Field::text("y")];
+            (
+                crate::sweep::POINT_COLUMNS,
+                Field::List(vec![Field::List(file)]),
+            )
+        };
+        drop(ResultsDir::open(&dir, &[source()], false, None).unwrap());
+        drop(ResultsDir::open(&dir, &[source(), columns("x")], false, None).unwrap());
+        let manifest = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap();
+        assert!(manifest.contains("point_columns"), "{manifest}");
+        let e = ResultsDir::open(&dir, &[source(), columns("z")], false, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(r#"data.point_columns was [["points.csv", "x", "y"]], is now [["points.csv", "z", "y"]]"#),
+            "{e}"
+        );
+        // The other fields of such a folder are still compared.
+        std::fs::remove_dir_all(&dir).unwrap();
+        drop(ResultsDir::open(&dir, &[source()], false, None).unwrap());
+        let other = ("source", Field::text("other.csv"));
+        let e = ResultsDir::open(&dir, &[other, columns("x")], false, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(r#"data.source was "points.csv", is now "other.csv""#)
+                && !e.contains("point_columns"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

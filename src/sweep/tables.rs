@@ -54,15 +54,17 @@ fn id_columns(rows: &[&RunRecord], datasets: &[Dataset]) -> [Column; 2] {
 }
 
 /// Writes `df` to `path` through a temporary file and a rename, so a reader never sees half a
-/// table, with the provenance as the file's key-value metadata.
+/// table, with the provenance and then `extra` as the file's key-value metadata.
 fn write_parquet(
     path: &Path,
     df: &mut DataFrame,
     provenance: &Provenance,
+    extra: &[(&str, String)],
 ) -> Result<(), OutputError> {
     let metadata = provenance
         .pairs()
         .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(extra.iter().map(|(k, v)| (k.to_string(), v.clone())))
         .collect();
     write_atomically_with(path, |file| {
         ParquetWriter::new(file)
@@ -359,6 +361,26 @@ pub fn data_frame(path: &Path, datasets: &[Dataset]) -> Result<DataFrame, Output
     frame(path, all.len(), columns)
 }
 
+/// The key of `data.parquet`'s metadata that names the columns each data set was read from.
+const COLUMNS_KEY: &str = "columns";
+
+/// `data.parquet`'s [`COLUMNS_KEY`] metadata: a JSON object from each data set's name to the two
+/// columns of its file that hold x1 and x2 (`null` for a generator), in `[data] source` order,
+/// so that the table says which columns of a file its points are.
+fn columns_metadata(datasets: &[Dataset]) -> String {
+    let entries: Vec<String> = datasets
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}",
+                serde_json::to_string(&d.name).expect("a string serializes"),
+                serde_json::to_string(&d.columns).expect("strings serialize")
+            )
+        })
+        .collect();
+    format!("{{{}}}", entries.join(","))
+}
+
 /// How a table with rows per run is built from records (`path` names it in errors).
 pub type BuildRows = fn(&Path, &[RunRecord], &[Dataset]) -> Result<DataFrame, OutputError>;
 
@@ -488,7 +510,12 @@ pub fn write_all(
     let provenance = Provenance::of_this_process(&exp.text);
     for (name, build) in RUN_TABLES {
         let path = dir.join(format!("{name}.parquet"));
-        write_parquet(&path, &mut build(&path, records, datasets)?, &provenance)?;
+        write_parquet(
+            &path,
+            &mut build(&path, records, datasets)?,
+            &provenance,
+            &[],
+        )?;
     }
     let path = dir.join("configs.parquet");
     write_parquet(
@@ -497,13 +524,19 @@ pub fn write_all(
         &provenance,
     )?;
     let path = dir.join("data.parquet");
-    write_parquet(&path, &mut data_frame(&path, datasets)?, &provenance)?;
+    write_parquet(
+        &path,
+        &mut data_frame(&path, datasets)?,
+        &provenance,
+        &[(COLUMNS_KEY, columns_metadata(datasets))],
+    )?;
     if super::halving_of(exp).is_some() {
         let path = dir.join("rungs.parquet");
         write_parquet(
             &path,
             &mut rungs_frame(&path, rungs, datasets)?,
             &provenance,
+            &[],
         )?;
     }
     write_atomically(&dir.join("sweep.toml"), exp.text.as_bytes())?;
@@ -512,4 +545,36 @@ pub fn write_all(
         provenance.to_json().as_bytes(),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dataset(name: &str, columns: Option<[&str; 2]>) -> Dataset {
+        Dataset {
+            name: name.into(),
+            train: Vec::new(),
+            valid: Vec::new(),
+            test: Vec::new(),
+            true_ll: None,
+            columns: columns.map(|c| c.map(String::from)),
+        }
+    }
+
+    #[test]
+    fn columns_metadata_maps_each_data_set_to_its_file_columns_in_source_order() {
+        let datasets = [
+            dataset("rings", None),
+            dataset("a \"b\".csv", Some(["x", "y"])),
+            dataset("gmm_iso", None),
+        ];
+        let text = columns_metadata(&datasets);
+        assert_eq!(
+            text,
+            r#"{"rings":null,"a \"b\".csv":["x","y"],"gmm_iso":null}"#
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["a \"b\".csv"], serde_json::json!(["x", "y"]));
+    }
 }

@@ -1086,3 +1086,164 @@ fn a_reader_that_quits_early_ends_the_program_without_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
 }
+
+/// A logspace between powers of ten lists the exact powers (the middle was 0.010000000000000004),
+/// and one of an integer key its rounded values.
+#[test]
+fn plan_lists_exact_and_integer_logspace_values() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "exp.toml",
+        &tiny(
+            "logs",
+            "hidden = { logspace = [2, 8], num = 3 }\nlr = { logspace = [0.001, 0.1], num = 3 }\n",
+        ),
+    );
+    let out = run(dir.path(), &["plan", "exp.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("0.010000000000000004"), "{stdout}");
+    assert!(stdout.contains("  lr: 0.001, 0.01, 0.1\n"), "{stdout}");
+    assert!(stdout.contains("  hidden: 2, 4, 8\n"), "{stdout}");
+    let runs: Vec<&str> = stdout.lines().filter(|l| l.contains(" hidden=")).collect();
+    assert_eq!(runs.len(), 9, "{stdout}");
+    assert_eq!(
+        runs.iter().filter(|l| l.ends_with(" lr=0.01")).count(),
+        3,
+        "{stdout}"
+    );
+    assert!(
+        runs.iter().any(|l| l.ends_with("hidden=4 lr=0.01")),
+        "{stdout}"
+    );
+}
+
+/// A CSV `label,x,y` of numbers: without `columns` the sweep stops before writing anything
+/// (it trained on label and x); with `columns = ["x", "y"]` it runs, and the manifest and
+/// data.parquet's metadata name x and y.
+#[test]
+fn a_data_file_with_three_numeric_columns_needs_columns() {
+    let dir = tempdir();
+    let rows: String = (0..300)
+        .map(|i| {
+            let x = (i as f64 * 0.37).sin() * 3.0;
+            format!("{},{x},{}\n", i % 3, 2.0 * x)
+        })
+        .collect();
+    write(dir.path(), "data.csv", &format!("label,x,y\n{rows}"));
+    let text =
+        tiny("cols", "seed = [0]\n").replace("source = \"gmm_iso\"", "source = \"data.csv\"");
+    write(dir.path(), "exp.toml", &text);
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "error: sweep exp.toml did not complete: data file data.csv has 3 numeric columns \
+         (label, x, y) and no `columns` key in [data]: name the two point columns, e.g. \
+         columns = [\"x\", \"y\"]"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["data.csv", "exp.toml"], "nothing is written");
+
+    let text = text.replace(
+        "source = \"data.csv\"",
+        "source = \"data.csv\"\ncolumns = [\"x\", \"y\"]",
+    );
+    write(dir.path(), "exp.toml", &text);
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results = dir.path().join("results/cols");
+    let data = read(&results.join("data.parquet"));
+    let (x1, x2) = (floats(&data, "x1"), floats(&data, "x2"));
+    assert_eq!(x1.len(), 300);
+    assert!(
+        x1.iter().zip(&x2).all(|(a, b)| *b == 2.0 * a),
+        "x1 is x and x2 is y"
+    );
+    let metadata = parquet_metadata(&results.join("data.parquet"));
+    let columns: Vec<&String> = metadata
+        .iter()
+        .filter(|(k, _)| k == "columns")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(columns, [r#"{"data.csv":["x","y"]}"#], "{metadata:?}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest["shown"]["point_columns"], r#"[["data.csv", "x", "y"]]"#,
+        "{manifest}"
+    );
+}
+
+/// `manifest.json` as grbm-sweep wrote it before the columns of data files were recorded (at
+/// d5e57cf, for `tiny` on SOURCE, whose points have the fingerprint PRINT).
+const MANIFEST_BEFORE_POINT_COLUMNS: &str = r#"{
+  "format": "grbm-sweep manifest v2",
+  "canonical": {
+    "columns": "none",
+    "n_test": "i100",
+    "n_train": "i200",
+    "n_valid": "i150",
+    "points": "[s\"SOURCE:PRINT\"]",
+    "seed": "i3",
+    "source": "[s\"SOURCE\"]",
+    "test_fraction": "f3fc999999999999a",
+    "test_source": "none",
+    "valid_fraction": "f3fb999999999999a"
+  },
+  "shown": {
+    "columns": "unset",
+    "n_test": "100",
+    "n_train": "200",
+    "n_valid": "150",
+    "points": "[\"SOURCE:PRINT\"]",
+    "seed": "3",
+    "source": "[\"SOURCE\"]",
+    "test_fraction": "0.2",
+    "test_source": "unset",
+    "valid_fraction": "0.1"
+  }
+}"#;
+
+/// Results folders written before the columns were recorded stay usable: a generator's manifest
+/// is kept as it is, a data file's gets the columns it was read from.
+#[test]
+fn results_folders_from_before_point_columns_are_still_used() {
+    let dir = tempdir();
+    let rows: String = (0..300)
+        .map(|i| format!("{i},{}\n", (i * 7) % 11))
+        .collect();
+    write(dir.path(), "pts.csv", &format!("x,y\n{rows}"));
+    for (source, print) in [
+        ("gmm_iso", "01ce2073d5af68e4"),
+        ("pts.csv", "bb70962ad18140f7"),
+    ] {
+        let name = source.replace('.', "_");
+        let text = tiny(&name, "seed = [0]\n").replace("\"gmm_iso\"", &format!("\"{source}\""));
+        write(dir.path(), "exp.toml", &text);
+        let folder = dir.path().join("results").join(&name);
+        std::fs::create_dir_all(&folder).unwrap();
+        let before = MANIFEST_BEFORE_POINT_COLUMNS
+            .replace("SOURCE", source)
+            .replace("PRINT", print);
+        write(&folder, "manifest.json", &before);
+        let out = run(dir.path(), &["exp.toml", "--quiet"]);
+        assert!(out.status.success(), "{source}: {}", stderr(&out));
+        let after = std::fs::read_to_string(folder.join("manifest.json")).unwrap();
+        if source == "gmm_iso" {
+            assert_eq!(after, before, "a generator's manifest is kept");
+        } else {
+            let after: serde_json::Value = serde_json::from_str(&after).unwrap();
+            assert_eq!(
+                after["shown"]["point_columns"], r#"[["pts.csv", "x", "y"]]"#,
+                "{after}"
+            );
+        }
+    }
+}
