@@ -335,6 +335,7 @@ mod tests {
             valid: Vec::new(),
             test: Vec::new(),
             true_ll,
+            columns: None,
         }
     }
 

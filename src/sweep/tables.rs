@@ -522,6 +522,7 @@ pub fn write_all(
         &path,
         &mut configs_frame(&path, exp, records, datasets)?,
         &provenance,
+        &[],
     )?;
     let path = dir.join("data.parquet");
     write_parquet(
