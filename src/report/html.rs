@@ -36,7 +36,7 @@ const STYLE: &str = "body{font-family:sans-serif;margin:1.5em auto;max-width:128
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
 th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}td.none{color:#999}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td.none{color:#999}
 table.sortable th{cursor:pointer;background:#f3f3f3;user-select:none}
 th[aria-sort=ascending]::after{content:' \\25B2'}th[aria-sort=descending]::after{content:' \\25BC'}
 tr.best-value td{font-weight:bold}

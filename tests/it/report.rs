@@ -586,7 +586,7 @@ fn report_runs_in_headless_chromium_without_errors_or_requests() {
         port,
         &[
             &format!("--screenshot={}", screenshot.display()),
-            "--window-size=1280,1600",
+            "--window-size=1280,2000",
         ],
         profile.path(),
     );
