@@ -112,8 +112,9 @@ enum Command {
         #[arg(long)]
         svg: bool,
     },
-    /// Write DIR/report.html: one self-contained page of the sweep (what was run, the best runs,
-    /// the settings over their seeds, the pictures, what is missing).
+    /// Write DIR/report.html: one self-contained page of the sweep (what was run, the whole
+    /// recipe, the best configurations, every configuration over its seeds, the comparisons
+    /// along each axis, the pictures, what is missing).
     Report {
         /// The results folder of a sweep.
         dir: PathBuf,

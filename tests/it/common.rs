@@ -109,6 +109,12 @@ pub fn floats(df: &DataFrame, name: &str) -> Vec<f64> {
         .collect()
 }
 
+/// A column of integers, nulls as -1.
+pub fn ints(df: &DataFrame, name: &str) -> Vec<i64> {
+    let ca = df.column(name).unwrap().i64().unwrap().clone();
+    (0..ca.len()).map(|i| ca.get(i).unwrap_or(-1)).collect()
+}
+
 pub fn without_timing(df: DataFrame) -> DataFrame {
     df.drop_many(["train_seconds", "eval_seconds"])
 }

@@ -1,8 +1,10 @@
-//! `grbm-sweep report`: the page names every data set and the best run by `valid_ll`, holds
-//! everything inline (no URL, no external script, style or picture), is the same for a sharded
-//! and merged sweep as for a local one, and the same when written twice; and, when asked for
-//! with `GRBM_SWEEP_BROWSER=1`, headless Chromium runs its script without errors and without
-//! any network request.
+//! `grbm-sweep report`: the page names every data set and the best configuration by mean
+//! `valid_ll` (or run, with `--by-run`), shows the whole recipe with its defaults, the numbers of
+//! `configs.parquet` and the paired comparisons of each grid axis, holds everything inline (no
+//! URL, no external script, style or picture), is the same for a sharded and merged sweep as for
+//! a local one, and the same when written twice; and, when asked for with
+//! `GRBM_SWEEP_BROWSER=1`, headless Chromium runs its script without errors and without any
+//! network request.
 
 use std::path::Path;
 
@@ -40,53 +42,268 @@ fn local_sweep() -> (TempDir, String) {
     (dir, page)
 }
 
+/// The part of `page` from `<section id="ID">` to its end.
+fn section<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let end = start + page[start..].find("</section>").expect("closed");
+    &page[start..end]
+}
+
+/// The numbers of a table row, in order: the `data-v` of its cells.
+fn row_numbers(row: &str) -> Vec<f64> {
+    row.split("data-v=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].parse().unwrap())
+        .collect()
+}
+
+/// The row of `table` that holds `needle`.
+fn row_with<'a>(table: &'a str, needle: &str) -> &'a str {
+    let at = table
+        .find(needle)
+        .unwrap_or_else(|| panic!("no row with {needle}"));
+    let start = table[..at].rfind("<tr").unwrap();
+    let end = at + table[at..].find("</tr>").unwrap();
+    &table[start..end]
+}
+
+/// The first row of the table under `heading`, which must be row `id`, ranked 1.
+fn first_row<'a>(page: &'a str, heading: &str, id: &str) -> &'a str {
+    let at = page.find(heading).unwrap_or_else(|| panic!("no {heading}"));
+    let body = &page[at..][page[at..].find("<tbody>\n").unwrap() + "<tbody>\n".len()..];
+    let row = &body[..body.find("</tr>").unwrap()];
+    assert!(
+        row.starts_with(&format!("<tr id=\"{id}\"><td class=\"num\">1</td>")),
+        "the first row under {heading} is not {id}: {row}"
+    );
+    row
+}
+
+/// The best configuration of each data set is the first row of its table, with the command that
+/// recomputes its seeds, and the pictures draw its median seed.
 #[test]
-fn report_names_every_data_set_and_the_best_run_by_valid_ll() {
+fn report_names_every_data_set_and_the_best_configuration_by_mean_valid_ll() {
     let (dir, page) = local_sweep();
+    let configs = read(&dir.path().join("out/configs.parquet"));
     let runs = read(&dir.path().join("out/runs.parquet"));
-    let (ids, datasets) = (strings(&runs, "run_id"), strings(&runs, "dataset"));
+    let (config_ids, rank) = (strings(&configs, "config_id"), ints(&configs, "rank"));
+    let config_datasets = strings(&configs, "dataset");
+    let (run_ids, run_configs) = (strings(&runs, "run_id"), strings(&runs, "config_id"));
     let valid = floats(&runs, "valid_ll");
     for name in ["gmm_iso", "two_moons"] {
         assert!(page.contains(&format!("<td>{name}</td>")), "{name} missing");
-        let best = (0..ids.len())
-            .filter(|&i| datasets[i] == name)
-            .max_by(|&a, &b| valid[a].total_cmp(&valid[b]).then(ids[b].cmp(&ids[a])))
+        let best = (0..config_ids.len())
+            .find(|&i| config_datasets[i] == name && rank[i] == 1)
             .unwrap();
-        let id = &ids[best];
-        let heading = page
-            .find(&format!("<h3>{name}: best"))
-            .unwrap_or_else(|| panic!("no table of best runs of {name}"));
-        let first_row = &page[heading..][page[heading..].find("<tbody>").unwrap()..];
-        assert!(
-            first_row.starts_with(&format!(
-                "<tbody>\n<tr id=\"run-{id}\"><td class=\"num\">1</td>"
-            )),
-            "the first row of {name} is not {id}: {}",
-            &first_row[..200]
+        let id = &config_ids[best];
+        let heading = format!("<h3>{name}: best 2 of 2 configurations by mean valid_ll</h3>");
+        let first_row = first_row(&page, &heading, &format!("config-{id}"));
+        // Its two seeds in grid order; the pictured one is the worse of the two (the median).
+        let mut seeds: Vec<usize> = (0..run_ids.len())
+            .filter(|&i| run_configs[i] == *id)
+            .collect();
+        let command = format!(
+            "grbm-sweep verify out --run {} --run {}",
+            run_ids[seeds[0]], run_ids[seeds[1]]
         );
-        assert!(page.contains(&format!("grbm-sweep verify out --run {id}")));
-        assert!(page.contains(&format!("id=\"picture-density-{id}\"")));
+        assert!(first_row.contains(&command), "{command}");
+        seeds.sort_by(|&a, &b| {
+            valid[b]
+                .total_cmp(&valid[a])
+                .then(run_ids[a].cmp(&run_ids[b]))
+        });
+        let median = &run_ids[seeds[1]];
+        assert!(page.contains(&format!("id=\"picture-density-{median}\"")));
     }
-    for section in [
+    for id in [
         "experiment",
+        "recipe",
         "datasets",
         "provenance",
         "best",
-        "seeds",
+        "configs",
+        "compare",
         "pictures",
         "missing",
     ] {
+        assert!(page.contains(&format!("<section id=\"{id}\">")), "{id}");
         assert!(
-            page.contains(&format!("<section id=\"{section}\">")),
-            "{section}"
+            page.contains(&format!("<a href=\"#{id}\">")),
+            "{id} not in the contents"
         );
     }
-    // Two settings of `hidden` per data set, each over two seeds.
-    assert_eq!(
-        page.matches("<td class=\"num\">2</td><td class=\"num\" data-v=")
-            .count(),
-        4
+}
+
+/// The recipe shows the keys the folded experiment file leaves out (the bug: sampler, optimizer,
+/// lr_schedule appeared nowhere), each with its resolved value, defaults marked as such.
+#[test]
+fn report_recipe_names_every_train_key_with_its_value_and_marks_defaults() {
+    let (_dir, page) = local_sweep();
+    let recipe = section(&page, "recipe");
+    let default = "<td><span class=\"tag default\">default</span></td>";
+    for (key, value, tag) in [
+        ("sampler", "noise", default),
+        ("optimizer", "sgd", default),
+        ("lr_schedule", "cosine", default),
+        ("k", "2", "<td></td>"),
+        ("epochs", "3", "<td></td>"),
+        (
+            "hidden",
+            "2, 4",
+            "<td><span class=\"tag swept\">swept</span></td>",
+        ),
+        (
+            "seed",
+            "0, 1",
+            "<td><span class=\"tag swept\">swept</span></td>",
+        ),
+    ] {
+        let row = format!(">{key}</th><td>{value}</td>{tag}</tr>");
+        assert!(recipe.contains(&row), "no row {row}");
+    }
+    for key in grbm_sweep::train::params::TRAIN_KEYS {
+        assert!(recipe.contains(&format!(">{key}</th>")), "{key} missing");
+    }
+    // [data] per data set: n_valid written, the file keys of a data file left out.
+    assert!(recipe.contains("<th>n_valid</th><td>150</td><td>150</td><td></td></tr>"));
+    assert!(
+        !recipe.contains("test_fraction"),
+        "a generator has no test_fraction"
     );
+    assert!(recipe.contains(&format!("<th>thin</th><td>10</td>{default}")));
+    assert!(recipe.contains(&format!("<th>strategy</th><td>grid</td>{default}")));
+}
+
+/// The table of every configuration carries the numbers of configs.parquet, to the last bit.
+#[test]
+fn report_config_table_equals_configs_parquet() {
+    let (dir, page) = local_sweep();
+    let table = section(&page, "configs");
+    let configs = read(&dir.path().join("out/configs.parquet"));
+    let ids = strings(&configs, "config_id");
+    assert_eq!(ids.len(), 4);
+    let columns = [
+        "valid_ll_mean",
+        "test_ll_mean",
+        "test_ll_sd",
+        "test_ll_se",
+        "test_ll_ci_low",
+        "test_ll_ci_high",
+        "gap_mean",
+    ]
+    .map(|c| floats(&configs, c));
+    let (n_seeds, rank) = (ints(&configs, "n_seeds"), ints(&configs, "rank"));
+    for (i, id) in ids.iter().enumerate() {
+        let row = row_with(table, &format!("<code>{id}</code>"));
+        let expected: Vec<f64> = columns.iter().map(|c| c[i]).collect();
+        assert_eq!(row_numbers(row), expected, "{id}");
+        assert!(
+            row.contains(&format!(
+                "<td class=\"num\">2</td><td class=\"num\">{}</td>",
+                n_seeds[i]
+            )),
+            "{row}"
+        );
+        assert!(
+            row.ends_with(&format!("<td class=\"num\">{}</td>", rank[i])),
+            "{row}"
+        );
+        // The interval is around the mean: the sweep ran two seeds.
+        assert!(
+            expected[4] < expected[1] && expected[1] < expected[5],
+            "{row}"
+        );
+    }
+}
+
+/// A grid axis gets a table per data set: the best value marked, the other against it by the
+/// mean of the differences of test_ll paired by seed; a random search gets none, and says why.
+#[test]
+fn report_compares_the_values_of_a_grid_axis_by_paired_differences() {
+    let (dir, page) = local_sweep();
+    let compare = section(&page, "compare");
+    let runs = read(&dir.path().join("out/runs.parquet"));
+    let (datasets, hidden, seed) = (
+        strings(&runs, "dataset"),
+        ints(&runs, "hidden"),
+        ints(&runs, "seed"),
+    );
+    let (valid, test) = (floats(&runs, "valid_ll"), floats(&runs, "test_ll"));
+    for name in ["gmm_iso", "two_moons"] {
+        let of = |h: i64, s: i64| {
+            (0..datasets.len())
+                .find(|&i| datasets[i] == name && hidden[i] == h && seed[i] == s)
+                .unwrap()
+        };
+        let mean_valid = |h: i64| (valid[of(h, 0)] + valid[of(h, 1)]) / 2.0;
+        let (best, other) = if mean_valid(2) >= mean_valid(4) {
+            (2, 4)
+        } else {
+            (4, 2)
+        };
+        let difference = ((test[of(other, 0)] - test[of(best, 0)])
+            + (test[of(other, 1)] - test[of(best, 1)]))
+            / 2.0;
+        let heading = format!("<h3>hidden on {name}: against hidden={best}</h3>");
+        let table = &compare[compare
+            .find(&heading)
+            .unwrap_or_else(|| panic!("{heading}"))..];
+        let table = &table[..table.find("</table>").unwrap()];
+        assert!(
+            row_with(table, &format!("<td data-v=\"{best}\">"))
+                .starts_with("<tr class=\"best-value\">"),
+            "the best value is not marked"
+        );
+        let row = row_with(table, &format!("<td data-v=\"{other}\">"));
+        let numbers = row_numbers(row);
+        assert!(
+            (numbers[3] - difference).abs() < 1e-12,
+            "{row}: {difference}"
+        );
+        assert!(
+            row.ends_with("<td class=\"num\">2</td><td class=\"num\">0</td>"),
+            "pairs"
+        );
+    }
+    let random = tempdir();
+    let experiment = format!("{EXPERIMENT}\n[search]\nstrategy = \"random\"\nsamples = 2\n")
+        .replace("hidden = [2, 4]", "hidden = [2, 3, 4]");
+    write(random.path(), "e.toml", &experiment);
+    let out = run(random.path(), &["e.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = report_of(random.path());
+    let compare = section(&page, "compare");
+    assert!(compare.contains("drawn at random"), "{compare}");
+    assert!(!compare.contains("<table"), "{compare}");
+}
+
+/// `--by-run` ranks single runs, as before configurations: the best run by valid_ll first.
+#[test]
+fn report_by_run_ranks_single_runs() {
+    let (dir, _) = local_sweep();
+    let out = run(dir.path(), &["report", "out", "--by-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    let runs = read(&dir.path().join("out/runs.parquet"));
+    let (ids, datasets) = (strings(&runs, "run_id"), strings(&runs, "dataset"));
+    let valid = floats(&runs, "valid_ll");
+    let best = section(&page, "best");
+    assert!(best.contains("<h2>Best runs by valid_ll</h2>"), "{best}");
+    assert!(!best.contains("id=\"config-"), "configurations ranked");
+    assert!(page.contains("<a href=\"#best\">best runs</a>"));
+    for name in ["gmm_iso", "two_moons"] {
+        let top = (0..ids.len())
+            .filter(|&i| datasets[i] == name)
+            .max_by(|&a, &b| valid[a].total_cmp(&valid[b]).then(ids[b].cmp(&ids[a])))
+            .unwrap();
+        let id = &ids[top];
+        let heading = format!("<h3>{name}: best 4 of 4 runs by valid_ll</h3>");
+        first_row(best, &heading, &format!("run-{id}"));
+        assert!(best.contains(&format!("grbm-sweep verify out --run {id}</code>")));
+        assert!(page.contains(&format!("id=\"picture-density-{id}\"")));
+    }
 }
 
 #[test]
@@ -155,6 +372,20 @@ fn report_of_an_unmerged_sharded_sweep_lists_the_runs_without_results() {
         "{missing}"
     );
     assert!(missing.contains("not merged yet"), "{missing}");
+    // Each run named by its swept values, its id beside (the plan's lines: index, id, values).
+    let plan = run(dir.path(), &["plan", "e.toml"]);
+    let plan = String::from_utf8_lossy(&plan.stdout).into_owned();
+    let named = plan
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let (_index, id) = (words.next()?, words.next()?);
+            let values = words.collect::<Vec<_>>().join(" ");
+            Some(format!("{values} <code>{id}</code>"))
+        })
+        .filter(|label| missing.contains(label.as_str()))
+        .count();
+    assert_eq!(named, 4, "{missing}");
 }
 
 /// Chromium's flags for a quiet headless run that reaches nothing on its own (no sandbox: the
@@ -236,15 +467,16 @@ fn chromium(page: &Path, proxy: u16, args: &[&str], profile: &Path) -> std::proc
         .expect("chromium runs")
 }
 
-/// A page that loads the report in a frame, clicks the `test_ll` header of the first table of
-/// best runs twice and writes into its body whether the rows came out ascending, then
+/// A page that loads the report in a frame, clicks the (mean) `test_ll` header of the first table
+/// of best configurations or runs twice and writes into its body whether the rows came out ascending, then
 /// descending, and whether the report marked itself ready (`data-sorted="up down 1"`).
 const SORT_CHECK: &str = r#"<!DOCTYPE html><html><body><iframe id="f" src="REPORT"></iframe><script>
 document.getElementById('f').addEventListener('load', function () {
   var doc = this.contentDocument;
   var table = doc.querySelector('table.sortable.best');
-  var header = table.tHead.rows[0].cells[3];
-  function column() { return Array.prototype.map.call(table.tBodies[0].rows, function (r) { return Number(r.cells[3].getAttribute('data-v')); }); }
+  var index = Array.prototype.findIndex.call(table.tHead.rows[0].cells, function (h) { return /(^| )test_ll$/.test(h.textContent.trim()); });
+  var header = table.tHead.rows[0].cells[index];
+  function column() { return Array.prototype.map.call(table.tBodies[0].rows, function (r) { return Number(r.cells[index].getAttribute('data-v')); }); }
   function sorted(xs, up) { for (var i = 1; i < xs.length; i++) { if (up ? xs[i - 1] > xs[i] : xs[i - 1] < xs[i]) { return false; } } return true; }
   header.click(); var up = sorted(column(), true);
   header.click(); var down = sorted(column(), false);
@@ -334,7 +566,7 @@ fn report_runs_in_headless_chromium_without_errors_or_requests() {
     }
     assert!(
         dom.matches("<table class=\"sortable").count() >= 3,
-        "tables missing (data sets, best runs, over seeds)"
+        "tables missing (data sets, best configurations, every configuration)"
     );
     assert!(
         dom.matches("title=\"click to sort\"").count() >= 10,
@@ -354,7 +586,7 @@ fn report_runs_in_headless_chromium_without_errors_or_requests() {
         port,
         &[
             &format!("--screenshot={}", screenshot.display()),
-            "--window-size=1280,1600",
+            "--window-size=1280,2000",
         ],
         profile.path(),
     );
@@ -429,8 +661,7 @@ fn report_of_a_halving_search_lists_pruned_runs_and_draws_the_rungs() {
         )),
         "the pruned count"
     );
-    let best = &page
-        [page.find("<section id=\"best\">").unwrap()..page.find("<section id=\"seeds\">").unwrap()];
+    let best = section(&page, "best");
     for id in pruned {
         assert!(
             !best.contains(id.as_str()),
