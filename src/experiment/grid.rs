@@ -803,16 +803,19 @@ mod tests {
         );
     }
 
+    /// The error of an experiment whose `[grid]` section, from line 5, is `grid`.
+    fn grid_error(grid: &str) -> String {
+        parse(
+            Path::new("e.toml"),
+            &format!("name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[grid]\n{grid}"),
+        )
+        .unwrap_err()
+        .to_string()
+    }
+
     #[test]
     fn an_integer_logspace_that_rounding_merges_is_refused() {
-        let err = |grid: &str| {
-            parse(
-                Path::new("e.toml"),
-                &format!("name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[grid]\n{grid}"),
-            )
-            .unwrap_err()
-            .to_string()
-        };
+        let err = grid_error;
         // 4^(1/5) = 1.32 and 4^(3/5) = 2.30: 1, 1.32 -> 1, 1 and 1.74, 2.30 -> 2, 2.
         assert_eq!(
             err("hidden = { logspace = [1, 4], num = 6 }\n"),
@@ -841,14 +844,7 @@ mod tests {
 
     #[test]
     fn bad_range_forms_name_line_key_and_rule() {
-        let err = |grid: &str| {
-            parse(
-                Path::new("e.toml"),
-                &format!("name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[grid]\n{grid}"),
-            )
-            .unwrap_err()
-            .to_string()
-        };
+        let err = grid_error;
         let cases = [
             ("lr = { logspace = [0.001, 0.1] }", "needs `num`"),
             ("lr = { logspace = [0, 0.1], num = 3 }", "ends > 0"),

@@ -283,13 +283,11 @@ pub fn config_keys(exp: &crate::experiment::Experiment) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::estimate::Evaluation;
-    use crate::model::Grbm;
+    use crate::sweep::record::measured;
     use crate::train::params::TrainConfig;
-    use crate::train::{Outcome, TrainedRun};
 
-    /// A finished run of `hidden` hidden units and seed `seed` that measured `valid_ll` and
-    /// `test_ll`; `None` makes it a failed run.
+    /// A run of `hidden` hidden units and seed `seed` that measured `lls` = (valid_ll,
+    /// test_ll); `None` makes it a failed run.
     fn run(index: usize, hidden: usize, seed: u64, lls: Option<(f64, f64)>) -> RunRecord {
         let train = TrainConfig {
             hidden,
@@ -303,29 +301,7 @@ mod tests {
             dataset: 0,
             train,
         };
-        let Some((valid_ll, test_ll)) = lls else {
-            return RunRecord::failed(spec, "failed".into());
-        };
-        let evaluation = Evaluation {
-            train_ll: 0.0,
-            valid_ll,
-            test_ll,
-            log_z: 0.0,
-            log_z_exact: None,
-            grid_points: 16,
-            recon_error: 0.0,
-        };
-        let trained = TrainedRun {
-            model: Grbm::new([0.0; 2], [1.0; 2], faer::Mat::zeros(2, 1), vec![0.0]),
-            evaluation: Some(evaluation),
-            curve: Vec::new(),
-            samples: Vec::new(),
-            outcome: Outcome::Ok,
-            epochs_done: 1,
-            train_seconds: 0.0,
-            eval_seconds: 0.0,
-        };
-        RunRecord::from_trained(spec, trained)
+        measured(spec, lls)
     }
 
     fn dataset(true_ll: Option<f64>) -> Dataset {

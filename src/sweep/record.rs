@@ -169,10 +169,38 @@ impl StoredRecord {
     }
 }
 
+/// A finished run of `spec` that measured `lls` = (valid_ll, test_ll), or a failed one for
+/// `None`: what the tests of the tables, rankings and statistics built from records start from.
+#[cfg(test)]
+pub(crate) fn measured(spec: RunSpec, lls: Option<(f64, f64)>) -> RunRecord {
+    let Some((valid_ll, test_ll)) = lls else {
+        return RunRecord::failed(spec, "no run".into());
+    };
+    let evaluation = crate::estimate::Evaluation {
+        train_ll: 0.0,
+        valid_ll,
+        test_ll,
+        log_z: 0.0,
+        log_z_exact: None,
+        grid_points: 16,
+        recon_error: 0.0,
+    };
+    let run = TrainedRun {
+        model: Grbm::new([0.0; 2], [1.0; 2], faer::Mat::zeros(2, 1), vec![0.0]),
+        evaluation: Some(evaluation),
+        curve: Vec::new(),
+        samples: Vec::new(),
+        outcome: Outcome::Ok,
+        epochs_done: 1,
+        train_seconds: 0.0,
+        eval_seconds: 0.0,
+    };
+    RunRecord::from_trained(spec, run)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::estimate::Evaluation;
     use crate::train::params::TrainConfig;
 
     fn record(run_id: &str, lls: Option<(f64, f64)>) -> RunRecord {
@@ -183,29 +211,7 @@ mod tests {
             dataset: 0,
             train: TrainConfig::default(),
         };
-        let Some((valid_ll, test_ll)) = lls else {
-            return RunRecord::failed(spec, "no run".into());
-        };
-        let evaluation = Evaluation {
-            train_ll: 0.0,
-            valid_ll,
-            test_ll,
-            log_z: 0.0,
-            log_z_exact: None,
-            grid_points: 16,
-            recon_error: 0.0,
-        };
-        let run = TrainedRun {
-            model: Grbm::new([0.0; 2], [1.0; 2], faer::Mat::zeros(2, 1), vec![0.0]),
-            evaluation: Some(evaluation),
-            curve: Vec::new(),
-            samples: Vec::new(),
-            outcome: Outcome::Ok,
-            epochs_done: 1,
-            train_seconds: 0.0,
-            eval_seconds: 0.0,
-        };
-        RunRecord::from_trained(spec, run)
+        measured(spec, lls)
     }
 
     /// Highest valid_ll first whatever the test_ll, equal valid_ll by run id, unevaluated runs last.
