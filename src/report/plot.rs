@@ -53,8 +53,9 @@ pub enum PlotError {
 }
 
 /// Pixel sizes of the pictures.
-pub const DENSITY_SIZE: (u32, u32) = (1200, 560);
-pub const DENSITY_SIZE_ALONE: (u32, u32) = (640, 560);
+pub const DENSITY_SIZE: (u32, u32) = (1200, 580);
+/// Without a true density beside: wide enough for the title's lines.
+pub const DENSITY_SIZE_ALONE: (u32, u32) = (760, 580);
 pub const CURVES_SIZE: (u32, u32) = (900, 560);
 pub const GRID_SIZE: (u32, u32) = (840, 620);
 pub const SLICE_SIZE: (u32, u32) = (840, 580);
@@ -629,13 +630,9 @@ fn density_title(
 ) -> Vec<String> {
     match chosen.filter(|c| c.config_id.is_some()) {
         Some(c) => vec![
-            format!(
-                "{}: {}, drawn by its median seed by valid_ll, {}",
-                data.name,
-                c.name(exp),
-                seed_of(record)
-            ),
+            format!("{}: {}", data.name, c.name(exp)),
             format!("{} (95% t-interval)", c.scores()),
+            format!("drawn: its median seed by valid_ll, {}", seed_of(record)),
         ],
         None => vec![format!(
             "{}: run {}: {}",
@@ -864,7 +861,7 @@ fn density_figure<DB: DrawingBackend>(
     let log_z = log_z_grid(model, None).log_z;
     let e = run.evaluation.expect("plotted runs are evaluated");
     let (body, footer) = root.split_vertically(root.dim_in_pixel().1 - 30);
-    let title_area = titled_lines(&body, title, 16)?;
+    let title_area = titled_lines(&body, title, 15)?;
     let panels = if truth.is_some() {
         title_area.split_evenly((1, 2))
     } else {
