@@ -1,18 +1,27 @@
-//! Pictures of a finished sweep, written as files (`plot`) or kept as SVG text (the HTML report): each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, the test log-likelihood of the best run (by `valid_ll`) over every pair of grid axes, and every data set's best model beside its true density in one picture (`best`).
+//! Pictures of a finished sweep, written as files (`plot`) or kept as SVG text (the HTML report): each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, for a grid the mean test log-likelihood of each cell's best configuration (by mean `valid_ll` over its seeds) over every pair of axes but the seed, for drawn configurations each configuration's mean `valid_ll` against each swept key (slices), every data set's best model beside its true density in one picture (`best`), and a halving search's rungs. The best are configurations, drawn by their median seed, unless single runs are asked for (`Ranked::Runs`).
 
-use super::summary::{Ranked, describe};
+use super::summary::Ranked;
 use crate::data::{Dataset, Generator};
 use crate::estimate::log_z_grid;
+use crate::experiment::Experiment;
+use crate::experiment::grid::{AxisValues, GridAxis, RunSpec, SEED_KEY, seeds};
 use crate::model::Grbm;
+use crate::stats::Estimate;
+use crate::sweep::configs::{
+    Config, best_configs, compare_values, config_keys, configs, param, replicated,
+};
 use crate::sweep::folder::Folder;
 use crate::sweep::halving::{Decision, RungRow};
-use crate::sweep::record::{RunRecord, best_runs, ranking};
+use crate::sweep::record::{RunRecord, best_runs};
 use crate::train::params::ParamValue;
 use plotters::coord::Shift;
 use plotters::coord::combinators::LogCoord;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -22,7 +31,8 @@ static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 /// What `grbm-sweep plot` draws.
 #[derive(Debug, Clone, Default)]
 pub struct PlotOptions {
-    /// Best runs of each data set, by `valid_ll`, to draw densities for (when `runs` is empty).
+    /// Best configurations (or runs) of each data set to draw densities for (when `runs` is
+    /// empty) and to highlight in the curves.
     pub top: usize,
     /// Whether the best are configurations (by their mean over seeds) or single runs.
     pub ranked: Ranked,
@@ -43,13 +53,15 @@ pub enum PlotError {
 }
 
 /// Pixel sizes of the pictures.
-pub const DENSITY_SIZE: (u32, u32) = (1200, 560);
-pub const DENSITY_SIZE_ALONE: (u32, u32) = (640, 560);
+pub const DENSITY_SIZE: (u32, u32) = (1200, 580);
+/// Without a true density beside: wide enough for the title's lines.
+pub const DENSITY_SIZE_ALONE: (u32, u32) = (760, 580);
 pub const CURVES_SIZE: (u32, u32) = (900, 560);
-pub const GRID_SIZE: (u32, u32) = (720, 560);
+pub const GRID_SIZE: (u32, u32) = (840, 620);
+pub const SLICE_SIZE: (u32, u32) = (840, 580);
 /// Pixel size of one data set's pair of panels in `best`, and of the title above them and the key below.
-pub const BEST_PAIR_SIZE: (u32, u32) = (600, 330);
-const BEST_TITLE: u32 = 44;
+pub const BEST_PAIR_SIZE: (u32, u32) = (600, 370);
+const BEST_TITLE: u32 = 64;
 const BEST_FOOTER: u32 = 44;
 /// The parameters a density's title names when the experiment sweeps nothing.
 const TITLE_KEYS: [&str; 5] = ["hidden", "lr", "k", "sampler", "seed"];
@@ -212,15 +224,27 @@ fn draw_all(
 ) -> Result<(), PlotError> {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     let finished = finished_runs(folder, dir)?;
-    for record in chosen_runs(folder, dir, &finished, opts)? {
-        draw_density(pictures, folder, record)?;
+    let configs = configs(
+        &folder.records,
+        &folder.datasets,
+        seeds(&folder.experiment).len(),
+    );
+    let ranked = ranked_candidates(&configs, &finished, folder.datasets.len(), opts.ranked);
+    for (record, chosen) in chosen_runs(dir, &finished, &ranked, opts)? {
+        draw_density(pictures, folder, record, chosen)?;
     }
-    for dataset in 0..folder.datasets.len() {
-        draw_dataset_summaries(pictures, folder, &finished, dataset, opts.top.max(1))?;
+    for (dataset, candidates) in ranked.iter().enumerate() {
+        let top = &candidates[..candidates.len().min(opts.top.max(1))];
+        draw_curves(pictures, folder, &finished, top, dataset)?;
+        if folder.experiment.search.draws() {
+            draw_slices(pictures, folder, candidates, dataset)?;
+        } else {
+            draw_grids(pictures, folder, candidates, dataset)?;
+        }
     }
-    draw_best(pictures, folder, &finished)?;
-    for dataset in 0..folder.datasets.len() {
-        draw_rungs(pictures, folder, dataset)?;
+    draw_best(pictures, folder, &ranked)?;
+    for (dataset, candidates) in ranked.iter().enumerate() {
+        draw_rungs(pictures, folder, dataset, candidates.first())?;
     }
     Ok(())
 }
@@ -240,17 +264,104 @@ fn finished_runs<'a>(folder: &'a Folder, dir: &Path) -> Result<Vec<&'a RunRecord
     Ok(finished)
 }
 
-/// The runs to draw densities for: those named in `opts.runs`, else the best `opts.top` of each
-/// data set by `valid_ll`.
-fn chosen_runs<'a>(
-    folder: &Folder,
+/// What the pictures rank and show as best: a configuration, summarized over its seeds and
+/// drawn by its median seed, or a single run.
+#[derive(Debug, Clone, Copy)]
+struct Candidate<'c> {
+    /// The run a picture draws for it: the configuration's median seed by valid_ll (a typical
+    /// run, not the luckiest), or the run itself.
+    run: &'c RunRecord,
+    /// The configuration's id, when it stands for one.
+    config_id: Option<&'c str>,
+    /// Over the configuration's finished seeds; a run's own value (n = 1) for a run.
+    valid_ll: Estimate,
+    test_ll: Estimate,
+}
+
+impl<'c> Candidate<'c> {
+    fn of_config(config: &'c Config<'_>) -> Option<Self> {
+        Some(Self {
+            run: config.representative()?,
+            config_id: Some(config.config_id),
+            valid_ll: config.valid_ll?,
+            test_ll: config.test_ll?,
+        })
+    }
+
+    fn of_run(run: &'c RunRecord) -> Option<Self> {
+        Some(Self {
+            run,
+            config_id: None,
+            valid_ll: Estimate::of(&[run.valid_ll()?])?,
+            test_ll: Estimate::of(&[run.test_ll()?])?,
+        })
+    }
+
+    /// Its swept values, with the configuration's or the run's id beside.
+    fn name(&self, exp: &Experiment) -> String {
+        match self.config_id {
+            Some(id) => config_name(exp, &self.run.spec, id),
+            None => run_name(exp, &self.run.spec),
+        }
+    }
+
+    /// Its log-likelihoods: a configuration's means over its seeds with the 95% t-interval of
+    /// the mean test_ll, or a run's own.
+    fn scores(&self) -> String {
+        let (valid, test) = (self.valid_ll.mean, self.test_ll.mean);
+        match self.config_id {
+            Some(_) => format!(
+                "mean valid_ll {valid:.4}, test_ll {test:.4}{} over {}",
+                self.test_ll.ci.map_or(String::new(), |(low, high)| format!(
+                    " [{low:.4}, {high:.4}]"
+                )),
+                plural(self.test_ll.n, "seed")
+            ),
+            None => format!("valid_ll {valid:.4}, test_ll {test:.4}"),
+        }
+    }
+}
+
+/// The candidates of every data set, best first: configurations by their mean valid_ll over
+/// their seeds ([`best_configs`]) when `ranked` asks for them and some configuration has
+/// several seeds, else single runs by valid_ll ([`best_runs`]), as the summary ranks them.
+fn ranked_candidates<'c>(
+    configs: &'c [Config<'_>],
+    finished: &[&'c RunRecord],
+    datasets: usize,
+    ranked: Ranked,
+) -> Vec<Vec<Candidate<'c>>> {
+    let by_config = ranked == Ranked::Configs && replicated(configs);
+    (0..datasets)
+        .map(|dataset| {
+            if by_config {
+                best_configs(configs, dataset)
+                    .into_iter()
+                    .filter_map(Candidate::of_config)
+                    .collect()
+            } else {
+                best_runs(finished.iter().copied(), dataset)
+                    .into_iter()
+                    .filter_map(Candidate::of_run)
+                    .collect()
+            }
+        })
+        .collect()
+}
+
+/// The runs to draw densities for: those named in `opts.runs`, else the runs of the best
+/// `opts.top` candidates of each data set, each with the candidate it stands for.
+fn chosen_runs<'c>(
     dir: &Path,
-    finished: &[&'a RunRecord],
+    finished: &[&'c RunRecord],
+    ranked: &'c [Vec<Candidate<'c>>],
     opts: &PlotOptions,
-) -> Result<Vec<&'a RunRecord>, PlotError> {
+) -> Result<Vec<(&'c RunRecord, Option<&'c Candidate<'c>>)>, PlotError> {
     if opts.runs.is_empty() {
-        return Ok((0..folder.datasets.len())
-            .flat_map(|d| best(finished, d, opts.top))
+        return Ok(ranked
+            .iter()
+            .flat_map(|candidates| candidates.iter().take(opts.top))
+            .map(|c| (c.run, Some(c)))
             .collect());
     }
     opts.runs
@@ -259,7 +370,7 @@ fn chosen_runs<'a>(
             finished
                 .iter()
                 .find(|r| &r.spec.run_id == id)
-                .copied()
+                .map(|r| (*r, None))
                 .ok_or_else(|| PlotError::UnknownRun {
                     dir: dir.to_path_buf(),
                     id: id.clone(),
@@ -268,11 +379,13 @@ fn chosen_runs<'a>(
         .collect()
 }
 
-/// `density-<run id>`: the run's density, beside the true one when that is known.
+/// `density-<run id>`: the run's density, beside the true one when that is known; titled with
+/// the candidate it was chosen for, if any.
 fn draw_density(
     pictures: &mut Pictures,
     folder: &Folder,
     record: &RunRecord,
+    chosen: Option<&Candidate<'_>>,
 ) -> Result<(), PlotError> {
     let data = &folder.datasets[record.spec.dataset];
     let truth = true_density(folder, record.spec.dataset);
@@ -281,7 +394,7 @@ fn draw_density(
     } else {
         DENSITY_SIZE_ALONE
     };
-    let title = density_title(folder, record);
+    let title = density_title(&folder.experiment, data, record, chosen);
     render!(
         *pictures,
         format!("density-{}", record.spec.run_id),
@@ -313,15 +426,13 @@ pub fn best_size(count: usize) -> (u32, u32) {
     )
 }
 
-/// `best`: the best run (by `valid_ll`) of every data set beside its true density, one pair per data set.
+/// `best`: the best candidate of every data set beside its true density, one pair per data set.
 fn draw_best(
     pictures: &mut Pictures,
     folder: &Folder,
-    finished: &[&RunRecord],
+    ranked: &[Vec<Candidate<'_>>],
 ) -> Result<(), PlotError> {
-    let bests: Vec<&RunRecord> = (0..folder.datasets.len())
-        .flat_map(|d| best(finished, d, 1))
-        .collect();
+    let bests: Vec<&Candidate<'_>> = ranked.iter().filter_map(|c| c.first()).collect();
     render!(
         *pictures,
         "best",
@@ -334,25 +445,34 @@ fn draw_best(
 fn best_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     folder: &Folder,
-    bests: &[&RunRecord],
+    bests: &[&Candidate<'_>],
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let (columns, rows) = best_layout(bests.len());
     let (body, footer) = root.split_vertically(root.dim_in_pixel().1 - BEST_FOOTER);
     let (title, grid) = body.split_vertically(BEST_TITLE);
-    title.titled(
-        "Best run of each data set (by valid_ll) beside its true density",
-        ("sans-serif", 21),
-    )?;
-    for (record, area) in bests.iter().zip(grid.split_evenly((rows, columns))) {
-        best_pair(&area, folder, record)?;
+    let by_config = bests.iter().any(|c| c.config_id.is_some());
+    let title_lines = if by_config {
+        vec![
+            "Best configuration of each data set, by mean valid_ll over its seeds,".to_string(),
+            "drawn by its median seed beside the true density".to_string(),
+        ]
+    } else {
+        vec!["Best run of each data set (by valid_ll) beside its true density".to_string()]
+    };
+    titled_lines(&title, &title_lines, 20)?;
+    for (candidate, area) in bests.iter().zip(grid.split_evenly((rows, columns))) {
+        best_pair(&area, folder, candidate)?;
     }
     // Two short lines, so that a single column of pairs holds them.
     let key = [
         format!(
             "log density: dark = {LOG_DENSITY_RANGE} nats below each panel's max, yellow = max"
         ),
-        "gap = true_ll - test_ll, in nats per test point".to_string(),
+        format!(
+            "gap = true_ll - {}test_ll, in nats per test point",
+            if by_config { "mean " } else { "" }
+        ),
     ];
     for (line, text) in key.into_iter().enumerate() {
         footer.draw(&Text::new(
@@ -364,36 +484,43 @@ fn best_figure<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The caption of a data set's pair in `best`: the candidate, its scores, and the truth.
+fn best_caption(folder: &Folder, candidate: &Candidate<'_>) -> Vec<String> {
+    let data = &folder.datasets[candidate.run.spec.dataset];
+    let truth = match data.true_ll {
+        Some(t) => format!("true_ll {t:.4}, gap {:.4}", t - candidate.test_ll.mean),
+        None => "true density unknown".to_string(),
+    };
+    vec![
+        format!("{}: {}", data.name, candidate.name(&folder.experiment)),
+        candidate.scores(),
+        truth,
+    ]
+}
+
 /// One data set's pair: its best model's log density, and the true one (or the test points).
 fn best_pair<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     folder: &Folder,
-    record: &RunRecord,
+    candidate: &Candidate<'_>,
 ) -> DrawResult<DB> {
+    let record = candidate.run;
     let data = &folder.datasets[record.spec.dataset];
     let run = record.run.as_ref().expect("plotted runs have a model");
     let model: &Grbm = &run.model;
     let log_z = log_z_grid(model, None).log_z;
-    let test_ll = record.test_ll().unwrap_or(f64::NAN);
-    let valid_ll = record.valid_ll().unwrap_or(f64::NAN);
-    let caption = match data.true_ll {
-        Some(t) => format!(
-            "{}: valid_ll {valid_ll:.4}, test_ll {test_ll:.4}, true_ll {t:.4}, gap {:.4}",
-            data.name,
-            t - test_ll
-        ),
-        None => format!(
-            "{}: valid_ll {valid_ll:.4}, test_ll {test_ll:.4} (true density unknown)",
-            data.name
-        ),
-    };
-    let panels = area
-        .margin(6, 0, 8, 8)
-        .titled(&caption, ("sans-serif", 17))?
-        .split_evenly((1, 2));
+    let panels = titled_lines(
+        &area.margin(6, 0, 8, 8),
+        &best_caption(folder, candidate),
+        15,
+    )?
+    .split_evenly((1, 2));
     let bounds = data_bounds(data);
     let model_density = |x: [f64; 2]| -model.free_energy(x) - log_z;
-    let model_caption = format!("model {}", record.spec.run_id);
+    let model_caption = match candidate.config_id {
+        Some(_) => format!("model: {}", seed_of(record)),
+        None => format!("model {}", record.spec.run_id),
+    };
     density_panel(
         &panels[0],
         &model_caption,
@@ -428,6 +555,25 @@ fn best_pair<DB: DrawingBackend>(
     }
 }
 
+/// Draws `lines` centred at the top of `area`, one under the other, and returns the area below
+/// them.
+fn titled_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lines: &[String],
+    size: u32,
+) -> Result<DrawingArea<DB, Shift>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let step = size * 13 / 10;
+    let (head, rest) = area.split_vertically(step * lines.len() as u32 + size);
+    let style =
+        TextStyle::from(("sans-serif", size).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    let centre = head.dim_in_pixel().0 as i32 / 2;
+    for (i, line) in lines.iter().enumerate() {
+        let top = (size / 2 + step * i as u32) as i32;
+        head.draw(&Text::new(line.as_str(), (centre, top), style.clone()))?;
+    }
+    Ok(rest)
+}
+
 /// The generator of data set `dataset`, if it was generated by one whose density is known.
 fn true_density(folder: &Folder, dataset: usize) -> Option<Generator> {
     let data = &folder.datasets[dataset];
@@ -439,72 +585,136 @@ fn true_density(folder: &Folder, dataset: usize) -> Option<Generator> {
         .filter(|g| g.log_density([0.0, 0.0]).is_some())
 }
 
-/// "run <id>: <parameters>", naming the swept parameters, or the main ones when nothing is swept.
-fn density_title(folder: &Folder, record: &RunRecord) -> String {
-    let swept: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
-    let keys = if swept.is_empty() {
+/// The keys that name a run: the swept ones (the seed among them), or the main ones when
+/// nothing is swept.
+fn run_keys(exp: &Experiment) -> Vec<&'static str> {
+    let swept: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
+    if swept.is_empty() {
         TITLE_KEYS.to_vec()
     } else {
         swept
-    };
+    }
+}
+
+/// "hidden=16 lr=0.01": the values of `keys` in a run's recipe. (Unlike the summary's lines,
+/// without the data set: every picture names it in its title.)
+fn values_of(spec: &RunSpec, keys: &[&str]) -> String {
+    keys.iter()
+        .map(|k| format!("{k}={}", param(spec, k)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// "hidden=16 lr=0.01 seed=0 (run <id>)": a run by its values, its id beside.
+fn run_name(exp: &Experiment, spec: &RunSpec) -> String {
+    format!("{} (run {})", values_of(spec, &run_keys(exp)), spec.run_id)
+}
+
+/// "hidden=16 lr=0.01 (config <id>)": a configuration by its swept values but the seed.
+fn config_name(exp: &Experiment, spec: &RunSpec, config_id: &str) -> String {
+    let keys = config_keys(exp);
+    // With the seed the only axis there is one configuration (per data set): its id names it.
+    if keys.is_empty() {
+        return format!("config {config_id}");
+    }
+    format!("{} (config {config_id})", values_of(spec, &keys))
+}
+
+/// The title lines of a density on `data`: the run by its values, or the configuration it
+/// stands for with its scores over the seeds and which seed is drawn.
+fn density_title(
+    exp: &Experiment,
+    data: &Dataset,
+    record: &RunRecord,
+    chosen: Option<&Candidate<'_>>,
+) -> Vec<String> {
+    match chosen.filter(|c| c.config_id.is_some()) {
+        Some(c) => vec![
+            format!("{}: {}", data.name, c.name(exp)),
+            format!("{} (95% t-interval)", c.scores()),
+            format!("drawn: its median seed by valid_ll, {}", seed_of(record)),
+        ],
+        None => vec![format!(
+            "{}: run {}: {}",
+            data.name,
+            record.spec.run_id,
+            values_of(&record.spec, &run_keys(exp))
+        )],
+    }
+}
+
+/// "seed 2 (run <id>)".
+fn seed_of(record: &RunRecord) -> String {
     format!(
-        "run {}: {}",
-        record.spec.run_id,
-        describe(&folder.experiment, &record.spec, &keys)
+        "seed {} (run {})",
+        param(&record.spec, SEED_KEY),
+        record.spec.run_id
     )
 }
 
-/// `curves` and a `grid-<a>-<b>` for every pair of grid axes, for data set `dataset`.
-fn draw_dataset_summaries(
+/// What the pictures of data set `dataset` add to their names: nothing for a lone data set,
+/// which keeps the plain file names, else "-<data set>".
+fn dataset_suffix(folder: &Folder, dataset: usize) -> String {
+    if folder.datasets.len() > 1 {
+        format!("-{}", slug(&folder.datasets[dataset].name))
+    } else {
+        String::new()
+    }
+}
+
+/// `curves`: every run's learning curve, the runs of the `top` candidates in colour.
+fn draw_curves(
     pictures: &mut Pictures,
     folder: &Folder,
     finished: &[&RunRecord],
+    top: &[Candidate<'_>],
     dataset: usize,
-    top: usize,
 ) -> Result<(), PlotError> {
     let data = &folder.datasets[dataset];
-    // A lone data set keeps the plain file names.
-    let suffix = if folder.datasets.len() > 1 {
-        format!("-{}", slug(&data.name))
-    } else {
-        String::new()
-    };
-    let top = best(finished, dataset, top);
-    let runs = runs_of(finished, dataset);
-    render!(
-        *pictures,
-        format!("curves{suffix}"),
-        CURVES_SIZE,
-        curves_figure(&runs, &top, data)
-    );
-    let axes: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
-    for a in 0..axes.len() {
-        for b in a + 1..axes.len() {
-            render!(
-                *pictures,
-                format!("grid-{}-{}{suffix}", axes[a], axes[b]),
-                GRID_SIZE,
-                grid_figure(&runs, axes[a], axes[b], data)
-            );
-        }
-    }
-    Ok(())
-}
-
-/// The runs of data set `dataset`, in their order in `finished`.
-fn runs_of<'a>(finished: &[&'a RunRecord], dataset: usize) -> Vec<&'a RunRecord> {
-    finished
+    let runs: Vec<&RunRecord> = finished
         .iter()
         .filter(|r| r.spec.dataset == dataset)
         .copied()
-        .collect()
+        .collect();
+    let highlighted: Vec<(&RunRecord, String)> = top
+        .iter()
+        .map(|c| {
+            let label = format!(
+                "{}: valid {:.4}, test {:.4}",
+                run_name(&folder.experiment, &c.run.spec),
+                c.run.valid_ll().unwrap_or(f64::NAN),
+                c.run.test_ll().unwrap_or(f64::NAN)
+            );
+            (c.run, label)
+        })
+        .collect();
+    let in_colour = if top.iter().any(|c| c.config_id.is_some()) {
+        format!(
+            "in colour: the median seed (by valid_ll) of each of the best {} by mean valid_ll",
+            plural(top.len(), "configuration")
+        )
+    } else {
+        format!(
+            "in colour: the best {} by valid_ll",
+            plural(top.len(), "run")
+        )
+    };
+    let title = [
+        format!("test log-likelihood during training on {}", data.name),
+        in_colour,
+    ];
+    render!(
+        *pictures,
+        format!("curves{}", dataset_suffix(folder, dataset)),
+        CURVES_SIZE,
+        curves_figure(&runs, &highlighted, data, &title)
+    );
+    Ok(())
 }
 
-/// The `count` best runs of data set `dataset` by `valid_ll` ([`ranking`]), among the runs trained to their end.
-fn best<'a>(finished: &[&'a RunRecord], dataset: usize, count: usize) -> Vec<&'a RunRecord> {
-    let mut runs = best_runs(finished.iter().copied(), dataset);
-    runs.truncate(count);
-    runs
+/// "1 run", "4 runs", "4 configurations".
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The data's bounding box, padded by a tenth of its size on each side.
@@ -643,7 +853,7 @@ fn density_figure<DB: DrawingBackend>(
     record: &RunRecord,
     data: &Dataset,
     truth: Option<&Generator>,
-    title: &str,
+    title: &[String],
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let run = record.run.as_ref().expect("plotted runs have a model");
@@ -651,7 +861,7 @@ fn density_figure<DB: DrawingBackend>(
     let log_z = log_z_grid(model, None).log_z;
     let e = run.evaluation.expect("plotted runs are evaluated");
     let (body, footer) = root.split_vertically(root.dim_in_pixel().1 - 30);
-    let title_area = body.titled(title, ("sans-serif", 16))?;
+    let title_area = titled_lines(&body, title, 15)?;
     let panels = if truth.is_some() {
         title_area.split_evenly((1, 2))
     } else {
@@ -699,20 +909,21 @@ fn density_figure<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A run highlighted in the curves picture, with its legend entry.
+type Highlight<'a> = (&'a RunRecord, String);
+
 fn curves_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     runs: &[&RunRecord],
-    top: &[&RunRecord],
+    top: &[Highlight<'_>],
     data: &Dataset,
+    title: &[String],
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let (epochs, test_ll) = curves_ranges(runs, top, data);
+    let best_final = top.first().and_then(|(r, _)| r.test_ll()).unwrap_or(0.0);
+    let (epochs, test_ll) = curves_ranges(runs, best_final, data);
     let max_epoch = epochs.end;
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!("test log-likelihood during training on {}", data.name),
-            ("sans-serif", 20),
-        )
+    let mut chart = ChartBuilder::on(&titled_lines(root, title, 18)?)
         .margin(14)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -740,18 +951,14 @@ fn curve_points(r: &RunRecord) -> Vec<(f64, f64)> {
     })
 }
 
-/// The epoch and test log-likelihood ranges of the curves picture.
-fn curves_ranges(
-    runs: &[&RunRecord],
-    top: &[&RunRecord],
-    data: &Dataset,
-) -> (Range<f64>, Range<f64>) {
+/// The epoch and test log-likelihood ranges of the curves picture, whose best highlighted run
+/// ended at `best_final`.
+fn curves_ranges(runs: &[&RunRecord], best_final: f64, data: &Dataset) -> (Range<f64>, Range<f64>) {
     let max_epoch = runs
         .iter()
         .flat_map(|r| curve_points(r))
         .map(|p| p.0)
         .fold(1.0, f64::max);
-    let best_final = top.first().and_then(|r| r.test_ll()).unwrap_or(0.0);
     let upper = runs
         .iter()
         .flat_map(|r| curve_points(r))
@@ -769,12 +976,11 @@ fn curves_ranges(
     (0.0..max_epoch, (lower - pad)..(upper + pad))
 }
 
-/// Every run in thin grey, then the `top` runs (by `valid_ll`) over them in colour, with legend
-/// entries giving both log-likelihoods.
+/// Every run in thin grey, then the `top` runs over them in colour, with their legend entries.
 fn draw_run_curves<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
     runs: &[&RunRecord],
-    top: &[&RunRecord],
+    top: &[Highlight<'_>],
 ) -> DrawResult<DB> {
     for r in runs {
         chart.draw_series(LineSeries::new(
@@ -782,16 +988,11 @@ fn draw_run_curves<DB: DrawingBackend>(
             RGBColor(190, 190, 190).stroke_width(1),
         ))?;
     }
-    for (i, r) in top.iter().enumerate() {
+    for (i, (r, label)) in top.iter().enumerate() {
         let colour = Palette99::pick(i).to_rgba();
         chart
             .draw_series(LineSeries::new(curve_points(r), colour.stroke_width(2)))?
-            .label(format!(
-                "{} (valid {:.4}, test {:.4})",
-                r.spec.run_id,
-                r.valid_ll().unwrap_or(f64::NAN),
-                r.test_ll().unwrap_or(f64::NAN)
-            ))
+            .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
             });
@@ -815,42 +1016,60 @@ fn draw_true_ll<DB: DrawingBackend>(
     Ok(())
 }
 
-fn param(record: &RunRecord, key: &str) -> ParamValue {
-    record
-        .spec
-        .train
-        .get(key)
-        .expect("grid keys are train keys")
+/// `grid-<a>-<b>` for every pair of the axes that name a configuration: the seed is never one,
+/// since a cell is summarized over its seeds.
+fn draw_grids(
+    pictures: &mut Pictures,
+    folder: &Folder,
+    ranked: &[Candidate<'_>],
+    dataset: usize,
+) -> Result<(), PlotError> {
+    let keys = config_keys(&folder.experiment);
+    let specs: Vec<&RunSpec> = folder
+        .runs
+        .iter()
+        .filter(|r| r.dataset == dataset)
+        .collect();
+    let data = &folder.datasets[dataset];
+    let suffix = dataset_suffix(folder, dataset);
+    for (i, a) in keys.iter().enumerate() {
+        for b in &keys[i + 1..] {
+            let cells = GridCells::collect(&specs, ranked, a, b);
+            render!(
+                *pictures,
+                format!("grid-{a}-{b}{suffix}"),
+                GRID_SIZE,
+                grid_figure(&cells, a, b, data)
+            );
+        }
+    }
+    Ok(())
 }
 
-/// The test log-likelihood of the best run (by `valid_ll`) of each cell of two grid axes `a` and `b`.
-struct GridCells {
-    /// The values of `a`, in the order the runs first show them.
-    values_a: Vec<String>,
+/// The best candidate of each cell of two grid axes `a` and `b`.
+struct GridCells<'k, 'c> {
+    /// The values of `a` among the runs of the grid, sorted ([`compare_values`]: numbers by value).
+    values_a: Vec<ParamValue>,
     /// The values of `b`, likewise.
-    values_b: Vec<String>,
-    /// `best[i][j]` is for `values_a[i]` and `values_b[j]`; minus infinity where no run is.
-    best: Vec<Vec<f64>>,
+    values_b: Vec<ParamValue>,
+    /// `best[i][j]` is for `values_a[i]` and `values_b[j]`; `None` where no run finished.
+    best: Vec<Vec<Option<&'k Candidate<'c>>>>,
 }
 
-impl GridCells {
-    fn collect(runs: &[&RunRecord], a: &str, b: &str) -> Self {
-        let values_a = distinct_values(runs, a);
-        let values_b = distinct_values(runs, b);
-        let mut best = vec![vec![f64::NEG_INFINITY; values_b.len()]; values_a.len()];
-        // Worst first, so that the last run written to a cell is its best.
-        let mut ranked: Vec<&RunRecord> = runs.iter().copied().filter(|r| r.selectable()).collect();
-        ranked.sort_by(|x, y| ranking(y, x));
-        for r in ranked {
-            let i = values_a
-                .iter()
-                .position(|v| *v == param(r, a).to_string())
-                .expect("collected above");
-            let j = values_b
-                .iter()
-                .position(|v| *v == param(r, b).to_string())
-                .expect("collected above");
-            best[i][j] = r.test_ll().unwrap_or(f64::NEG_INFINITY);
+impl<'k, 'c> GridCells<'k, 'c> {
+    /// The cells of the runs `specs`, each holding its best of `ranked` (best first).
+    fn collect(specs: &[&RunSpec], ranked: &'k [Candidate<'c>], a: &str, b: &str) -> Self {
+        let values_a = sorted_values(specs, a);
+        let values_b = sorted_values(specs, b);
+        let mut best = vec![vec![None; values_b.len()]; values_a.len()];
+        for c in ranked {
+            let at = |values: &[ParamValue], key: &str| {
+                values.iter().position(|v| *v == param(&c.run.spec, key))
+            };
+            if let (Some(i), Some(j)) = (at(&values_a, a), at(&values_b, b)) {
+                // The first to arrive is the cell's best.
+                best[i][j].get_or_insert(c);
+            }
         }
         Self {
             values_a,
@@ -858,42 +1077,106 @@ impl GridCells {
             best,
         }
     }
+
+    /// The values the cells show, one per occupied cell.
+    fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.best.iter().flatten().flatten().map(|c| c.test_ll.mean)
+    }
+
+    /// Whether the cells are configurations (else single runs).
+    fn of_configs(&self) -> bool {
+        self.best
+            .iter()
+            .flatten()
+            .flatten()
+            .any(|c| c.config_id.is_some())
+    }
 }
 
-/// The values of parameter `key` over `runs`, each once, in order of first appearance.
-fn distinct_values(runs: &[&RunRecord], key: &str) -> Vec<String> {
-    let mut values: Vec<String> = Vec::new();
-    for r in runs {
-        let v = param(r, key).to_string();
+/// The distinct values of `key` among `specs`, sorted ([`compare_values`]: numbers by value).
+fn sorted_values(specs: &[&RunSpec], key: &str) -> Vec<ParamValue> {
+    let mut values: Vec<ParamValue> = Vec::new();
+    for spec in specs {
+        let v = param(spec, key);
         if !values.contains(&v) {
             values.push(v);
         }
     }
+    values.sort_by(compare_values);
     values
 }
 
-/// The test log-likelihood of the best run (by `valid_ll`) of every cell of the (a, b) grid axes.
+/// The colours of a heat map's values: its lowest value at the dark end of the colour map, its
+/// highest at the yellow end.
+#[derive(Debug, Clone, Copy)]
+struct ColourScale {
+    low: f64,
+    high: f64,
+}
+
+impl ColourScale {
+    /// The scale over `values`; `None` without any. Equal values get a span of a thousandth
+    /// around them, so that they take the middle colour.
+    fn over(values: impl Iterator<Item = f64>) -> Option<Self> {
+        let (low, high) = extent(values.filter(|v| v.is_finite()));
+        if low > high {
+            return None;
+        }
+        let pad = if high - low < 1e-9 { 5e-4 } else { 0.0 };
+        Some(Self {
+            low: low - pad,
+            high: high + pad,
+        })
+    }
+
+    /// Where `v` falls, from 0 (`low`) to 1 (`high`).
+    fn position(&self, v: f64) -> f64 {
+        ((v - self.low) / (self.high - self.low)).clamp(0.0, 1.0)
+    }
+
+    fn colour(&self, v: f64) -> RGBColor {
+        ViridisRGB::get_color(self.position(v))
+    }
+}
+
+/// Pixels right of a heat map for its colour bar, the bar's ticks and its label.
+const COLOUR_BAR_WIDTH: u32 = 120;
+/// Pixels under a heat map's cells for the x tick labels and axis name (and as much under its
+/// colour bar, so that both line up).
+const GRID_X_LABELS: u32 = 50;
+
+/// The test_ll of the best candidate of every cell of the (a, b) grid axes, with a colour bar.
 fn grid_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    runs: &[&RunRecord],
+    cells: &GridCells<'_, '_>,
     a: &str,
     b: &str,
     data: &Dataset,
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let cells = GridCells::collect(runs, a, b);
-    let (na, nb) = (cells.values_a.len(), cells.values_b.len());
-    let mut chart = ChartBuilder::on(root)
-        .caption(
-            format!(
-                "test_ll of the best run by valid_ll (nats per point) on {} by {a} and {b}",
-                data.name
-            ),
-            ("sans-serif", 18),
+    let (measure, shows) = if cells.of_configs() {
+        (
+            "mean test_ll",
+            "each cell: the mean test_ll over the seeds of its best configuration by mean valid_ll",
         )
+    } else {
+        (
+            "test_ll",
+            "each cell: the test_ll of its best run by valid_ll",
+        )
+    };
+    let title = [
+        format!("{}: test_ll by {a} and {b} (nats per point)", data.name),
+        shows.to_string(),
+    ];
+    let body = titled_lines(root, &title, 16)?;
+    let (plot_area, bar_area) = body.split_horizontally(body.dim_in_pixel().0 - COLOUR_BAR_WIDTH);
+    let (na, nb) = (cells.values_a.len(), cells.values_b.len());
+    let label = |values: &[ParamValue], v: f64| cell_label(values, v);
+    let mut chart = ChartBuilder::on(&plot_area)
         .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(70)
+        .x_label_area_size(GRID_X_LABELS)
+        .y_label_area_size(80)
         .build_cartesian_2d(-0.5..(na as f64 - 0.5), -0.5..(nb as f64 - 0.5))?;
     // Ticks fall on every half cell; only those at cell centres are labelled.
     chart
@@ -901,70 +1184,569 @@ fn grid_figure<DB: DrawingBackend>(
         .disable_mesh()
         .x_labels(na * 2 + 1)
         .y_labels(nb * 2 + 1)
-        .x_label_formatter(&|v| cell_label(&cells.values_a, *v))
-        .y_label_formatter(&|v| cell_label(&cells.values_b, *v))
+        .x_label_formatter(&|v| label(&cells.values_a, *v))
+        .y_label_formatter(&|v| label(&cells.values_b, *v))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
         .x_desc(a)
         .y_desc(b)
         .draw()?;
-    draw_grid_cells(&mut chart, &cells.best)
+    let scale = ColourScale::over(cells.values());
+    let (width, height) = chart.plotting_area().dim_in_pixel();
+    let cell_pixels = (width as usize / na.max(1)).min(height as usize / nb.max(1));
+    let text_size = (cell_pixels / 6).clamp(9, 19) as u32;
+    draw_grid_cells(&mut chart, cells, scale, text_size)?;
+    match scale {
+        Some(scale) => colour_bar(&bar_area, scale, &format!("{measure} (nats per point)")),
+        None => Ok(()),
+    }
 }
 
 /// The value of the cell centred at axis position `v`, or nothing between cells.
-fn cell_label(values: &[String], v: f64) -> String {
+fn cell_label(values: &[ParamValue], v: f64) -> String {
     let i = v.round();
     if (v - i).abs() < 1e-6 && i >= 0.0 {
-        values.get(i as usize).cloned().unwrap_or_default()
+        values
+            .get(i as usize)
+            .map_or(String::new(), |v| v.to_string())
     } else {
         String::new()
     }
 }
 
-/// Each cell as a square coloured by its value, with the value written on it.
+/// The grey of an empty cell, and of its hatching and text.
+const EMPTY_CELL: RGBColor = RGBColor(238, 238, 238);
+const EMPTY_INK: RGBColor = RGBColor(150, 150, 150);
+
+/// Each cell as a square coloured by its value, with the value and the seeds (or the seed) it
+/// is over written on it; an empty cell light grey, hatched and marked "empty".
 fn draw_grid_cells<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
-    cells: &[Vec<f64>],
+    cells: &GridCells<'_, '_>,
+    scale: Option<ColourScale>,
+    text_size: u32,
 ) -> DrawResult<DB> {
-    let max = cells
-        .iter()
-        .flatten()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    // Colours span the cells' own range so that the differences of the grid stand out.
-    let min = cells
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(f64::INFINITY, f64::min);
-    let span = (max - min).max(1e-9);
-    for (i, row) in cells.iter().enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            let t = if v.is_finite() { (v - min) / span } else { 0.0 };
+    let centred = |colour: RGBColor| {
+        ("sans-serif", text_size)
+            .into_font()
+            .color(&colour)
+            .pos(Pos::new(HPos::Center, VPos::Center))
+    };
+    for (i, row) in cells.best.iter().enumerate() {
+        for (j, cell) in row.iter().enumerate() {
             let (x, y) = (i as f64, j as f64);
-            chart.draw_series([Rectangle::new(
-                [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
-                ViridisRGB::get_color(t).filled(),
-            )])?;
-            let text = if v.is_finite() {
-                format!("{v:.3}")
-            } else {
-                "-".into()
+            let corners = [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)];
+            let (Some(c), Some(scale)) = (cell, scale) else {
+                chart.draw_series([Rectangle::new(corners, EMPTY_CELL.filled())])?;
+                chart.draw_series(
+                    hatching(x, y)
+                        .map(|line| PathElement::new(line, EMPTY_INK.mix(0.5).stroke_width(1))),
+                )?;
+                chart.draw_series([Text::new("empty", (x, y), centred(EMPTY_INK))])?;
+                continue;
             };
-            // Keeps the value readable: dark ink on the light end of the colour map.
-            let ink = if t > 0.6 { BLACK } else { WHITE };
-            chart.draw_series([Text::new(
-                text,
-                (x - 0.2, y),
-                ("sans-serif", 15).into_font().color(&ink),
-            )])?;
+            let value = c.test_ll.mean;
+            chart.draw_series([Rectangle::new(corners, scale.colour(value).filled())])?;
+            // Keeps the text readable: dark ink on the light end of the colour map.
+            let ink = if scale.position(value) > 0.6 {
+                BLACK
+            } else {
+                WHITE
+            };
+            // The value above the centre and what it is over below, a line apart in pixels.
+            let line = text_size as i32 * 7 / 10;
+            chart.draw_series([
+                EmptyElement::at((x, y))
+                    + Text::new(format!("{value:.3}"), (0, -line), centred(ink)),
+                EmptyElement::at((x, y)) + Text::new(cell_note(c), (0, line), centred(ink)),
+            ])?;
         }
     }
     Ok(())
 }
 
+/// What a cell's value is over: "4 seeds" for a configuration, "seed 2" for a single run.
+fn cell_note(c: &Candidate<'_>) -> String {
+    match c.config_id {
+        Some(_) => plural(c.test_ll.n, "seed"),
+        None => format!("seed {}", param(&c.run.spec, SEED_KEY)),
+    }
+}
+
+/// Diagonal lines across the cell centred at (x, y), a unit square.
+fn hatching(x: f64, y: f64) -> impl Iterator<Item = Vec<(f64, f64)>> {
+    const LINES: usize = 8;
+    (1..LINES).map(move |k| {
+        // The line u - v = s of the unit square's corner coordinates (u, v).
+        let s = 2.0 * k as f64 / LINES as f64 - 1.0;
+        let (from, to) = if s >= 0.0 {
+            ((s, 0.0), (1.0, 1.0 - s))
+        } else {
+            ((0.0, -s), (1.0 + s, 1.0))
+        };
+        let at = |(u, v): (f64, f64)| (x - 0.5 + u, y - 0.5 + v);
+        vec![at(from), at(to)]
+    })
+}
+
+/// A vertical bar of the colour map, `scale.low` at the bottom and `scale.high` at the top,
+/// with its ticks and `label`, lined up with the heat map's cells.
+fn colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    scale: ColourScale,
+    label: &str,
+) -> DrawResult<DB> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(14)
+        .margin_left(4)
+        .x_label_area_size(GRID_X_LABELS)
+        .right_y_label_area_size(78)
+        .build_cartesian_2d(0.0..1.0, scale.low..scale.high)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .y_label_formatter(&|v| format!("{v:.3}"))
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .y_desc(label)
+        .draw()?;
+    const STEPS: usize = 100;
+    let step = (scale.high - scale.low) / STEPS as f64;
+    chart.draw_series((0..STEPS).map(|k| {
+        let low = scale.low + step * k as f64;
+        Rectangle::new(
+            [(0.0, low), (1.0, low + step)],
+            scale.colour(low + step / 2.0).filled(),
+        )
+    }))?;
+    Ok(())
+}
+
+/// `slice-<key>` for every swept key but the seed, for a search that draws its configurations
+/// (where a heat map's cells would be mostly empty): each configuration's mean valid_ll against
+/// its value of the key. A halving search's pruned configurations stand faded at their mean
+/// valid_ll at the last rung they reached.
+fn draw_slices(
+    pictures: &mut Pictures,
+    folder: &Folder,
+    ranked: &[Candidate<'_>],
+    dataset: usize,
+) -> Result<(), PlotError> {
+    if ranked.is_empty() {
+        return Ok(());
+    }
+    let by_config = ranked.iter().any(|c| c.config_id.is_some());
+    let pruned = pruned_at_last_rung(folder, dataset, by_config);
+    let data = &folder.datasets[dataset];
+    let suffix = dataset_suffix(folder, dataset);
+    for axis in folder.experiment.grid.iter().filter(|a| a.key != SEED_KEY) {
+        let slice = Slice::collect(&folder.experiment, axis, ranked, &pruned);
+        render!(
+            *pictures,
+            format!("slice-{}{suffix}", axis.key),
+            SLICE_SIZE,
+            slice_figure(&slice, data)
+        );
+    }
+    Ok(())
+}
+
+/// What a halving search stopped early on data set `dataset`: each configuration (or run, when
+/// not `by_config`) with its valid_ll at the rung that pruned it (the mean over its seeds, which
+/// the search prunes together).
+fn pruned_at_last_rung(
+    folder: &Folder,
+    dataset: usize,
+    by_config: bool,
+) -> Vec<(&RunSpec, Estimate)> {
+    let specs: HashMap<&str, &RunSpec> =
+        folder.runs.iter().map(|s| (s.run_id.as_str(), s)).collect();
+    let mut order: Vec<&str> = Vec::new();
+    let mut groups: HashMap<&str, (&RunSpec, Vec<f64>)> = HashMap::new();
+    for row in &folder.rungs {
+        let (Some(spec), Some(valid_ll)) = (specs.get(row.run_id.as_str()), row.valid_ll) else {
+            continue;
+        };
+        if row.dataset != dataset || row.decision != Decision::Pruned {
+            continue;
+        }
+        let key = if by_config {
+            spec.config_id.as_str()
+        } else {
+            spec.run_id.as_str()
+        };
+        groups
+            .entry(key)
+            .or_insert_with(|| {
+                order.push(key);
+                (spec, Vec::new())
+            })
+            .1
+            .push(valid_ll);
+    }
+    order
+        .into_iter()
+        .filter_map(|key| {
+            let (spec, values) = &groups[key];
+            Some((*spec, Estimate::of(values)?))
+        })
+        .collect()
+}
+
+/// How a slice lays out the values of its key.
+#[derive(Debug, Clone, PartialEq)]
+enum Scale {
+    Linear,
+    /// For a key drawn log-uniformly, or listed with positive values that span a factor of 10
+    /// or more: equal ratios at equal distances.
+    Log,
+    /// Text and true/false values, each at its place in this list.
+    Categories(Vec<ParamValue>),
+}
+
+/// The scale of a slice along grid axis `axis`, whose configurations took `values`.
+fn slice_scale(axis: &AxisValues, values: &[ParamValue]) -> Scale {
+    if values.iter().any(|v| number(*v).is_none()) {
+        let mut categories: Vec<ParamValue> = Vec::new();
+        for v in values {
+            if !categories.contains(v) {
+                categories.push(*v);
+            }
+        }
+        categories.sort_by(compare_values);
+        return Scale::Categories(categories);
+    }
+    let log = match axis {
+        AxisValues::LogUniform { .. } => true,
+        AxisValues::List(list) => spans_a_decade(list.iter().filter_map(|s| number(s.value()))),
+        AxisValues::Uniform { .. } | AxisValues::RandInt { .. } => false,
+    };
+    if log { Scale::Log } else { Scale::Linear }
+}
+
+/// Whether `values` are all positive and the largest is 10 times the smallest or more.
+fn spans_a_decade(values: impl Iterator<Item = f64>) -> bool {
+    let (low, high) = extent(values);
+    low > 0.0 && high >= 10.0 * low
+}
+
+/// The smallest and the largest of `values`: (infinity, minus infinity) for none.
+fn extent(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    values
+        .into_iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
+/// A number parameter's value; `None` for text and true/false.
+fn number(v: ParamValue) -> Option<f64> {
+    match v {
+        ParamValue::Int(i) => Some(i as f64),
+        ParamValue::Float(f) => Some(f),
+        ParamValue::Bool(_) | ParamValue::Text(_) => None,
+    }
+}
+
+/// One point of a slice: a configuration (or a run) at its value of the sliced key.
+#[derive(Debug, Clone)]
+struct SlicePoint {
+    value: ParamValue,
+    /// Over its seeds: at the end of training, or at the rung that pruned it.
+    valid_ll: Estimate,
+    pruned: bool,
+}
+
+/// A `slice-<key>` picture's content.
+struct Slice {
+    key: &'static str,
+    scale: Scale,
+    /// The pruned points first, then the finished ones best first.
+    points: Vec<SlicePoint>,
+    /// The best candidate's name, for the legend.
+    best: Option<String>,
+    of_configs: bool,
+}
+
+impl Slice {
+    fn collect(
+        exp: &Experiment,
+        axis: &GridAxis,
+        ranked: &[Candidate<'_>],
+        pruned: &[(&RunSpec, Estimate)],
+    ) -> Self {
+        let point = |spec: &RunSpec, valid_ll: Estimate, pruned: bool| SlicePoint {
+            value: param(spec, axis.key),
+            valid_ll,
+            pruned,
+        };
+        let points: Vec<SlicePoint> = (pruned.iter().map(|(spec, e)| point(spec, *e, true)))
+            .chain(ranked.iter().map(|c| point(&c.run.spec, c.valid_ll, false)))
+            .collect();
+        let values: Vec<ParamValue> = points.iter().map(|p| p.value).collect();
+        Self {
+            key: axis.key,
+            scale: slice_scale(&axis.values, &values),
+            points,
+            best: ranked.first().map(|c| c.name(exp)),
+            of_configs: ranked.iter().any(|c| c.config_id.is_some()),
+        }
+    }
+
+    /// Where value `v` stands on the x axis.
+    fn x(&self, v: ParamValue) -> f64 {
+        match &self.scale {
+            Scale::Categories(values) => {
+                values.iter().position(|c| *c == v).unwrap_or_default() as f64
+            }
+            Scale::Linear | Scale::Log => number(v).unwrap_or(f64::NAN),
+        }
+    }
+
+    /// The valid_ll range: every finished point with its interval, and the pruned points down
+    /// to as far again below the finished ones as those span, padded. Pruned points below it are
+    /// drawn on its floor: a first rung's stragglers would squash the rest.
+    fn y_range(&self) -> Range<f64> {
+        let (low, high) = extent(self.points.iter().filter(|p| !p.pruned).flat_map(|p| {
+            let e = p.valid_ll;
+            let (low, high) = e.ci.unwrap_or((e.mean, e.mean));
+            [low, high]
+        }));
+        let (pruned_low, pruned_high) = extent(
+            self.points
+                .iter()
+                .filter(|p| p.pruned)
+                .map(|p| p.valid_ll.mean),
+        );
+        let span = (high - low).max(0.5);
+        let low = low.min(pruned_low.max(low - span));
+        let high = high.max(pruned_high);
+        let pad = 0.06 * (high - low);
+        (low - pad)..(high + pad)
+    }
+}
+
+/// Each configuration's mean valid_ll (with its 95% t-interval) against its value of one key,
+/// with the key to its marks underneath.
+fn slice_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    slice: &Slice,
+    data: &Dataset,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let measure = if slice.of_configs {
+        "mean valid_ll"
+    } else {
+        "valid_ll"
+    };
+    let title = [format!(
+        "{}: {measure} by {} (nats per point)",
+        data.name, slice.key
+    )];
+    let key = slice_key(slice);
+    let body = titled_lines(root, &title, 17)?;
+    let (area, footer) = body.split_vertically(body.dim_in_pixel().1 - 8 - 20 * key.len() as u32);
+    draw_key(&footer, &key)?;
+    let (low, high) = extent(slice.points.iter().filter_map(|p| number(p.value)));
+    match &slice.scale {
+        Scale::Log => {
+            // Equal margins in ratio: a twentieth of the span at each end.
+            let pad = (high / low).powf(0.05).max(1.1);
+            let decades = (high / low).log10().floor().max(1.0) as usize;
+            let ticks = move |v: &f64| log_tick(*v, decades < 2);
+            let desc = format!("{} (log scale)", slice.key);
+            let x = (low / pad..high * pad).log_scale();
+            slice_chart(&area, slice, x, 10 * (decades + 2), &ticks, &desc)
+        }
+        Scale::Linear => {
+            let pad = 0.05 * (high - low).max(1.0);
+            let ticks = |v: &f64| short_number(*v);
+            slice_chart(
+                &area,
+                slice,
+                (low - pad)..(high + pad),
+                10,
+                &ticks,
+                slice.key,
+            )
+        }
+        Scale::Categories(values) => {
+            let ticks = |v: &f64| cell_label(values, *v);
+            let x = -0.5..(values.len() as f64 - 0.5);
+            slice_chart(&area, slice, x, values.len() * 2 + 1, &ticks, slice.key)
+        }
+    }
+}
+
+/// How a kind of point of a slice is marked, in the chart and in its key.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    Dot(RGBColor),
+    /// The ring around the best point.
+    Ring,
+}
+
+/// The dots of the finished and of the pruned points of a slice.
+const FINISHED_DOT: RGBColor = RGBColor(31, 100, 180);
+const PRUNED_DOT: RGBColor = RGBColor(185, 185, 185);
+
+impl Mark {
+    fn at<C>(self, at: C) -> Circle<C, i32> {
+        match self {
+            Mark::Dot(colour) => Circle::new(at, 4, colour.filled()),
+            Mark::Ring => Circle::new(at, 8, RED.stroke_width(2)),
+        }
+    }
+}
+
+/// The key of a slice's marks: one line per kind of point it shows.
+fn slice_key(slice: &Slice) -> Vec<(Mark, String)> {
+    let mut key = Vec::new();
+    if slice.points.iter().any(|p| p.pruned) {
+        key.push((
+            Mark::Dot(PRUNED_DOT),
+            "pruned by halving: its mean valid_ll at the rung that stopped it (fewer epochs; \
+             on the bottom edge when below it)"
+                .to_string(),
+        ));
+    }
+    let finished = if slice.of_configs {
+        "a configuration trained to the end: its mean valid_ll over its seeds, \
+         the bar its 95% t-interval"
+    } else {
+        "a run trained to the end: its valid_ll"
+    };
+    key.push((Mark::Dot(FINISHED_DOT), finished.to_string()));
+    if let Some(name) = &slice.best {
+        key.push((Mark::Ring, format!("the best: {name}")));
+    }
+    key
+}
+
+/// `key` as lines of a mark and its meaning, from the top left of `area`.
+fn draw_key<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    key: &[(Mark, String)],
+) -> DrawResult<DB> {
+    let style =
+        TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, (mark, text)) in key.iter().enumerate() {
+        let y = 10 + 20 * i as i32;
+        area.draw(&mark.at((40, y)))?;
+        area.draw(&Text::new(text.as_str(), (56, y), style.clone()))?;
+    }
+    Ok(())
+}
+
+/// A tick label of a log axis: the powers of ten, and (`with_2_5`, for a short axis) the
+/// values 2 and 5 times them; the ticks between stay unlabelled.
+fn log_tick(v: f64, with_2_5: bool) -> String {
+    let text = short_number(v);
+    let scientific = format!("{:e}", text.parse::<f64>().unwrap_or(v));
+    let mantissa = scientific.split('e').next().unwrap_or_default();
+    if mantissa == "1" || (with_2_5 && (mantissa == "2" || mantissa == "5")) {
+        text
+    } else {
+        String::new()
+    }
+}
+
+/// `v` to three significant digits, written as short as it reads back: an axis's tick at
+/// 0.0020000000000000005 reads 0.002.
+fn short_number(v: f64) -> String {
+    let rounded: f64 = format!("{v:.2e}").parse().unwrap_or(v);
+    format!("{rounded}")
+}
+
+/// The slice's chart over x coordinates `x`, with `x_labels` ticks labelled by `x_tick`.
+fn slice_chart<DB: DrawingBackend, X>(
+    area: &DrawingArea<DB, Shift>,
+    slice: &Slice,
+    x: X,
+    x_labels: usize,
+    x_tick: &dyn Fn(&f64) -> String,
+    x_desc: &str,
+) -> DrawResult<DB>
+where
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+{
+    let y = slice.y_range();
+    let floor = y.start;
+    let mut chart = ChartBuilder::on(area)
+        .margin(14)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_labels(x_labels)
+        .x_label_formatter(x_tick)
+        .y_label_formatter(&|v| short_number(*v))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .x_desc(x_desc)
+        .y_desc(if slice.of_configs {
+            "mean valid_ll (nats per point)"
+        } else {
+            "valid_ll (nats per point)"
+        })
+        .draw()?;
+    draw_slice_points(&mut chart, slice, floor)
+}
+
+/// The points of a slice: pruned ones faded (on the floor when below it), then the finished
+/// ones with their intervals, the best ringed.
+fn draw_slice_points<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, RangedCoordf64>>,
+    slice: &Slice,
+    floor: f64,
+) -> DrawResult<DB> {
+    let at = |p: &SlicePoint| (slice.x(p.value), p.valid_ll.mean.max(floor));
+    let (pruned, finished): (Vec<&SlicePoint>, Vec<&SlicePoint>) =
+        slice.points.iter().partition(|p| p.pruned);
+    chart.draw_series(pruned.iter().map(|p| Mark::Dot(PRUNED_DOT).at(at(p))))?;
+    for p in &finished {
+        if let Some(interval) = p.valid_ll.ci {
+            draw_error_bar(chart, slice.x(p.value), interval, FINISHED_DOT)?;
+        }
+    }
+    chart.draw_series(finished.iter().map(|p| Mark::Dot(FINISHED_DOT).at(at(p))))?;
+    if let Some(best) = finished.first() {
+        chart.draw_series([Mark::Ring.at(at(best))])?;
+    }
+    Ok(())
+}
+
+/// A vertical bar from `low` to `high` at `x`, with short caps at its ends.
+fn draw_error_bar<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, RangedCoordf64>>,
+    x: f64,
+    (low, high): (f64, f64),
+    colour: RGBColor,
+) -> DrawResult<DB> {
+    let style = colour.stroke_width(1);
+    chart.draw_series([PathElement::new(vec![(x, low), (x, high)], style)])?;
+    // The caps in pixels, so that they look alike on a log axis too.
+    chart.draw_series(
+        [low, high]
+            .map(|y| EmptyElement::at((x, y)) + PathElement::new(vec![(-5, 0), (5, 0)], style)),
+    )?;
+    Ok(())
+}
+
 /// `rungs` (with the data set's name when there are several): a halving search's runs at every
 /// rung they entered, valid_ll against epochs; nothing for other searches.
-fn draw_rungs(pictures: &mut Pictures, folder: &Folder, dataset: usize) -> Result<(), PlotError> {
+fn draw_rungs(
+    pictures: &mut Pictures,
+    folder: &Folder,
+    dataset: usize,
+    best: Option<&Candidate<'_>>,
+) -> Result<(), PlotError> {
     let rows: Vec<&RungRow> = folder
         .rungs
         .iter()
@@ -974,24 +1756,23 @@ fn draw_rungs(pictures: &mut Pictures, folder: &Folder, dataset: usize) -> Resul
         return Ok(());
     }
     let data = &folder.datasets[dataset];
-    let suffix = if folder.datasets.len() > 1 {
-        format!("-{}", slug(&data.name))
-    } else {
-        String::new()
+    let paths = rung_paths(folder, &rows, best.map(|c| c.run.spec.run_id.as_str()));
+    let pick = match best.and_then(|c| c.config_id) {
+        Some(_) => "the pick (median seed of the best config)",
+        None => "the pick",
     };
-    let paths = rung_paths(folder, &rows);
     render!(
         *pictures,
-        format!("rungs{suffix}"),
+        format!("rungs{}", dataset_suffix(folder, dataset)),
         CURVES_SIZE,
-        rungs_figure(&paths, data)
+        rungs_figure(&paths, data, pick)
     );
     Ok(())
 }
 
 /// One run of a halving search in the rungs picture.
 struct RungPath {
-    /// The run id and its swept parameters.
+    /// The run by its swept values, its id beside.
     label: String,
     /// (epoch, valid_ll) at each rung it entered with a finite measurement.
     points: Vec<(f64, f64)>,
@@ -999,11 +1780,13 @@ struct RungPath {
     promoted: bool,
     /// Trained to the end (not pruned, not ended early).
     finished: bool,
+    /// The run the other pictures draw as the best.
+    pick: bool,
 }
 
-/// The runs of `rows` in grid order; the finished ones last, best final valid_ll last of all.
-fn rung_paths(folder: &Folder, rows: &[&RungRow]) -> Vec<RungPath> {
-    let swept: Vec<&str> = folder.experiment.grid.iter().map(|a| a.key).collect();
+/// The runs of `rows` in grid order; the finished ones last, by final valid_ll, and the run
+/// `pick` last of all.
+fn rung_paths(folder: &Folder, rows: &[&RungRow], pick: Option<&str>) -> Vec<RungPath> {
     let mut ids: Vec<&str> = Vec::new();
     let mut paths: Vec<RungPath> = Vec::new();
     for row in rows {
@@ -1012,14 +1795,13 @@ fn rung_paths(folder: &Folder, rows: &[&RungRow]) -> Vec<RungPath> {
             .position(|id| *id == row.run_id)
             .unwrap_or_else(|| {
                 let spec = folder.runs.iter().find(|r| r.run_id == row.run_id);
-                let params =
-                    spec.map_or(String::new(), |s| describe(&folder.experiment, s, &swept));
                 ids.push(&row.run_id);
                 paths.push(RungPath {
-                    label: format!("{} {params}", row.run_id),
+                    label: spec.map_or(row.run_id.clone(), |s| run_name(&folder.experiment, s)),
                     points: Vec::new(),
                     promoted: false,
                     finished: false,
+                    pick: pick == Some(row.run_id.as_str()),
                 });
                 paths.len() - 1
             });
@@ -1031,11 +1813,13 @@ fn rung_paths(folder: &Folder, rows: &[&RungRow]) -> Vec<RungPath> {
     }
     let last = |p: &RungPath| p.points.last().map_or(f64::NEG_INFINITY, |q| q.1);
     paths.sort_by(|a, b| {
-        a.finished.cmp(&b.finished).then(if a.finished {
-            last(a).total_cmp(&last(b))
-        } else {
-            std::cmp::Ordering::Equal
-        })
+        (a.finished.cmp(&b.finished))
+            .then(a.pick.cmp(&b.pick))
+            .then(if a.finished {
+                last(a).total_cmp(&last(b))
+            } else {
+                std::cmp::Ordering::Equal
+            })
     });
     paths
 }
@@ -1079,11 +1863,13 @@ fn draw_rung_lines<DB: DrawingBackend>(
 }
 
 /// Every run's path through the rungs, values below `floor` drawn on it: the stopped runs
-/// faded, the finalists in colour with legend entries, the pick (the last) widest.
+/// faded, the finalists in colour with legend entries, the pick (the run the
+/// other pictures draw as the best) widest, noted with `pick_note`.
 fn draw_rung_paths<DB: DrawingBackend>(
     chart: &mut RungChart<'_, DB>,
     paths: &[RungPath],
     floor: f64,
+    pick_note: &str,
 ) -> DrawResult<DB> {
     let pinned = |path: &[(f64, f64)]| -> Vec<(f64, f64)> {
         path.iter().map(|&(e, v)| (e, v.max(floor))).collect()
@@ -1096,18 +1882,18 @@ fn draw_rung_paths<DB: DrawingBackend>(
     }
     let finished: Vec<&RungPath> = paths.iter().filter(|p| p.finished).collect();
     for (i, path) in finished.iter().enumerate() {
-        let pick = i + 1 == finished.len();
+        let pick = path.pick;
         let colour = Palette99::pick(i).to_rgba();
         let width = if pick { 3 } else { 2 };
         let last = path.points.last().map_or(f64::NAN, |p| p.1);
         let points = pinned(&path.points);
         chart
             .draw_series(LineSeries::new(points.clone(), colour.stroke_width(width)))?
-            .label(format!(
-                "{}: {last:.4}{}",
-                path.label,
-                if pick { ", the pick" } else { "" }
-            ))
+            .label(if pick {
+                format!("{}: {last:.4}, {pick_note}", path.label)
+            } else {
+                format!("{}: {last:.4}", path.label)
+            })
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(width))
             });
@@ -1120,6 +1906,7 @@ fn rungs_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     paths: &[RungPath],
     data: &Dataset,
+    pick_note: &str,
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let points = |all: bool| {
@@ -1163,6 +1950,181 @@ fn rungs_figure<DB: DrawingBackend>(
     rungs.sort_by(f64::total_cmp);
     rungs.dedup();
     draw_rung_lines(&mut chart, &rungs, floor, upper + pad)?;
-    draw_rung_paths(&mut chart, paths, floor)?;
+    draw_rung_paths(&mut chart, paths, floor, pick_note)?;
     draw_legend(&mut chart)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimate::Evaluation;
+    use crate::train::params::{Setting, TrainConfig};
+    use crate::train::{Outcome, TrainedRun};
+
+    /// A run of `hidden` units and `k` Gibbs steps on seed `seed` that measured `lls`
+    /// (valid_ll, test_ll), or failed without them.
+    fn record(hidden: usize, k: usize, seed: u64, lls: Option<(f64, f64)>) -> RunRecord {
+        let config_id = format!("h{hidden}-k{k}");
+        let spec = RunSpec {
+            index: 0,
+            run_id: format!("{config_id}-s{seed}"),
+            config_id,
+            dataset: 0,
+            train: TrainConfig {
+                hidden,
+                k,
+                seed,
+                ..TrainConfig::default()
+            },
+        };
+        let Some((valid_ll, test_ll)) = lls else {
+            return RunRecord::failed(spec, "failed".into());
+        };
+        let model = Grbm::new([0.0; 2], [1.0; 2], faer::Mat::zeros(2, 1), vec![0.0]);
+        let evaluation = Some(Evaluation {
+            valid_ll,
+            test_ll,
+            train_ll: 0.0,
+            log_z: 0.0,
+            log_z_exact: None,
+            grid_points: 1,
+            recon_error: 0.0,
+        });
+        let trained = TrainedRun {
+            model,
+            evaluation,
+            curve: Vec::new(),
+            samples: Vec::new(),
+            outcome: Outcome::Ok,
+            epochs_done: 1,
+            train_seconds: 0.0,
+            eval_seconds: 0.0,
+        };
+        RunRecord::from_trained(spec, trained)
+    }
+
+    /// Two seeds of hidden 16 (listed first) and 8, each with k 1 and 2, and a failed hidden 4.
+    /// In the hidden 16 cell, k = 1 has the best single run (seed 0) but k = 2 the best mean.
+    fn sweep() -> Vec<RunRecord> {
+        vec![
+            record(16, 1, 0, Some((-3.8, -3.9))),
+            record(16, 1, 1, Some((-4.4, -4.5))),
+            record(16, 2, 0, Some((-4.0, -4.02))),
+            record(16, 2, 1, Some((-4.02, -4.06))),
+            record(8, 1, 0, Some((-4.3, -4.3))),
+            record(8, 1, 1, Some((-4.5, -4.6))),
+            record(8, 2, 0, Some((-4.6, -4.7))),
+            record(8, 2, 1, Some((-4.7, -4.8))),
+            record(4, 1, 0, None),
+        ]
+    }
+
+    /// The hidden-by-lr heat map of `records` (all at one lr): the values of hidden and each
+    /// cell's value and note, `None` for an empty cell.
+    fn cells_of(
+        records: &[RunRecord],
+        ranked: Ranked,
+    ) -> (Vec<String>, Vec<Option<(f64, String)>>) {
+        let finished: Vec<&RunRecord> = records.iter().filter(|r| r.test_ll().is_some()).collect();
+        let data = Dataset {
+            name: "d".into(),
+            train: Vec::new(),
+            valid: Vec::new(),
+            test: Vec::new(),
+            true_ll: None,
+        };
+        let configs = configs(records, &[data], 2);
+        let candidates = ranked_candidates(&configs, &finished, 1, ranked);
+        let specs: Vec<&RunSpec> = records.iter().map(|r| &r.spec).collect();
+        let cells = GridCells::collect(&specs, &candidates[0], "hidden", "lr");
+        let values = cells.values_a.iter().map(|v| v.to_string()).collect();
+        let shown = cells
+            .best
+            .iter()
+            .map(|row| row[0].map(|c| (c.test_ll.mean, cell_note(c))))
+            .collect();
+        (values, shown)
+    }
+
+    #[test]
+    fn a_cell_shows_the_mean_test_ll_of_its_best_configuration_by_mean_valid_ll() {
+        let (values, cells) = cells_of(&sweep(), Ranked::Configs);
+        assert_eq!(values, ["4", "8", "16"], "numbers sorted by value");
+        assert_eq!(
+            cells[0], None,
+            "hidden 4 has no finished run: an empty cell"
+        );
+        let (value, note) = cells[2].clone().unwrap();
+        assert!((value - (-4.02 + -4.06) / 2.0).abs() < 1e-12, "{value}");
+        assert_eq!(note, "2 seeds");
+        let (value, _) = cells[1].clone().unwrap();
+        assert!((value - (-4.3 + -4.6) / 2.0).abs() < 1e-12, "{value}");
+
+        // --by-run: the cell's best single run, seed 0 of k = 1.
+        let (_, cells) = cells_of(&sweep(), Ranked::Runs);
+        assert_eq!(cells[2], Some((-3.9, "seed 0".to_string())));
+    }
+
+    #[test]
+    fn the_lowest_cell_is_not_coloured_like_an_empty_one() {
+        let scale = ColourScale::over([-4.0, -3.0].into_iter()).unwrap();
+        assert_eq!(scale.colour(-4.0), ViridisRGB::get_color(0.0));
+        for t in 0..=100 {
+            let colour = ViridisRGB::get_color(t as f64 / 100.0);
+            assert_ne!(
+                colour, EMPTY_CELL,
+                "an empty cell looks like a value at {t}%"
+            );
+        }
+        let one = ColourScale::over([-4.0].into_iter()).unwrap();
+        assert!(
+            (one.position(-4.0) - 0.5).abs() < 1e-9,
+            "a lone value takes the middle"
+        );
+        assert!(ColourScale::over(std::iter::empty()).is_none());
+    }
+
+    #[test]
+    fn a_slice_is_logarithmic_for_log_uniform_draws_and_lists_spanning_a_factor_of_ten() {
+        let lr =
+            |values: &[f64]| AxisValues::List(values.iter().map(|v| Setting::Lr(*v)).collect());
+        let drawn = [ParamValue::Float(0.01)];
+        let log_uniform = AxisValues::LogUniform {
+            low: 0.001,
+            high: 0.1,
+        };
+        assert_eq!(slice_scale(&log_uniform, &drawn), Scale::Log);
+        assert_eq!(slice_scale(&lr(&[0.001, 0.01]), &drawn), Scale::Log);
+        assert_eq!(slice_scale(&lr(&[0.002, 0.01]), &drawn), Scale::Linear);
+        let uniform = AxisValues::Uniform {
+            low: 0.001,
+            high: 0.1,
+        };
+        assert_eq!(slice_scale(&uniform, &drawn), Scale::Linear);
+        let hidden = AxisValues::RandInt { low: 2, high: 100 };
+        assert_eq!(slice_scale(&hidden, &[ParamValue::Int(3)]), Scale::Linear);
+        assert!(
+            !spans_a_decade([0.0, 1.0, 100.0].into_iter()),
+            "not all positive"
+        );
+        let samplers = [
+            ParamValue::Text("pcd"),
+            ParamValue::Text("cd"),
+            ParamValue::Text("pcd"),
+        ];
+        assert_eq!(
+            slice_scale(&AxisValues::List(Vec::new()), &samplers),
+            Scale::Categories(vec![ParamValue::Text("cd"), ParamValue::Text("pcd")])
+        );
+    }
+
+    #[test]
+    fn log_ticks_read_as_the_round_numbers_they_stand_for() {
+        assert_eq!(log_tick(0.0020000000000000005, true), "0.002");
+        assert_eq!(log_tick(0.0020000000000000005, false), "");
+        assert_eq!(log_tick(0.003, true), "");
+        assert_eq!(log_tick(0.010000000000000002, false), "0.01");
+        assert_eq!(log_tick(100.0, false), "100");
+        assert_eq!(short_number(7.0), "7");
+    }
 }

@@ -797,7 +797,11 @@ fn plot_writes_pngs_of_the_expected_size() {
         &tiny("pics", "hidden = [2, 3]\nseed = [0, 1]\n"),
     );
     assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
-    let out = run(dir.path(), &["plot", "results/pics", "--top", "2", "--svg"]);
+    // Single runs, so that the best two are the two of highest valid_ll.
+    let out = run(
+        dir.path(),
+        &["plot", "results/pics", "--top", "2", "--svg", "--by-run"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let plots = dir.path().join("results/pics/plots");
     let runs = read(&dir.path().join("results/pics/runs.parquet"));
@@ -817,10 +821,6 @@ fn plot_writes_pngs_of_the_expected_size() {
     assert_eq!(
         png_size(&plots.join("curves.png")),
         grbm_sweep::report::plot::CURVES_SIZE
-    );
-    assert_eq!(
-        png_size(&plots.join("grid-hidden-seed.png")),
-        grbm_sweep::report::plot::GRID_SIZE
     );
 
     let one = run(dir.path(), &["plot", "results/pics", "--run", &ids[3].1]);
@@ -855,8 +855,8 @@ fn plot_draws_every_data_sets_best_run_in_one_picture() {
     let svg = std::fs::read_to_string(plots.join("best.svg")).unwrap();
     for name in ["gmm_iso", "two_moons", "mine.csv"] {
         assert!(
-            svg.contains(&format!("{name}: valid_ll")),
-            "{name} is captioned"
+            svg.contains(&format!("{name}: config ")) && svg.contains("over 2 seeds"),
+            "{name} is captioned with its configuration"
         );
     }
     // The file's density is unknown: its test points stand beside the model instead.
@@ -1246,4 +1246,169 @@ fn results_folders_from_before_point_columns_are_still_used() {
             );
         }
     }
+}
+
+/// Runs the tiny experiment `name` over `grid`, then `plot` on its results with `args`, and
+/// returns the folder of pictures.
+fn sweep_and_plot(dir: &Path, name: &str, grid: &str, args: &[&str]) -> std::path::PathBuf {
+    write(dir, "exp.toml", &tiny(name, grid));
+    let out = run(dir, &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results = format!("results/{name}");
+    let out = run(dir, &[&["plot", results.as_str()], args].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir.join(results).join("plots")
+}
+
+/// The names of the pictures in a plots folder that start with `prefix`.
+fn pictures_starting(plots: &Path, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(plots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The best configuration is the one of highest mean valid_ll over its seeds, and its picture
+/// is its median seed by valid_ll: not the luckiest single run, which `--by-run` draws instead.
+#[test]
+fn plot_draws_the_median_seed_of_the_best_configuration_by_mean_valid_ll() {
+    let dir = tempdir();
+    let grid = "hidden = [2, 3]\nseed = [0, 1, 2]\n";
+    let plots = sweep_and_plot(dir.path(), "configs", grid, &["--top", "1", "--svg"]);
+    let runs = read(&dir.path().join("results/configs/runs.parquet"));
+    let (configs, valid) = (strings(&runs, "config_id"), floats(&runs, "valid_ll"));
+    let mean = |config: &str| {
+        let values: Vec<f64> = (0..configs.len())
+            .filter(|&i| configs[i] == config)
+            .map(|i| valid[i])
+            .collect();
+        values.iter().sum::<f64>() / values.len() as f64
+    };
+    let mut ids: Vec<&String> = configs.iter().collect();
+    ids.sort();
+    ids.dedup();
+    let best = ids
+        .iter()
+        .max_by(|a, b| mean(a).total_cmp(&mean(b)).then(b.cmp(a)))
+        .unwrap();
+    let config_of: std::collections::HashMap<String, String> = strings(&runs, "run_id")
+        .into_iter()
+        .zip(configs.iter().cloned())
+        .collect();
+    // Its three seeds best first: the median is the second.
+    let seeds: Vec<(f64, String)> = ranked_by_valid_ll(&runs)
+        .into_iter()
+        .filter(|(_, id)| config_of[id] == **best)
+        .collect();
+    let median = &seeds[1].1;
+
+    assert_eq!(
+        pictures_starting(&plots, "density-"),
+        [
+            format!("density-{median}.png"),
+            format!("density-{median}.svg")
+        ],
+        "the median seed of config {best}"
+    );
+    let svg = std::fs::read_to_string(plots.join(format!("density-{median}.svg"))).unwrap();
+    assert!(
+        svg.contains(&format!("config {best}")) && svg.contains("over 3 seeds"),
+        "the title names the configuration and its seeds"
+    );
+    let best_svg = std::fs::read_to_string(plots.join("best.svg")).unwrap();
+    assert!(
+        best_svg.contains(&format!("(run {median})")),
+        "best.png draws it too"
+    );
+
+    std::fs::remove_dir_all(&plots).unwrap();
+    let out = run(
+        dir.path(),
+        &["plot", "results/configs", "--top", "1", "--by-run"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let luckiest = &ranked_by_valid_ll(&runs)[0].1;
+    assert_eq!(
+        pictures_starting(&plots, "density-"),
+        [format!("density-{luckiest}.png")]
+    );
+}
+
+/// Seeds are replicates that every cell is summarized over, never an axis of a heat map.
+#[test]
+fn plot_of_a_grid_draws_heat_maps_of_the_axes_but_the_seed() {
+    let dir = tempdir();
+    let grid = "hidden = [2, 3]\nlr = [0.01, 0.1]\nseed = [0, 1]\n";
+    let plots = sweep_and_plot(dir.path(), "grid", grid, &["--svg"]);
+    assert_eq!(
+        pictures_starting(&plots, "grid-"),
+        ["grid-hidden-lr.png", "grid-hidden-lr.svg"]
+    );
+    assert_eq!(
+        png_size(&plots.join("grid-hidden-lr.png")),
+        grbm_sweep::report::plot::GRID_SIZE
+    );
+    assert!(
+        pictures_starting(&plots, "slice-").is_empty(),
+        "a grid has heat maps"
+    );
+    let svg = std::fs::read_to_string(plots.join("grid-hidden-lr.svg")).unwrap();
+    assert!(
+        svg.contains("2 seeds") && svg.contains("mean test_ll"),
+        "each cell is a mean over its seeds"
+    );
+}
+
+/// A random search's configurations scatter over the axes, so that a heat map's cells would be
+/// mostly empty: it draws a slice per swept key but the seed instead.
+#[test]
+fn plot_of_a_random_search_draws_slices_not_heat_maps() {
+    let dir = tempdir();
+    let grid = "hidden = { randint = [2, 6] }\nlr = { loguniform = [0.001, 0.1] }\nseed = [0, 1]\n\n\
+                [search]\nstrategy = \"random\"\nsamples = 4\n";
+    let plots = sweep_and_plot(dir.path(), "random", grid, &["--svg"]);
+    assert_eq!(
+        pictures_starting(&plots, "slice-"),
+        [
+            "slice-hidden.png",
+            "slice-hidden.svg",
+            "slice-lr.png",
+            "slice-lr.svg"
+        ]
+    );
+    assert_eq!(
+        png_size(&plots.join("slice-lr.png")),
+        grbm_sweep::report::plot::SLICE_SIZE
+    );
+    assert!(
+        pictures_starting(&plots, "grid-").is_empty(),
+        "no heat maps"
+    );
+    let svg = std::fs::read_to_string(plots.join("slice-lr.svg")).unwrap();
+    assert!(svg.contains("lr (log scale)"), "lr is drawn log-uniformly");
+    assert!(svg.contains("95% t-interval") && svg.contains("the best: "));
+    let svg = std::fs::read_to_string(plots.join("slice-hidden.svg")).unwrap();
+    assert!(
+        !svg.contains("log scale"),
+        "hidden spans less than a factor of 10"
+    );
+}
+
+/// A halving search over drawn configurations draws slices too, its pruned configurations
+/// faded at the rung that stopped them.
+#[test]
+fn plot_of_a_halving_search_over_drawn_configurations_shows_the_pruned_ones() {
+    let dir = tempdir();
+    let grid = "hidden = { randint = [2, 6] }\nseed = [0, 1]\n\n\
+                [search]\nstrategy = \"halving\"\nsamples = 4\nmin_epochs = 1\neta = 2\n";
+    let plots = sweep_and_plot(dir.path(), "halving", grid, &["--svg"]);
+    assert!(pictures_starting(&plots, "grid-").is_empty());
+    let svg = std::fs::read_to_string(plots.join("slice-hidden.svg")).unwrap();
+    assert!(
+        svg.contains("pruned by halving"),
+        "pruned configurations are shown"
+    );
 }
