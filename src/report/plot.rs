@@ -1957,9 +1957,8 @@ fn rungs_figure<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::estimate::Evaluation;
+    use crate::sweep::record::measured;
     use crate::train::params::{Setting, TrainConfig};
-    use crate::train::{Outcome, TrainedRun};
 
     /// A run of `hidden` units and `k` Gibbs steps on seed `seed` that measured `lls`
     /// (valid_ll, test_ll), or failed without them.
@@ -1977,30 +1976,7 @@ mod tests {
                 ..TrainConfig::default()
             },
         };
-        let Some((valid_ll, test_ll)) = lls else {
-            return RunRecord::failed(spec, "failed".into());
-        };
-        let model = Grbm::new([0.0; 2], [1.0; 2], faer::Mat::zeros(2, 1), vec![0.0]);
-        let evaluation = Some(Evaluation {
-            valid_ll,
-            test_ll,
-            train_ll: 0.0,
-            log_z: 0.0,
-            log_z_exact: None,
-            grid_points: 1,
-            recon_error: 0.0,
-        });
-        let trained = TrainedRun {
-            model,
-            evaluation,
-            curve: Vec::new(),
-            samples: Vec::new(),
-            outcome: Outcome::Ok,
-            epochs_done: 1,
-            train_seconds: 0.0,
-            eval_seconds: 0.0,
-        };
-        RunRecord::from_trained(spec, trained)
+        measured(spec, lls)
     }
 
     /// Two seeds of hidden 16 (listed first) and 8, each with k 1 and 2, and a failed hidden 4.
@@ -2032,6 +2008,7 @@ mod tests {
             valid: Vec::new(),
             test: Vec::new(),
             true_ll: None,
+            columns: None,
         };
         let configs = configs(records, &[data], 2);
         let candidates = ranked_candidates(&configs, &finished, 1, ranked);
