@@ -1,4 +1,7 @@
-//! The training loop of one run: initialization, minibatch SGD on the CD-k gradient of the free energy, learning curves and divergence.
+//! The training loop of one run: initialization, minibatch updates (SGD or Adam) along the
+//! log-likelihood gradient, whose negative phase comes from the `sampler` (Gibbs chains: CD-k, PCD,
+//! chains from noise, parallel tempering; or the exact expectation, enumerated or on the grid),
+//! learning curves and divergence.
 
 pub mod params;
 pub mod tempering;
