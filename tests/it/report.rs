@@ -572,9 +572,11 @@ fn report_runs_in_headless_chromium_without_errors_or_requests() {
         dom.matches("title=\"click to sort\"").count() >= 10,
         "sortable headers"
     );
-    // Line charts are inline SVG; the heat maps, too large as SVG, are PNG data URIs.
+    // Line charts are inline SVG; the heat maps, too large as SVG, are PNG data URIs. Either
+    // experiment draws at least a density, the curves, a heat map of hidden by lr (the seed is
+    // never a heat map's axis) and best.
     let pictures = dom.matches("<svg").count() + dom.matches("<img alt=").count();
-    assert!(pictures >= 5, "pictures missing ({pictures})");
+    assert!(pictures >= 4, "pictures missing ({pictures})");
     assert_headers_sort(&page, port, profile.path());
     let screenshot = if bless {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gallery/report.png")
