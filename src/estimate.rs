@@ -308,8 +308,10 @@ fn row_products(
 
 /// Points per axis of the grid behind `sampler = "grid"`: [`auto_grid_points`], capped here so
 /// that an update costs at most 256^2 points times the hidden units. Past the cap the spacing
-/// exceeds sigma/2; the trapezoid error of a Gaussian, exp(-2 pi^2 sigma^2 / h^2), is still
-/// about 3e-9 at h = sigma, that is up to a box of 256 sigmas per axis (tested in tests/it/math.rs).
+/// exceeds sigma/2; the trapezoid error of a Gaussian's mass, exp(-2 pi^2 sigma^2 / h^2), is
+/// still about 3e-9 at h = sigma, that is up to a box of 256 sigmas per axis. That is log Z's
+/// error; the second moments behind the ln sigma gradient carry a factor 1 + 4 pi^2 sigma^2 / h^2
+/// (about 40 there) and agree to about 1e-7 (docs/math.md, tested in tests/it/math.rs).
 pub const MAX_TRAINING_POINTS: usize = 256;
 
 /// Units whose factors `1 + e^-|u|` (each at most 2) are multiplied before one logarithm.
