@@ -52,6 +52,13 @@ pub enum PlotError {
     Draw { path: PathBuf, message: String },
 }
 
+/// Whether a search is drawn as slices rather than heat maps: drawn configurations rarely share
+/// a cell, and a halving search trains few configurations to the end, so either's heat maps
+/// would be mostly empty cells.
+fn sliced(exp: &crate::experiment::Experiment) -> bool {
+    exp.search.draws() || exp.search.strategy == crate::experiment::search::Strategy::Halving
+}
+
 /// Pixel sizes of the pictures.
 pub const DENSITY_SIZE: (u32, u32) = (1200, 580);
 /// Without a true density beside: wide enough for the title's lines.
@@ -236,7 +243,7 @@ fn draw_all(
     for (dataset, candidates) in ranked.iter().enumerate() {
         let top = &candidates[..candidates.len().min(opts.top.max(1))];
         draw_curves(pictures, folder, &finished, top, dataset)?;
-        if folder.experiment.search.draws() {
+        if sliced(&folder.experiment) {
             draw_slices(pictures, folder, candidates, dataset)?;
         } else {
             draw_grids(pictures, folder, candidates, dataset)?;

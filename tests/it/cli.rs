@@ -1412,3 +1412,19 @@ fn plot_of_a_halving_search_over_drawn_configurations_shows_the_pruned_ones() {
         "pruned configurations are shown"
     );
 }
+
+/// Halving over a grid trains one configuration in three to the end: its heat map would be
+/// mostly empty, so it gets slices too.
+#[test]
+fn plot_of_a_halving_search_over_a_grid_draws_slices() {
+    let dir = tempdir();
+    let grid = "hidden = [2, 3, 4]\nlr = [0.01, 0.03]\nseed = [0, 1]\n\n\
+                [search]\nstrategy = \"halving\"\nmin_epochs = 1\neta = 3\n";
+    let plots = sweep_and_plot(dir.path(), "halving", grid, &[]);
+    assert!(pictures_starting(&plots, "grid-").is_empty());
+    assert_eq!(
+        pictures_starting(&plots, "slice-").len(),
+        2,
+        "hidden and lr"
+    );
+}
