@@ -1028,15 +1028,20 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
     );
     assert_eq!(snapshot(&results), edited, "verify wrote into the folder");
 
-    // So is a value changed in a table a reader opens, with the records left as they were.
+    // So is a value changed by one ulp in a table a reader opens, with the records left as they
+    // were: named by the run's row in that file (not row 0, its row among its own rows) and
+    // shown as two numbers that differ (not both rounded to the same 6 digits).
     let runs_path = results.join("runs.parquet");
     let mut runs = read(&runs_path);
     let row = strings(&runs, "run_id")
         .iter()
         .position(|id| *id == ids[2])
         .unwrap();
+    assert_ne!(row, 0, "the edited run must not be in row 0");
     let mut test_ll = floats(&runs, "test_ll");
-    test_ll[row] *= 1.0 + 1e-15;
+    let stored = f64::from_bits(test_ll[row].to_bits() + 1);
+    let recomputed = test_ll[row];
+    test_ll[row] = stored;
     runs.with_column(Column::new("test_ll".into(), test_ll))
         .unwrap();
     ParquetWriter::new(std::fs::File::create(&runs_path).unwrap())
@@ -1045,10 +1050,13 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
     let out = run(dir.path(), &["verify", "results/check", "--run", &ids[2]]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(format!("{stored:?}"), format!("{recomputed:?}"));
     assert!(
         stdout.contains(&format!(
-            "{} differs: runs.parquet test_ll row 0: stored",
-            ids[2]
+            "{} differs: runs.parquet test_ll row {row}: stored {stored:?}, recomputed \
+             {recomputed:?} (difference {:.1e})\n",
+            ids[2],
+            (stored - recomputed).abs()
         )),
         "{stdout}"
     );
