@@ -1073,6 +1073,58 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
     );
 }
 
+/// `verify --run` and `plot --run` take a unique prefix of a run id; a prefix that begins
+/// several ids is refused with all of them listed, not resolved to the first one.
+#[test]
+fn run_id_prefixes_resolve_and_an_ambiguous_one_lists_its_matches() {
+    let dir = tempdir();
+    // 17 runs: by pigeonhole, two of their ids begin with the same hex digit.
+    let seeds: Vec<String> = (0..17).map(|s| s.to_string()).collect();
+    let grid = format!("seed = [{}]\n", seeds.join(", "));
+    write(dir.path(), "exp.toml", &tiny("ids", &grid));
+    assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
+    let ids = strings(
+        &read(&dir.path().join("results/ids/runs.parquet")),
+        "run_id",
+    );
+
+    let out = run(
+        dir.path(),
+        &["verify", "results/ids", "--run", &ids[3][..8]],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("recomputing 1 named run\n{} same\n", ids[3])
+    );
+
+    let shared = ids
+        .iter()
+        .map(|id| &id[..1])
+        .find(|digit| ids.iter().filter(|id| id.starts_with(*digit)).count() > 1)
+        .expect("17 ids over 16 hex digits");
+    let mut matching: Vec<&String> = ids.iter().filter(|id| id.starts_with(shared)).collect();
+    matching.sort();
+    let listed = matching
+        .iter()
+        .map(|id| id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for command in ["verify", "plot"] {
+        let out = run(dir.path(), &[command, "results/ids", "--run", shared]);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "results/ids: the run id prefix {shared} is ambiguous: it begins {} run ids: \
+                 {listed}; give more of the id",
+                matching.len()
+            )),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 /// `plan FILE | head -1`: the reader quits early, and the program must end quietly (by SIGPIPE,
 /// as other Unix tools do), not panic on its next print.
 #[test]
