@@ -471,7 +471,29 @@ fn bad_inputs() -> Vec<BadInput> {
             "unknown_key",
             KeyLine("hiden = 4"),
             &[],
-            &["bad.toml:11", "unknown key `train.hiden`"],
+            &[
+                "bad.toml:11: unknown key `train.hiden`; did you mean `hidden`? allowed keys: \
+                 hidden, ",
+            ],
+            2,
+        ),
+        // Nothing is suggested when no allowed key is near: the list follows at once.
+        case(
+            "unknown_key_far_from_any",
+            KeyLine("colour = 4"),
+            &[],
+            &["bad.toml:11: unknown key `train.colour`; allowed keys: hidden, "],
+            2,
+        ),
+        // A section is named as such, in the same style as a key, not in serde's words.
+        case(
+            "unknown_section",
+            Text(tiny("bad", "").replace("[train]", "[trian]")),
+            &[],
+            &[
+                "bad.toml:10: unknown section `[trian]`; did you mean `[train]`? allowed \
+                 sections: [data], [train], [eval], [grid], [search]",
+            ],
             2,
         ),
         case(
