@@ -105,7 +105,8 @@ enum Command {
         /// Rank single runs by valid_ll instead of configurations by their mean over seeds.
         #[arg(long)]
         by_run: bool,
-        /// Draw the density of this run (repeatable) instead of the best ones.
+        /// Draw the density of this run (repeatable; a unique prefix of its id will do) instead
+        /// of the best ones.
         #[arg(long = "run", value_name = "ID")]
         runs: Vec<String>,
         /// Write an SVG beside every PNG.
@@ -130,7 +131,8 @@ enum Command {
     Verify {
         /// The results folder of a sweep.
         dir: PathBuf,
-        /// Recompute this run (repeatable) instead of a random sample.
+        /// Recompute this run (repeatable; a unique prefix of its id will do) instead of a
+        /// random sample.
         #[arg(long = "run", value_name = "ID")]
         runs: Vec<String>,
         /// Recompute this many runs drawn at random (without --run).
@@ -318,6 +320,11 @@ fn verify(
         );
         drawn
     } else {
+        // A prefix of an id is resolved here, before any line is printed, as `plot` does.
+        let runs = runs
+            .iter()
+            .map(|id| Ok(folder.resolve_run(dir, id, false)?.spec.run_id.clone()))
+            .collect::<anyhow::Result<Vec<String>>>()?;
         let plural = if runs.len() == 1 { "" } else { "s" };
         println!("recomputing {} named run{plural}", runs.len());
         runs

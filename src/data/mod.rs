@@ -682,7 +682,7 @@ fn parquet_point_columns(
         );
         if !readable {
             return Err(read_err(format!(
-                "column `{}` holds {:?} values; point columns must be 32- or 64-bit integers or floats \\
+                "column `{}` holds {:?} values; point columns must be 32- or 64-bit integers or floats \
                  (convert it, or name other columns with `columns`)",
                 fields[c].0, fields[c].1
             )));
@@ -1047,9 +1047,17 @@ mod tests {
         let e = read_points(&path, Some(&["small".into(), "x".into()]))
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("column `small` holds Int8 values") && e.contains("`columns`"),
-            "a numeric column this build cannot read: {e}"
+        // The whole message: a mis-escaped line continuation once put a backslash, a newline
+        // and the next line's indentation into it.
+        assert_eq!(
+            e,
+            format!(
+                "cannot read data file {}: column `small` holds Int8 values; point columns must \
+                 be 32- or 64-bit integers or floats (convert it, or name other columns with \
+                 `columns`)",
+                path.display()
+            ),
+            "a numeric column this build cannot read"
         );
         let e = read_points(&path, Some(&["x".into(), "when".into()]))
             .unwrap_err()

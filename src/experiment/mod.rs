@@ -32,11 +32,22 @@ pub enum ConfigError {
         line: usize,
         message: String,
     },
-    #[error("{path}:{line}: unknown key `{key}`; allowed keys: {allowed}")]
+    #[error("{path}:{line}: unknown key `{key}`; {hint}allowed keys: {allowed}")]
     UnknownKey {
         path: PathBuf,
         line: usize,
         key: String,
+        /// "did you mean `X`? " for the closest allowed key, when one is close; else empty.
+        hint: String,
+        allowed: String,
+    },
+    #[error("{path}:{line}: unknown section `[{section}]`; {hint}allowed sections: {allowed}")]
+    UnknownSection {
+        path: PathBuf,
+        line: usize,
+        section: String,
+        /// "did you mean `[X]`? " for the closest section, when one is close; else empty.
+        hint: String,
         allowed: String,
     },
     #[error("{path}:{line}: `{key}` = {value}: {rule}")]
@@ -90,6 +101,26 @@ pub struct Experiment {
 
 type Section = BTreeMap<Spanned<String>, Spanned<Value>>;
 
+/// The keys of the top level, outside every section; [`RawFile`]'s other fields are sections.
+const TOP_KEYS: [&str; 2] = ["name", "output"];
+const SECTIONS: [&str; 5] = ["data", "train", "eval", "grid", "search"];
+
+/// `did you mean `X`? ` (with `X` decorated by `show`) for the allowed name closest to `word`
+/// by Levenshtein distance, or "" when none is close enough to be what was meant: within 2
+/// edits or a third of the word, and fewer edits than the word has letters (so that a short
+/// word is not "corrected" into an unrelated one).
+fn did_you_mean(word: &str, allowed: &[&str], show: impl Fn(&str) -> String) -> String {
+    let letters = word.chars().count();
+    allowed
+        .iter()
+        .map(|name| (strsim::levenshtein(word, name), *name))
+        .min_by_key(|(distance, _)| *distance)
+        .filter(|(distance, _)| *distance <= 2.max(letters / 3) && *distance < letters)
+        .map_or_else(String::new, |(_, name)| {
+            format!("did you mean `{}`? ", show(name))
+        })
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -114,11 +145,30 @@ pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
 /// Validates an experiment given as text; `path` is used in messages and to resolve relative paths.
 pub fn parse(path: &Path, text: &str) -> Result<Experiment, ConfigError> {
     let ctx = Ctx { path, text };
-    let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Toml {
+    let syntax = |e: toml::de::Error| ConfigError::Toml {
         path: path.to_path_buf(),
         line: e.span().map_or(1, |s| ctx.line(s.start)),
         message: e.message().trim().to_string(),
-    })?;
+    };
+    // The top level is checked by hand first: serde's own refusal ("unknown field `trian`,
+    // expected one of ...") tells neither a section from a key nor what was meant.
+    let top: BTreeMap<Spanned<String>, Value> = toml::from_str(text).map_err(syntax)?;
+    for (key, value) in &top {
+        let name = key.get_ref().as_str();
+        if value.is_table() && !SECTIONS.contains(&name) && !TOP_KEYS.contains(&name) {
+            return Err(ConfigError::UnknownSection {
+                path: path.to_path_buf(),
+                line: ctx.line(key.span().start),
+                section: name.to_string(),
+                hint: did_you_mean(name, &SECTIONS, |s| format!("[{s}]")),
+                allowed: SECTIONS.map(|s| format!("[{s}]")).join(", "),
+            });
+        }
+        if !value.is_table() && !SECTIONS.contains(&name) && !TOP_KEYS.contains(&name) {
+            return Err(ctx.unknown("", key, &TOP_KEYS));
+        }
+    }
+    let raw: RawFile = toml::from_str(text).map_err(syntax)?;
     let name = parse_name(&ctx, &raw.name)?;
     let output = parse_output(&ctx, raw.output.as_ref(), &name)?;
     let data = parse_data(&ctx, raw.data.as_ref())?;
@@ -239,11 +289,18 @@ impl Ctx<'_> {
         }
     }
 
+    /// Key `key` of `section` ("" for the top level) is not one of `allowed`.
     fn unknown(&self, section: &str, key: &Spanned<String>, allowed: &[&str]) -> ConfigError {
+        let name = key.get_ref();
         ConfigError::UnknownKey {
             path: self.path.to_path_buf(),
             line: self.line(key.span().start),
-            key: format!("{section}.{}", key.get_ref()),
+            key: if section.is_empty() {
+                name.clone()
+            } else {
+                format!("{section}.{name}")
+            },
+            hint: did_you_mean(name, allowed, str::to_string),
             allowed: allowed.join(", "),
         }
     }
@@ -494,6 +551,46 @@ mod tests {
     fn unknown_top_level_key_is_rejected_with_line() {
         let e = err(&format!("{MINIMAL}colour = 1\n"));
         assert!(e.contains("exp.toml:") && e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn unknown_top_level_key_is_named_without_a_section() {
+        let e = err(&format!("nmae = 1\n{MINIMAL}"));
+        assert!(
+            e.contains("unknown key `nmae`; did you mean `name`? allowed keys: name, output"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_section_suggests_the_closest_section() {
+        let e = err(&format!("{MINIMAL}[serach]\nsamples = 3\n"));
+        assert!(
+            e.contains("unknown section `[serach]`; did you mean `[search]`? allowed sections: "),
+            "{e}"
+        );
+        let e = err(&format!("{MINIMAL}[plots]\nsize = 3\n"));
+        assert!(
+            e.contains("unknown section `[plots]`; allowed sections: [data], "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn did_you_mean_suggests_only_close_names() {
+        let show = |s: &str| s.to_string();
+        let keys = ["hidden", "lr", "k", "batch_size"];
+        assert_eq!(
+            did_you_mean("hiden", &keys, show),
+            "did you mean `hidden`? "
+        );
+        assert_eq!(
+            did_you_mean("batchsize", &keys, show),
+            "did you mean `batch_size`? "
+        );
+        // Two edits from `lr` and `k`, but as many as the word has letters: no guess.
+        assert_eq!(did_you_mean("xy", &keys, show), "");
+        assert_eq!(did_you_mean("colour", &keys, show), "");
     }
 
     #[test]

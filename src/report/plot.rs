@@ -10,7 +10,7 @@ use crate::stats::Estimate;
 use crate::sweep::configs::{
     Config, best_configs, compare_values, config_keys, configs, param, replicated,
 };
-use crate::sweep::folder::Folder;
+use crate::sweep::folder::{Folder, RunIdError};
 use crate::sweep::halving::{Decision, RungRow};
 use crate::sweep::record::{RunRecord, best_runs};
 use crate::train::params::ParamValue;
@@ -46,8 +46,8 @@ pub struct PlotOptions {
 pub enum PlotError {
     #[error("{dir} has no finished runs to plot; run the sweep first")]
     NoResults { dir: PathBuf },
-    #[error("{dir} has no finished run with id {id}")]
-    UnknownRun { dir: PathBuf, id: String },
+    #[error(transparent)]
+    UnknownRun(#[from] RunIdError),
     #[error("cannot draw {path}: {message}")]
     Draw { path: PathBuf, message: String },
 }
@@ -237,7 +237,7 @@ fn draw_all(
         seeds(&folder.experiment).len(),
     );
     let ranked = ranked_candidates(&configs, &finished, folder.datasets.len(), opts.ranked);
-    for (record, chosen) in chosen_runs(dir, &finished, &ranked, opts)? {
+    for (record, chosen) in chosen_runs(folder, dir, &ranked, opts)? {
         draw_density(pictures, folder, record, chosen)?;
     }
     for (dataset, candidates) in ranked.iter().enumerate() {
@@ -359,8 +359,8 @@ fn ranked_candidates<'c>(
 /// The runs to draw densities for: those named in `opts.runs`, else the runs of the best
 /// `opts.top` candidates of each data set, each with the candidate it stands for.
 fn chosen_runs<'c>(
+    folder: &'c Folder,
     dir: &Path,
-    finished: &[&'c RunRecord],
     ranked: &'c [Vec<Candidate<'c>>],
     opts: &PlotOptions,
 ) -> Result<Vec<(&'c RunRecord, Option<&'c Candidate<'c>>)>, PlotError> {
@@ -373,16 +373,7 @@ fn chosen_runs<'c>(
     }
     opts.runs
         .iter()
-        .map(|id| {
-            finished
-                .iter()
-                .find(|r| &r.spec.run_id == id)
-                .map(|r| (*r, None))
-                .ok_or_else(|| PlotError::UnknownRun {
-                    dir: dir.to_path_buf(),
-                    id: id.clone(),
-                })
-        })
+        .map(|id| Ok((folder.resolve_run(dir, id, true)?, None)))
         .collect()
 }
 

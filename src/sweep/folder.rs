@@ -8,7 +8,7 @@ use super::{RunError, SweepReport, assign_shards, data_fields, halving_of, load_
 use crate::data::Dataset;
 use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, expand};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// What `merge` found.
@@ -41,6 +41,72 @@ pub struct Folder {
     pub next_rung: Option<(usize, Vec<RunSpec>, Vec<String>)>,
     /// Shards the sweep was split into (1 for an unsharded sweep).
     pub shards: usize,
+}
+
+/// Why a run id given on the command line (`verify --run`, `plot --run`) names no single run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunIdError {
+    #[error("{dir} has no {what} {prefix}")]
+    NoMatch {
+        dir: PathBuf,
+        /// "record of a run" or "finished run with id": the runs that were searched.
+        what: &'static str,
+        prefix: String,
+    },
+    #[error("{dir}: the run id prefix {prefix} is ambiguous: it begins {} run ids: {}; give more of the id", ids.len(), ids.join(", "))]
+    Ambiguous {
+        dir: PathBuf,
+        prefix: String,
+        ids: Vec<String>,
+    },
+}
+
+impl Folder {
+    /// The run with a record (`finished`: and an evaluation, the runs `plot` can draw) whose id
+    /// is `prefix` or begins with it, so that a user can type the first few hex digits of an id;
+    /// a prefix shared by several runs is refused with their ids rather than guessed, and an
+    /// empty one matches nothing. `dir` names the folder in errors.
+    pub fn resolve_run(
+        &self,
+        dir: &Path,
+        prefix: &str,
+        finished: bool,
+    ) -> Result<&RunRecord, RunIdError> {
+        let candidates = self
+            .records
+            .iter()
+            .filter(|r| !finished || r.test_ll().is_some());
+        // A whole id is that run even if (impossibly for ids of one length) it began another.
+        let matches: Vec<&RunRecord> = match candidates.clone().find(|r| r.spec.run_id == prefix) {
+            Some(exact) => vec![exact],
+            None if prefix.is_empty() => Vec::new(),
+            None => candidates
+                .filter(|r| r.spec.run_id.starts_with(prefix))
+                .collect(),
+        };
+        match matches[..] {
+            [one] => Ok(one),
+            [] => Err(RunIdError::NoMatch {
+                dir: dir.to_path_buf(),
+                what: if finished {
+                    "finished run with id"
+                } else {
+                    "record of a run"
+                },
+                prefix: prefix.to_string(),
+            }),
+            _ => {
+                // Sorted, so the ids that begin alike stand together to be told apart.
+                let mut ids: Vec<String> = matches.iter().map(|r| r.spec.run_id.clone()).collect();
+                ids.sort();
+                Err(RunIdError::Ambiguous {
+                    dir: dir.to_path_buf(),
+                    prefix: prefix.to_string(),
+                    ids,
+                })
+            }
+        }
+    }
 }
 
 /// Reads a results folder without locking it (a sweep may still be adding records).

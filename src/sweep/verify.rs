@@ -18,7 +18,7 @@ const TIMING: [&str; 2] = ["train_seconds", "eval_seconds"];
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub run_id: String,
-    /// The first difference, as `table.column row r: stored A, recomputed B`.
+    /// The first difference, as `table.column row r: stored A, recomputed B (difference D)`.
     pub difference: Option<String>,
 }
 
@@ -124,7 +124,8 @@ fn first_difference(
     let recomputed = rows_of(folder, dir, again)?;
     let recorded = rows_of(folder, dir, stored)?;
     for ((name, a), (_, b)) in recorded.iter().zip(&recomputed) {
-        if let Some(difference) = frame_difference(a, b) {
+        // A record's rows are numbered from 0 within the run: the record holds only that run.
+        if let Some(difference) = frame_difference(a, b, |row| row) {
             return Ok(Some(format!("{name}.{difference}")));
         }
     }
@@ -133,25 +134,37 @@ fn first_difference(
             .iter()
             .find(|(n, _)| n == name)
             .expect("every table file is one of RUN_TABLES");
-        let mine = file
+        let mask = file
             .column("run_id")
-            .and_then(|ids| ids.str().map(|ids| ids.equal(again.spec.run_id.as_str())))
-            .and_then(|mask| file.filter(&mask));
-        let a = match mine {
-            Ok(rows) => rows,
+            .and_then(|ids| ids.str().map(|ids| ids.equal(again.spec.run_id.as_str())));
+        let (a, at) = match mask.and_then(|mask| Ok((file.filter(&mask)?, mask))) {
+            // The rows of the file the run's rows came from, so that a difference names the
+            // row a reader of the file finds it in, not the row among the run's own.
+            Ok((rows, mask)) => (
+                rows,
+                mask.iter()
+                    .enumerate()
+                    .filter(|(_, mine)| *mine == Some(true))
+                    .map(|(i, _)| i)
+                    .collect::<Vec<usize>>(),
+            ),
             Err(e) => return Ok(Some(format!("{name}.parquet: {e}"))),
         };
-        if let Some(difference) = frame_difference(&a, b) {
+        if let Some(difference) = frame_difference(&a, b, |row| at[row]) {
             return Ok(Some(format!("{name}.parquet {difference}")));
         }
     }
     Ok(None)
 }
 
-/// `column row r: stored A, recomputed B` for the first differing value of two frames with the
-/// same columns; floats are compared by their bits, so -0.0 differs from 0.0 and NaN equals
-/// only the same NaN.
-fn frame_difference(stored: &DataFrame, again: &DataFrame) -> Option<String> {
+/// `column row r: stored A, recomputed B (difference D)` for the first differing value of two
+/// frames with the same columns, `r` being `row_in_file` of the row among the frames; floats are
+/// compared by their bits, so -0.0 differs from 0.0 and NaN equals only the same NaN.
+fn frame_difference(
+    stored: &DataFrame,
+    again: &DataFrame,
+    row_in_file: impl Fn(usize) -> usize,
+) -> Option<String> {
     if stored.height() != again.height() {
         return Some(format!(
             "rows: stored {}, recomputed {}",
@@ -179,9 +192,31 @@ fn frame_difference(stored: &DataFrame, again: &DataFrame) -> Option<String> {
                 _ => a == b,
             };
             if !same {
-                return Some(format!("{name} row {row}: stored {a}, recomputed {b}"));
+                let row = row_in_file(row);
+                return Some(format!(
+                    "{name} row {row}: {}",
+                    stored_and_recomputed(&a, &b)
+                ));
             }
         }
     }
     None
+}
+
+/// `stored A, recomputed B`, floats in the shortest form that reads back to the same f64
+/// (polars' display rounds to 6 digits, which showed a one-ulp change as two equal numbers),
+/// with their absolute difference when it is a number other than 0 (-0.0 against 0.0, or a
+/// NaN, shows in the values themselves).
+fn stored_and_recomputed(a: &AnyValue, b: &AnyValue) -> String {
+    match (a, b) {
+        (AnyValue::Float64(x), AnyValue::Float64(y)) => {
+            let difference = (x - y).abs();
+            if difference.is_finite() && difference > 0.0 {
+                format!("stored {x:?}, recomputed {y:?} (difference {difference:.1e})")
+            } else {
+                format!("stored {x:?}, recomputed {y:?}")
+            }
+        }
+        _ => format!("stored {a}, recomputed {b}"),
+    }
 }

@@ -471,7 +471,29 @@ fn bad_inputs() -> Vec<BadInput> {
             "unknown_key",
             KeyLine("hiden = 4"),
             &[],
-            &["bad.toml:11", "unknown key `train.hiden`"],
+            &[
+                "bad.toml:11: unknown key `train.hiden`; did you mean `hidden`? allowed keys: \
+                 hidden, ",
+            ],
+            2,
+        ),
+        // Nothing is suggested when no allowed key is near: the list follows at once.
+        case(
+            "unknown_key_far_from_any",
+            KeyLine("colour = 4"),
+            &[],
+            &["bad.toml:11: unknown key `train.colour`; allowed keys: hidden, "],
+            2,
+        ),
+        // A section is named as such, in the same style as a key, not in serde's words.
+        case(
+            "unknown_section",
+            Text(tiny("bad", "").replace("[train]", "[trian]")),
+            &[],
+            &[
+                "bad.toml:10: unknown section `[trian]`; did you mean `[train]`? allowed \
+                 sections: [data], [train], [eval], [grid], [search]",
+            ],
             2,
         ),
         case(
@@ -1028,15 +1050,20 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
     );
     assert_eq!(snapshot(&results), edited, "verify wrote into the folder");
 
-    // So is a value changed in a table a reader opens, with the records left as they were.
+    // So is a value changed by one ulp in a table a reader opens, with the records left as they
+    // were: named by the run's row in that file (not row 0, its row among its own rows) and
+    // shown as two numbers that differ (not both rounded to the same 6 digits).
     let runs_path = results.join("runs.parquet");
     let mut runs = read(&runs_path);
     let row = strings(&runs, "run_id")
         .iter()
         .position(|id| *id == ids[2])
         .unwrap();
+    assert_ne!(row, 0, "the edited run must not be in row 0");
     let mut test_ll = floats(&runs, "test_ll");
-    test_ll[row] *= 1.0 + 1e-15;
+    let stored = f64::from_bits(test_ll[row].to_bits() + 1);
+    let recomputed = test_ll[row];
+    test_ll[row] = stored;
     runs.with_column(Column::new("test_ll".into(), test_ll))
         .unwrap();
     ParquetWriter::new(std::fs::File::create(&runs_path).unwrap())
@@ -1045,10 +1072,13 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
     let out = run(dir.path(), &["verify", "results/check", "--run", &ids[2]]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(format!("{stored:?}"), format!("{recomputed:?}"));
     assert!(
         stdout.contains(&format!(
-            "{} differs: runs.parquet test_ll row 0: stored",
-            ids[2]
+            "{} differs: runs.parquet test_ll row {row}: stored {stored:?}, recomputed \
+             {recomputed:?} (difference {:.1e})\n",
+            ids[2],
+            (stored - recomputed).abs()
         )),
         "{stdout}"
     );
@@ -1063,6 +1093,58 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
         "{}",
         stderr(&out)
     );
+}
+
+/// `verify --run` and `plot --run` take a unique prefix of a run id; a prefix that begins
+/// several ids is refused with all of them listed, not resolved to the first one.
+#[test]
+fn run_id_prefixes_resolve_and_an_ambiguous_one_lists_its_matches() {
+    let dir = tempdir();
+    // 17 runs: by pigeonhole, two of their ids begin with the same hex digit.
+    let seeds: Vec<String> = (0..17).map(|s| s.to_string()).collect();
+    let grid = format!("seed = [{}]\n", seeds.join(", "));
+    write(dir.path(), "exp.toml", &tiny("ids", &grid));
+    assert!(run(dir.path(), &["exp.toml", "--quiet"]).status.success());
+    let ids = strings(
+        &read(&dir.path().join("results/ids/runs.parquet")),
+        "run_id",
+    );
+
+    let out = run(
+        dir.path(),
+        &["verify", "results/ids", "--run", &ids[3][..8]],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("recomputing 1 named run\n{} same\n", ids[3])
+    );
+
+    let shared = ids
+        .iter()
+        .map(|id| &id[..1])
+        .find(|digit| ids.iter().filter(|id| id.starts_with(*digit)).count() > 1)
+        .expect("17 ids over 16 hex digits");
+    let mut matching: Vec<&String> = ids.iter().filter(|id| id.starts_with(shared)).collect();
+    matching.sort();
+    let listed = matching
+        .iter()
+        .map(|id| id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    for command in ["verify", "plot"] {
+        let out = run(dir.path(), &[command, "results/ids", "--run", shared]);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "results/ids: the run id prefix {shared} is ambiguous: it begins {} run ids: \
+                 {listed}; give more of the id",
+                matching.len()
+            )),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 /// `plan FILE | head -1`: the reader quits early, and the program must end quietly (by SIGPIPE,
