@@ -176,11 +176,15 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize, ranked: Ranke
     out
 }
 
-/// The `(true_ll = ...; gap = ...)` note of a table's heading.
-fn gap_note(true_ll: Option<f64>) -> String {
-    match true_ll {
-        Some(t) => format!("true_ll = {t:.4}; gap = true_ll - test_ll, "),
-        None => String::new(),
+/// The `(true_ll = ...; baseline_ll = ...; gap = ...)` note of a table's heading: what a
+/// `test_ll` is to be read against, the truth above and one Gaussian below.
+fn gap_note(data: &Dataset) -> String {
+    let baseline = data.baseline_ll().map_or(String::new(), |b| {
+        format!("baseline_ll = {b:.4} (one Gaussian); ")
+    });
+    match data.true_ll {
+        Some(t) => format!("true_ll = {t:.4}; {baseline}gap = true_ll - test_ll, "),
+        None => baseline,
     }
 }
 
@@ -203,7 +207,7 @@ fn config_table(
         top.min(ranked.len()),
         ranked.len(),
         data.name,
-        gap_note(data.true_ll),
+        gap_note(data),
     );
     out.push_str(&format!(
         "  {:<16}  {:>5}  {:>9}  {:>9}  {:<20}  {:>7}  {}\n",
@@ -257,12 +261,7 @@ fn run_table(
         ranked.len(),
         data.name
     );
-    match data.true_ll {
-        Some(t) => out.push_str(&format!(
-            " (true_ll = {t:.4}; gap = true_ll - test_ll, nats per point):\n"
-        )),
-        None => out.push_str(" (nats per point):\n"),
-    }
+    out.push_str(&format!(" ({}nats per point):\n", gap_note(data)));
     out.push_str(&format!(
         "  {:<16}  {:>9}  {:>9}  {:>9}  {:>7}  {}\n",
         "run_id", "valid_ll", "test_ll", "train_ll", "gap", "parameters"
