@@ -1516,3 +1516,30 @@ fn one_gaussian_ll(train: &[[f64; 2]], test: &[[f64; 2]]) -> f64 {
         .sum::<f64>()
         / test.len() as f64
 }
+
+/// When every run of a data set diverged the summary has no table to show: it says so, with the
+/// counts and the learning rates tried, and points at the usual fixes. The sweep still exits 0:
+/// a diverged run is an outcome (docs/command-line.md, exit status).
+#[test]
+fn a_data_set_where_every_run_diverged_gets_a_hint() {
+    let dir = tempdir();
+    let text = tiny("wild", "lr = [1000.0, 2000.0]\n").replace(
+        "[train]\n",
+        "[train]\nmomentum = 0.0\nlr_schedule = \"constant\"\n",
+    );
+    write(dir.path(), "exp.toml", &text);
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let runs = read(&dir.path().join("results/wild/runs.parquet"));
+    assert_eq!(strings(&runs, "status"), ["diverged", "diverged"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("no run on gmm_iso finished (2 diverged of 2):")
+            && stdout.contains(
+                "every run diverged (non-finite parameters): lower lr (now 1000.0, 2000.0) \
+                 or clip_norm (now 20.0)"
+            ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("best "), "no table of best runs: {stdout}");
+}
