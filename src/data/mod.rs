@@ -1,5 +1,6 @@
 //! The points a sweep trains and tests on: built-in generators with their exact densities, and CSV/Parquet files, split by `[data] seed`.
 
+pub mod baseline;
 pub mod densities;
 
 use crate::identity::Field;

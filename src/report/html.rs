@@ -432,22 +432,25 @@ fn field_text(field: &Field) -> String {
 fn datasets_section(folder: &Folder) -> String {
     let mut out = String::from(
         "<section id=\"datasets\">\n<h2>Data sets</h2>\n<table class=\"sortable\">\n<thead><tr>\
-         <th>data set</th><th>n train</th><th>n valid</th><th>n test</th><th>true_ll</th></tr></thead>\n<tbody>\n",
+         <th>data set</th><th>n train</th><th>n valid</th><th>n test</th><th>true_ll</th><th>baseline_ll</th></tr></thead>\n<tbody>\n",
     );
     for data in &folder.datasets {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}</tr>",
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}{}</tr>",
             escape(&data.name),
             data.train.len(),
             data.valid.len(),
             data.test.len(),
-            number_cell(data.true_ll)
+            number_cell(data.true_ll),
+            number_cell(data.baseline_ll())
         );
     }
     out.push_str(
         "</tbody>\n</table>\n<p class=\"note\">true_ll: the mean log density of the test points \
-         under the distribution that drew them (nats per point), where it is known.</p>\n</section>\n",
+         under the distribution that drew them (nats per point), where it is known. baseline_ll: the \
+         mean log density of the test points under one Gaussian with full covariance fitted to the \
+         training points: a fit whose test_ll is not above it does no better than one blob.</p>\n</section>\n",
     );
     out
 }

@@ -929,6 +929,8 @@ fn curves_figure<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .light_line_style(TRANSPARENT)
+        .x_labels(epoch_labels(max_epoch))
+        .x_label_formatter(&epoch_tick)
         .x_desc("epoch")
         .y_desc("test_ll (nats per point)")
         .draw()?;
@@ -937,6 +939,18 @@ fn curves_figure<DB: DrawingBackend>(
         draw_true_ll(&mut chart, t, max_epoch)?;
     }
     draw_legend(&mut chart)
+}
+
+/// An epoch tick's label: a count, so "5", not the "5.0" of a float axis.
+fn epoch_tick(epoch: &f64) -> String {
+    format!("{epoch:.0}")
+}
+
+/// How many ticks to ask of an epoch axis from 0 to `max_epoch`: at most one per epoch, so that
+/// plotters' steps (a power of ten over 1, 2, 5 or 10) never land between two epochs, where an
+/// integer label would name the wrong one ("2" at 2.5).
+fn epoch_labels(max_epoch: f64) -> usize {
+    (max_epoch as usize + 1).min(10)
 }
 
 /// (epoch, test_ll) at each evaluation of a run.
@@ -1940,7 +1954,7 @@ fn rungs_figure<DB: DrawingBackend>(
         .configure_mesh()
         .light_line_style(TRANSPARENT)
         .x_labels(8)
-        .x_label_formatter(&|e| format!("{e:.0}"))
+        .x_label_formatter(&epoch_tick)
         .x_desc("epoch (log scale); runs below the bottom edge are drawn on it")
         .y_desc("valid_ll (nats per point)")
         .draw()?;
@@ -1954,6 +1968,27 @@ fn rungs_figure<DB: DrawingBackend>(
 
 #[cfg(test)]
 mod tests {
+
+    /// The epoch axis is labelled in whole epochs: every tick plotters places on 0..max_epoch is
+    /// an integer (at most one per epoch), and its label has no ".0".
+    #[test]
+    fn epoch_ticks_are_whole_epochs() {
+        use plotters::coord::ranged1d::Ranged;
+        for max_epoch in 1..=400 {
+            let max_epoch = f64::from(max_epoch);
+            let axis = RangedCoordf64::from(0.0..max_epoch);
+            let ticks = axis.key_points(epoch_labels(max_epoch));
+            assert!(ticks.len() >= 2, "{max_epoch}: {ticks:?}");
+            assert!(
+                ticks.iter().all(|t| t.fract() == 0.0),
+                "{max_epoch}: {ticks:?}"
+            );
+        }
+        assert_eq!(
+            [0.0, 5.0, 10.0, 250.0].map(|e| epoch_tick(&e)),
+            ["0", "5", "10", "250"]
+        );
+    }
     use super::*;
     use crate::sweep::record::measured;
     use crate::train::params::{Setting, TrainConfig};

@@ -163,7 +163,9 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize, ranked: Ranke
     let by_config = ranked == Ranked::Configs && replicated(&configs);
     let mut tables = String::new();
     for (index, data) in report.datasets.iter().enumerate() {
-        if by_config {
+        if let Some(hint) = nothing_finished_hint(&report.records, index, data) {
+            tables.push_str(&hint);
+        } else if by_config {
             tables.push_str(&config_table(exp, &configs, index, data, top));
         } else {
             tables.push_str(&run_table(exp, &report.records, index, data, top));
@@ -176,12 +178,70 @@ pub fn summary(exp: &Experiment, report: &SweepReport, top: usize, ranked: Ranke
     out
 }
 
-/// The `(true_ll = ...; gap = ...)` note of a table's heading.
-fn gap_note(true_ll: Option<f64>) -> String {
-    match true_ll {
-        Some(t) => format!("true_ll = {t:.4}; gap = true_ll - test_ll, "),
-        None => String::new(),
+/// The `(true_ll = ...; baseline_ll = ...; gap = ...)` note of a table's heading: what a
+/// `test_ll` is to be read against, the truth above and one Gaussian below.
+fn gap_note(data: &Dataset) -> String {
+    let baseline = data.baseline_ll().map_or(String::new(), |b| {
+        format!("baseline_ll = {b:.4} (one Gaussian); ")
+    });
+    match data.true_ll {
+        Some(t) => format!("true_ll = {t:.4}; {baseline}gap = true_ll - test_ll, "),
+        None => baseline,
     }
+}
+
+/// When no run of data set `dataset` finished (`ok`) but some diverged or failed, there is no
+/// table of best runs to print: say what happened, how often, and what usually fixes it, rather
+/// than printing nothing at all.
+fn nothing_finished_hint(records: &[RunRecord], dataset: usize, data: &Dataset) -> Option<String> {
+    let runs: Vec<&RunRecord> = records
+        .iter()
+        .filter(|r| r.spec.dataset == dataset)
+        .collect();
+    let count = |s: Status| runs.iter().filter(|r| r.status == s).count();
+    let (diverged, failed) = (count(Status::Diverged), count(Status::Failed));
+    if count(Status::Ok) > 0 || diverged + failed == 0 {
+        return None;
+    }
+    let counts: Vec<String> = [Status::Diverged, Status::Failed, Status::Pruned]
+        .into_iter()
+        .filter(|&s| count(s) > 0)
+        .map(|s| format!("{} {}", count(s), s.name()))
+        .collect();
+    let mut out = format!(
+        "\nno run on {} finished ({} of {}):\n",
+        data.name,
+        counts.join(", "),
+        runs.len()
+    );
+    if diverged > 0 {
+        out.push_str(&format!(
+            "  {} diverged (non-finite parameters): lower lr (now {}) or clip_norm (now {}); \
+             see docs/command-line.md#progress-and-summary\n",
+            if failed == 0 { "every run" } else { "runs" },
+            values_of(&runs, "lr"),
+            values_of(&runs, "clip_norm"),
+        ));
+    }
+    if failed > 0 {
+        out.push_str(
+            "  failed runs raised an error: the `error` column of runs.parquet says which\n",
+        );
+    }
+    Some(out)
+}
+
+/// The distinct values of train key `key` among `runs`, in order of first appearance.
+fn values_of(runs: &[&RunRecord], key: &str) -> String {
+    let mut values: Vec<String> = Vec::new();
+    for r in runs {
+        for (k, v) in r.spec.train.params() {
+            if k == key && !values.contains(&v.to_string()) {
+                values.push(v.to_string());
+            }
+        }
+    }
+    values.join(", ")
 }
 
 /// The best configurations of one data set by mean `valid_ll`, with the `test_ll` interval.
@@ -203,7 +263,7 @@ fn config_table(
         top.min(ranked.len()),
         ranked.len(),
         data.name,
-        gap_note(data.true_ll),
+        gap_note(data),
     );
     out.push_str(&format!(
         "  {:<16}  {:>5}  {:>9}  {:>9}  {:<20}  {:>7}  {}\n",
@@ -257,12 +317,7 @@ fn run_table(
         ranked.len(),
         data.name
     );
-    match data.true_ll {
-        Some(t) => out.push_str(&format!(
-            " (true_ll = {t:.4}; gap = true_ll - test_ll, nats per point):\n"
-        )),
-        None => out.push_str(" (nats per point):\n"),
-    }
+    out.push_str(&format!(" ({}nats per point):\n", gap_note(data)));
     out.push_str(&format!(
         "  {:<16}  {:>9}  {:>9}  {:>9}  {:>7}  {}\n",
         "run_id", "valid_ll", "test_ll", "train_ll", "gap", "parameters"

@@ -155,10 +155,6 @@ pub fn runs_frame(
     records: &[RunRecord],
     datasets: &[Dataset],
 ) -> Result<DataFrame, OutputError> {
-    let true_ll: Vec<Option<f64>> = records
-        .iter()
-        .map(|r| datasets[r.spec.dataset].true_ll)
-        .collect();
     let evals: Vec<_> = records
         .iter()
         .map(|r| r.run.as_ref().and_then(|run| run.evaluation))
@@ -183,15 +179,9 @@ pub fn runs_frame(
         col("train_ll", eval_f64(&|e| Some(e.train_ll))),
         col("valid_ll", eval_f64(&|e| Some(e.valid_ll))),
         col("test_ll", eval_f64(&|e| Some(e.test_ll))),
-        col("true_ll", true_ll.clone()),
-        col(
-            "test_ll_gap",
-            evals
-                .iter()
-                .zip(&true_ll)
-                .map(|(e, t)| Some(t.as_ref()? - e.as_ref()?.test_ll))
-                .collect::<Vec<_>>(),
-        ),
+    ]);
+    columns.extend(reference_columns(records, datasets, &evals));
+    columns.extend([
         col("log_z", eval_f64(&|e| Some(e.log_z))),
         col("log_z_exact", eval_f64(&|e| e.log_z_exact)),
         col(
@@ -227,6 +217,33 @@ pub fn runs_frame(
         col("eval_seconds", run_f64(&|run| run.eval_seconds)),
     ]);
     frame(path, records.len(), columns)
+}
+
+/// `true_ll`, `baseline_ll` and `test_ll_gap` of each run: what its `test_ll` is measured
+/// against. The baseline is computed once per data set, not once per run.
+fn reference_columns(
+    records: &[RunRecord],
+    datasets: &[Dataset],
+    evals: &[Option<crate::estimate::Evaluation>],
+) -> [Column; 3] {
+    let baselines: Vec<Option<f64>> = datasets.iter().map(Dataset::baseline_ll).collect();
+    let per_run = |f: &dyn Fn(usize) -> Option<f64>| {
+        records
+            .iter()
+            .map(|r| f(r.spec.dataset))
+            .collect::<Vec<_>>()
+    };
+    let true_ll = per_run(&|d| datasets[d].true_ll);
+    let gap = evals
+        .iter()
+        .zip(&true_ll)
+        .map(|(e, t)| Some(t.as_ref()? - e.as_ref()?.test_ll))
+        .collect::<Vec<_>>();
+    [
+        col("true_ll", true_ll),
+        col("baseline_ll", per_run(&|d| baselines[d])),
+        col("test_ll_gap", gap),
+    ]
 }
 
 /// `curves.parquet`: one row per run and evaluation epoch.
@@ -444,6 +461,7 @@ pub fn configs_frame(
     let keys = config_keys(exp);
     let specs: Vec<&RunSpec> = configs.iter().map(Config::spec).collect();
     let f = |g: &dyn Fn(&Config<'_>) -> Option<f64>| configs.iter().map(g).collect::<Vec<_>>();
+    let baselines: Vec<Option<f64>> = datasets.iter().map(Dataset::baseline_ll).collect();
     let mut columns = vec![
         col(
             "config_id",
@@ -483,6 +501,7 @@ pub fn configs_frame(
             f(&|c| c.test_ll.and_then(|e| e.ci).map(|ci| ci.1)),
         ),
         col("gap_mean", f(&|c| c.gap_mean)),
+        col("baseline_ll", f(&|c| baselines[c.dataset])),
         col(
             "rank",
             configs

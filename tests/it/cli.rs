@@ -102,6 +102,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
         ("valid_ll", DataType::Float64),
         ("test_ll", DataType::Float64),
         ("true_ll", DataType::Float64),
+        ("baseline_ll", DataType::Float64),
         ("test_ll_gap", DataType::Float64),
         ("log_z", DataType::Float64),
         ("log_z_exact", DataType::Float64),
@@ -130,6 +131,7 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
         "valid_ll",
         "test_ll",
         "true_ll",
+        "baseline_ll",
         "log_z",
         "log_z_exact",
         "grid_points",
@@ -1509,4 +1511,117 @@ fn plot_of_a_halving_search_over_a_grid_draws_slices() {
         2,
         "hidden and lr"
     );
+}
+
+/// `baseline_ll` (one Gaussian with full covariance fitted to the training points) is a column
+/// of runs.parquet and configs.parquet, the same for every run of a data set, equal to the same
+/// fit recomputed here from data.parquet's points, printed in the summary's heading, and beaten
+/// by the best run on gmm_iso: three blobs are not one.
+#[test]
+fn baseline_ll_is_one_gaussian_fitted_to_the_training_points() {
+    let dir = tempdir();
+    let text = tiny("baseline", "hidden = [4, 8]\n")
+        .replace(
+            "source = \"gmm_iso\"",
+            "source = [\"gmm_iso\", \"two_moons\"]",
+        )
+        .replace("epochs = 3", "epochs = 15");
+    write(dir.path(), "exp.toml", &text);
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let results = dir.path().join("results/baseline");
+    let runs = read(&results.join("runs.parquet"));
+    let data = read(&results.join("data.parquet"));
+    let (names, x1, x2, split) = (
+        strings(&data, "dataset"),
+        floats(&data, "x1"),
+        floats(&data, "x2"),
+        strings(&data, "split"),
+    );
+    let points = |name: &str, part: &str| -> Vec<[f64; 2]> {
+        (0..names.len())
+            .filter(|&i| names[i] == name && split[i] == part)
+            .map(|i| [x1[i], x2[i]])
+            .collect()
+    };
+    let (datasets, baselines) = (strings(&runs, "dataset"), floats(&runs, "baseline_ll"));
+    for name in ["gmm_iso", "two_moons"] {
+        let expected = one_gaussian_ll(&points(name, "train"), &points(name, "test"));
+        let of_runs: Vec<f64> = (0..datasets.len())
+            .filter(|&i| datasets[i] == name)
+            .map(|i| baselines[i])
+            .collect();
+        assert_eq!(of_runs.len(), 2, "{name}");
+        assert!(
+            of_runs.iter().all(|b| *b == of_runs[0]),
+            "{name}: {of_runs:?}"
+        );
+        assert!(
+            (of_runs[0] - expected).abs() < 1e-12,
+            "{name}: {} vs {expected}",
+            of_runs[0]
+        );
+        assert!(
+            stdout.contains(&format!("baseline_ll = {:.4} (one Gaussian)", of_runs[0])),
+            "{stdout}"
+        );
+    }
+    let best_gmm = (0..datasets.len())
+        .filter(|&i| datasets[i] == "gmm_iso")
+        .map(|i| floats(&runs, "test_ll")[i])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let gmm_baseline = baselines[datasets.iter().position(|d| d == "gmm_iso").unwrap()];
+    assert!(best_gmm > gmm_baseline, "{best_gmm} vs {gmm_baseline}");
+    let configs = read(&results.join("configs.parquet"));
+    let config_baselines = floats(&configs, "baseline_ll");
+    for (i, name) in strings(&configs, "dataset").iter().enumerate() {
+        let of_run = baselines[datasets.iter().position(|d| d == name).unwrap()];
+        assert_eq!(config_baselines[i], of_run, "{name}");
+    }
+}
+
+/// The mean log density of `test` under N(m, S) fitted to `train`, written out independently of
+/// the crate: the marginal of x1 times the conditional of x2 given x1.
+fn one_gaussian_ll(train: &[[f64; 2]], test: &[[f64; 2]]) -> f64 {
+    let n = train.len() as f64;
+    let mean = |i: usize| train.iter().map(|p| p[i]).sum::<f64>() / n;
+    let (m1, m2) = (mean(0), mean(1));
+    let v1 = train.iter().map(|p| (p[0] - m1).powi(2)).sum::<f64>() / n;
+    let v2 = train.iter().map(|p| (p[1] - m2).powi(2)).sum::<f64>() / n;
+    let c = train.iter().map(|p| (p[0] - m1) * (p[1] - m2)).sum::<f64>() / n;
+    let normal = |x: f64, m: f64, v: f64| {
+        -0.5 * (2.0 * std::f64::consts::PI * v).ln() - (x - m).powi(2) / (2.0 * v)
+    };
+    test.iter()
+        .map(|p| normal(p[0], m1, v1) + normal(p[1], m2 + c / v1 * (p[0] - m1), v2 - c * c / v1))
+        .sum::<f64>()
+        / test.len() as f64
+}
+
+/// When every run of a data set diverged the summary has no table to show: it says so, with the
+/// counts and the learning rates tried, and points at the usual fixes. The sweep still exits 0:
+/// a diverged run is an outcome (docs/command-line.md, exit status).
+#[test]
+fn a_data_set_where_every_run_diverged_gets_a_hint() {
+    let dir = tempdir();
+    let text = tiny("wild", "lr = [1000.0, 2000.0]\n").replace(
+        "[train]\n",
+        "[train]\nmomentum = 0.0\nlr_schedule = \"constant\"\n",
+    );
+    write(dir.path(), "exp.toml", &text);
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let runs = read(&dir.path().join("results/wild/runs.parquet"));
+    assert_eq!(strings(&runs, "status"), ["diverged", "diverged"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("no run on gmm_iso finished (2 diverged of 2):")
+            && stdout.contains(
+                "every run diverged (non-finite parameters): lower lr (now 1000.0, 2000.0) \
+                 or clip_norm (now 20.0)"
+            ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("best "), "no table of best runs: {stdout}");
 }
