@@ -428,7 +428,11 @@ impl Proxy {
                 if line.trim() == "STOP" {
                     break;
                 }
-                requests.push(line.trim().to_string());
+                // Chromium may open a connection ahead of need (a preconnect) and send nothing
+                // on it before the read times out: no request was made on it.
+                if !line.trim().is_empty() {
+                    requests.push(line.trim().to_string());
+                }
             }
             requests
         });
