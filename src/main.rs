@@ -39,7 +39,7 @@ struct RunArgs {
     #[arg(long, short)]
     quiet: bool,
     /// Rows in the summary table of best configurations (or runs).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = summary::DEFAULT_TOP)]
     top: usize,
     /// Rank single runs by valid_ll instead of configurations by their mean over seeds.
     #[arg(long)]
@@ -100,7 +100,7 @@ enum Command {
         /// The results folder of a sweep.
         dir: PathBuf,
         /// Draw the densities of the best N configurations (or runs) of each data set.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = summary::DEFAULT_TOP)]
         top: usize,
         /// Rank single runs by valid_ll instead of configurations by their mean over seeds.
         #[arg(long)]
@@ -112,6 +112,9 @@ enum Command {
         /// Write an SVG beside every PNG.
         #[arg(long)]
         svg: bool,
+        /// Write the pictures into this folder instead of DIR/plots (e.g. for a read-only DIR).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Write DIR/report.html: one self-contained page of the sweep (what was run, the whole
     /// recipe, the best configurations, every configuration over its seeds, the comparisons
@@ -120,11 +123,14 @@ enum Command {
         /// The results folder of a sweep.
         dir: PathBuf,
         /// Rows of best configurations (or runs) of each data set, by valid_ll.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = summary::DEFAULT_TOP)]
         top: usize,
         /// Rank single runs by valid_ll instead of configurations by their mean over seeds.
         #[arg(long)]
         by_run: bool,
+        /// Write the page to this file instead of DIR/report.html (e.g. for a read-only DIR).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Recompute runs of a results folder from the experiment stored in it and compare every
     /// non-timing table value with the stored one, bit for bit (writes nothing; exit 1 if any differ).
@@ -229,6 +235,7 @@ fn main() -> ExitCode {
             by_run,
             runs,
             svg,
+            out,
         }) => draw(
             &dir,
             plot::PlotOptions {
@@ -236,9 +243,15 @@ fn main() -> ExitCode {
                 ranked: ranked(by_run),
                 runs,
                 svg,
+                out,
             },
         ),
-        Some(Command::Report { dir, top, by_run }) => write_report(&dir, top, ranked(by_run)),
+        Some(Command::Report {
+            dir,
+            top,
+            by_run,
+            out,
+        }) => write_report(&dir, top, ranked(by_run), out.as_deref()),
         Some(Command::Verify {
             dir,
             runs,
@@ -282,21 +295,23 @@ fn draw(dir: &Path, options: plot::PlotOptions) -> anyhow::Result<ExitCode> {
     let folder =
         folder::load_folder(dir).with_context(|| format!("cannot plot {}", dir.display()))?;
     let written = plot::plot(&folder, dir, &options)?;
-    println!(
-        "wrote {} pictures under {}",
-        written.len(),
-        dir.join("plots").display()
-    );
+    let out = options.out.unwrap_or_else(|| dir.join("plots"));
+    println!("wrote {} pictures under {}", written.len(), out.display());
     for path in written {
         println!("  {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_report(dir: &Path, top: usize, ranked: summary::Ranked) -> anyhow::Result<ExitCode> {
+fn write_report(
+    dir: &Path,
+    top: usize,
+    ranked: summary::Ranked,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let folder =
         folder::load_folder(dir).with_context(|| format!("cannot report {}", dir.display()))?;
-    let path = html::write_report(&folder, dir, top, ranked)
+    let path = html::write_report(&folder, dir, top, ranked, out)
         .with_context(|| format!("cannot report {}", dir.display()))?;
     println!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
@@ -489,7 +504,12 @@ fn merge(dir: &Path, partial: bool, ranked: summary::Ranked) -> anyhow::Result<E
     let merged = folder::merge(dir).with_context(|| format!("cannot merge {}", dir.display()))?;
     print!(
         "{}",
-        summary::summary(&merged.experiment, &merged.report, 5, ranked)
+        summary::summary(
+            &merged.experiment,
+            &merged.report,
+            summary::DEFAULT_TOP,
+            ranked
+        )
     );
     if merged.missing.is_empty() {
         return Ok(ExitCode::SUCCESS);

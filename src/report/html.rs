@@ -29,6 +29,11 @@ pub enum ReportError {
     Write(#[from] WriteError),
     #[error("{path} is damaged ({message})")]
     Provenance { path: PathBuf, message: String },
+    #[error("cannot write {path}: {reason}; write the page elsewhere with --out FILE")]
+    Unwritable {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
 }
 
 /// Styles of the page, inline: the file must render with nothing but itself.
@@ -77,18 +82,22 @@ const INTERVAL_NOTE: &str = "The 95% interval is the mean -/+ t(0.975, n - 1) st
     rough, and it holds for each row on its own: among many configurations compared, some \
     intervals miss by chance.";
 
-/// Writes `dir/report.html` (temporary file, then rename) for `folder`, read from `dir`: the
-/// `top` best configurations (or runs, with `Ranked::Runs`) of each data set. Returns the
-/// file's path.
+/// Writes `dir/report.html`, or `out` (temporary file, then rename), for `folder`, read from
+/// `dir`: the `top` best configurations (or runs, with `Ranked::Runs`) of each data set.
+/// Returns the file's path.
 pub fn write_report(
     folder: &Folder,
     dir: &Path,
     top: usize,
     ranked: Ranked,
+    out: Option<&Path>,
 ) -> Result<PathBuf, ReportError> {
     let page = report(folder, dir, top, ranked)?;
-    let path = dir.join(REPORT_FILE);
-    write_atomically(&path, page.as_bytes())?;
+    let path = out.map_or_else(|| dir.join(REPORT_FILE), Path::to_path_buf);
+    write_atomically(&path, page.as_bytes()).map_err(|e| ReportError::Unwritable {
+        path: path.clone(),
+        reason: e.source,
+    })?;
     Ok(path)
 }
 
@@ -856,6 +865,7 @@ fn pictures_section(
             .map(|(r, _)| r.spec.run_id.clone())
             .collect(),
         svg: false,
+        out: None,
     };
     let pictures = match plot::inline_pictures(folder, dir, &opts) {
         Ok(pictures) => pictures,

@@ -40,6 +40,8 @@ pub struct PlotOptions {
     pub runs: Vec<String>,
     /// Write an SVG beside every PNG.
     pub svg: bool,
+    /// The folder the pictures go into; `None`: `plots/` in the results folder.
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,11 @@ pub enum PlotError {
     UnknownRun(#[from] RunIdError),
     #[error("cannot draw {path}: {message}")]
     Draw { path: PathBuf, message: String },
+    #[error("cannot write pictures into {path}: {reason}; write them elsewhere with --out DIR")]
+    Unwritable {
+        path: PathBuf,
+        reason: std::io::Error,
+    },
 }
 
 /// Whether a search is drawn as slices rather than heat maps: drawn configurations rarely share
@@ -117,12 +124,18 @@ fn png_bytes(rgb: &[u8], size: (u32, u32)) -> Result<Vec<u8>, String> {
 }
 
 impl Pictures {
-    /// Creates `out` if needed.
+    /// Creates `out` if needed, and checks that files can be written into it before anything is
+    /// drawn: a read-only results folder is reported once, with the way around it, rather than
+    /// as the drawing backend's error for the first picture.
     fn in_folder(out: PathBuf, svg: bool) -> Result<Self, PlotError> {
-        std::fs::create_dir_all(&out).map_err(|e| PlotError::Draw {
+        let unwritable = |reason| PlotError::Unwritable {
             path: out.clone(),
-            message: e.to_string(),
-        })?;
+            reason,
+        };
+        std::fs::create_dir_all(&out).map_err(unwritable)?;
+        let probe = out.join(".grbm-sweep-write-check");
+        std::fs::write(&probe, b"").map_err(unwritable)?;
+        let _ = std::fs::remove_file(&probe);
         Ok(Self::Files {
             out,
             svg,
@@ -198,7 +211,8 @@ fn slug(text: &str) -> String {
 
 /// Writes the pictures under `dir/plots/` and returns their paths.
 pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
-    let mut pictures = Pictures::in_folder(dir.join("plots"), opts.svg)?;
+    let out = opts.out.clone().unwrap_or_else(|| dir.join("plots"));
+    let mut pictures = Pictures::in_folder(out, opts.svg)?;
     draw_all(&mut pictures, folder, dir, opts)?;
     match pictures {
         Pictures::Files { written, .. } => Ok(written),

@@ -125,6 +125,10 @@ pub fn describe(exp: &Experiment, run: &RunSpec, axes: &[&str]) -> String {
         .join(" ")
 }
 
+/// The best configurations (or runs) of each data set that the summary lists, `plot` draws and
+/// the report shows, unless `--top` says otherwise: one default for every command.
+pub const DEFAULT_TOP: usize = 5;
+
 /// How the summary, the pictures and the report pick their best: configurations by their mean
 /// over seeds (the default), or single runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1625,3 +1625,61 @@ fn a_data_set_where_every_run_diverged_gets_a_hint() {
     );
     assert!(!stdout.contains("best "), "no table of best runs: {stdout}");
 }
+
+/// `plot --out` and `report --out` write where they are told, and a results folder that cannot
+/// take the pictures or the page (here `plots` and `report.html` are taken by a file and a
+/// folder: as root, which CI is, permission bits would not stop a write) gets a message that
+/// names the path and the option, in the user's words rather than Rust's debug syntax.
+#[test]
+fn plot_and_report_write_elsewhere_with_out_when_the_results_folder_cannot_take_them() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "exp.toml",
+        &tiny("blocked", "hidden = [2, 3]\n"),
+    );
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    write(
+        dir.path(),
+        "results/blocked/plots",
+        "a file where the folder would go",
+    );
+    std::fs::create_dir(dir.path().join("results/blocked/report.html")).unwrap();
+    let plot = run(dir.path(), &["plot", "results/blocked"]);
+    assert_eq!(plot.status.code(), Some(2));
+    let err = stderr(&plot);
+    assert!(
+        err.contains("cannot write pictures into results/blocked/plots: ")
+            && err.contains("; write them elsewhere with --out DIR"),
+        "{err}"
+    );
+    let report = run(dir.path(), &["report", "results/blocked"]);
+    assert_eq!(report.status.code(), Some(2));
+    let report_err = stderr(&report);
+    assert!(
+        report_err.contains("cannot write results/blocked/report.html: ")
+            && report_err.contains("; write the page elsewhere with --out FILE"),
+        "{report_err}"
+    );
+    for message in [&err, &report_err] {
+        assert!(
+            !message.contains("Os {") && !message.contains("Error("),
+            "{message}"
+        );
+    }
+    let plot = run(
+        dir.path(),
+        &["plot", "results/blocked", "--out", "pictures"],
+    );
+    assert!(plot.status.success(), "{}", stderr(&plot));
+    assert!(String::from_utf8_lossy(&plot.stdout).contains("under pictures"));
+    assert!(!pictures_starting(&dir.path().join("pictures"), "curves").is_empty());
+    let report = run(
+        dir.path(),
+        &["report", "results/blocked", "--out", "page.html"],
+    );
+    assert!(report.status.success(), "{}", stderr(&report));
+    let page = std::fs::read_to_string(dir.path().join("page.html")).unwrap();
+    assert!(page.contains("grbm-sweep report: blocked"));
+}
