@@ -8,7 +8,7 @@ use crate::experiment::grid::{AxisValues, GridAxis, RunSpec, SEED_KEY, seeds};
 use crate::model::Grbm;
 use crate::stats::Estimate;
 use crate::sweep::configs::{
-    Config, best_configs, compare_values, config_keys, configs, param, replicated,
+    Config, best_configs, config_keys, configs, distinct_values, param, replicated,
 };
 use crate::sweep::folder::{Folder, RunIdError};
 use crate::sweep::halving::{Decision, RungRow};
@@ -1074,7 +1074,7 @@ fn draw_grids(
 
 /// The best candidate of each cell of two grid axes `a` and `b`.
 struct GridCells<'k, 'c> {
-    /// The values of `a` among the runs of the grid, sorted ([`compare_values`]: numbers by value).
+    /// The values of `a` among the runs of the grid, sorted (`configs::compare_values`: numbers by value).
     values_a: Vec<ParamValue>,
     /// The values of `b`, likewise.
     values_b: Vec<ParamValue>,
@@ -1119,17 +1119,9 @@ impl<'k, 'c> GridCells<'k, 'c> {
     }
 }
 
-/// The distinct values of `key` among `specs`, sorted ([`compare_values`]: numbers by value).
+/// The distinct values of `key` among `specs`, sorted (`configs::compare_values`: numbers by value).
 fn sorted_values(specs: &[&RunSpec], key: &str) -> Vec<ParamValue> {
-    let mut values: Vec<ParamValue> = Vec::new();
-    for spec in specs {
-        let v = param(spec, key);
-        if !values.contains(&v) {
-            values.push(v);
-        }
-    }
-    values.sort_by(compare_values);
-    values
+    distinct_values(specs.iter().map(|spec| param(spec, key)))
 }
 
 /// The colours of a heat map's values: its lowest value at the dark end of the colour map, its
@@ -1435,14 +1427,7 @@ enum Scale {
 /// The scale of a slice along grid axis `axis`, whose configurations took `values`.
 fn slice_scale(axis: &AxisValues, values: &[ParamValue]) -> Scale {
     if values.iter().any(|v| number(*v).is_none()) {
-        let mut categories: Vec<ParamValue> = Vec::new();
-        for v in values {
-            if !categories.contains(v) {
-                categories.push(*v);
-            }
-        }
-        categories.sort_by(compare_values);
-        return Scale::Categories(categories);
+        return Scale::Categories(distinct_values(values.iter().copied()));
     }
     let log = match axis {
         AxisValues::LogUniform { .. } => true,

@@ -6,7 +6,7 @@ use crate::experiment::grid::{RunSpec, SEED_KEY};
 use crate::stats::Estimate;
 use crate::train::params::ParamValue;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One configuration of one data set and what its seeds measured.
 #[derive(Debug, Clone)]
@@ -181,25 +181,16 @@ pub fn compare(records: &[RunRecord], dataset: usize, axis: &str) -> Vec<Compari
         .filter(|r| r.spec.dataset == dataset && r.selectable())
         .collect();
     let value_of = |r: &RunRecord| param(&r.spec, axis);
-    let mut values: Vec<ParamValue> = Vec::new();
-    for r in &finished {
-        let v = value_of(r);
-        if !values.contains(&v) {
-            values.push(v);
-        }
-    }
-    values.sort_by(compare_values);
-    // Each value's finished runs by the rest of their recipe: the pairing key.
-    let cells: Vec<HashMap<String, &RunRecord>> = values
-        .iter()
-        .map(|v| {
-            finished
-                .iter()
-                .filter(|r| value_of(r) == *v)
-                .map(|r| (pairing_key(&r.spec, axis), *r))
-                .collect()
-        })
+    let values = distinct_values(finished.iter().map(|r| value_of(r)));
+    let position: HashMap<String, usize> = (values.iter().enumerate())
+        .map(|(i, v)| (value_key(*v), i))
         .collect();
+    // Each value's finished runs by the rest of their recipe: the pairing key.
+    let mut cells: Vec<HashMap<String, &RunRecord>> = vec![HashMap::new(); values.len()];
+    for r in &finished {
+        let cell = &mut cells[position[&value_key(value_of(r))]];
+        cell.insert(pairing_key(&r.spec, axis), *r);
+    }
     let mean = |cell: &HashMap<String, &RunRecord>, f: fn(&RunRecord) -> Option<f64>| {
         let mut runs: Vec<&&RunRecord> = cell.values().collect();
         runs.sort_by_key(|r| r.spec.index);
@@ -260,6 +251,24 @@ fn pairing_key(spec: &RunSpec, axis: &str) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The distinct values among `values`, sorted by [`compare_values`]: one pass through a hash
+/// set, so that a drawn axis with a value per configuration costs what its runs do.
+pub fn distinct_values(values: impl IntoIterator<Item = ParamValue>) -> Vec<ParamValue> {
+    let mut seen = HashSet::new();
+    let mut distinct: Vec<ParamValue> = values
+        .into_iter()
+        .filter(|v| seen.insert(value_key(*v)))
+        .collect();
+    distinct.sort_by(compare_values);
+    distinct
+}
+
+/// A value as a hash key: its canonical encoding (a float by its bits), which `ParamValue`
+/// itself cannot be.
+fn value_key(value: ParamValue) -> String {
+    crate::identity::Field::from(value).canonical()
 }
 
 /// Numbers by value, anything else by its text.
