@@ -155,18 +155,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Experiment, ConfigError> {
     let top: BTreeMap<Spanned<String>, Value> = toml::from_str(text).map_err(syntax)?;
     for (key, value) in &top {
         let name = key.get_ref().as_str();
-        if value.is_table() && !SECTIONS.contains(&name) && !TOP_KEYS.contains(&name) {
-            return Err(ConfigError::UnknownSection {
-                path: path.to_path_buf(),
-                line: ctx.line(key.span().start),
-                section: name.to_string(),
-                hint: did_you_mean(name, &SECTIONS, |s| format!("[{s}]")),
-                allowed: SECTIONS.map(|s| format!("[{s}]")).join(", "),
-            });
+        if SECTIONS.contains(&name) || TOP_KEYS.contains(&name) {
+            continue;
         }
-        if !value.is_table() && !SECTIONS.contains(&name) && !TOP_KEYS.contains(&name) {
+        if !value.is_table() {
             return Err(ctx.unknown("", key, &TOP_KEYS));
         }
+        return Err(ConfigError::UnknownSection {
+            path: path.to_path_buf(),
+            line: ctx.line(key.span().start),
+            section: name.to_string(),
+            hint: did_you_mean(name, &SECTIONS, |s| format!("[{s}]")),
+            allowed: SECTIONS.map(|s| format!("[{s}]")).join(", "),
+        });
     }
     let raw: RawFile = toml::from_str(text).map_err(syntax)?;
     let name = parse_name(&ctx, &raw.name)?;
