@@ -6,7 +6,9 @@ use crate::experiment::grid::SEED_KEY;
 use crate::experiment::grid::{RunSpec, expand, run_count, seeds};
 use crate::experiment::search::Strategy;
 use crate::sweep::SweepReport;
-use crate::sweep::configs::{Config, best_configs, compare, config_keys, configs, replicated};
+use crate::sweep::configs::{
+    Config, best_configs, compare, config_keys, configs, distinct_values, param, replicated,
+};
 use crate::sweep::folder::Folder;
 use crate::sweep::record::{RunRecord, Status, best_runs};
 
@@ -235,17 +237,14 @@ fn nothing_finished_hint(records: &[RunRecord], dataset: usize, data: &Dataset) 
     Some(out)
 }
 
-/// The distinct values of train key `key` among `runs`, in order of first appearance.
+/// The distinct values of train key `key` among `runs`, sorted.
 fn values_of(runs: &[&RunRecord], key: &str) -> String {
-    let mut values: Vec<String> = Vec::new();
-    for r in runs {
-        for (k, v) in r.spec.train.params() {
-            if k == key && !values.contains(&v.to_string()) {
-                values.push(v.to_string());
-            }
-        }
-    }
-    values.join(", ")
+    let values = distinct_values(runs.iter().map(|r| param(&r.spec, key)));
+    values
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The best configurations of one data set by mean `valid_ll`, with the `test_ll` interval.
