@@ -89,3 +89,64 @@ pub fn sync_dir(dir: &Path) -> Result<(), WriteError> {
         .and_then(|d| d.sync_all())
         .map_err(io_error(dir))
 }
+
+/// Where [`fault`] counts durable writes: a run's record, or a table of the committed set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    Record,
+    Table,
+}
+
+/// The fault the environment asks for: `GRBM_SWEEP_FAULT=KIND@WHAT:N`, where KIND is `enospc`
+/// (the write fails as on a full disk) or `abort` (the process dies just before it, as under
+/// SIGKILL), WHAT is `record` or `table`, and N counts that kind of write from 1.
+struct Fault {
+    abort: bool,
+    kind: WriteKind,
+    at: usize,
+}
+
+fn parse_fault(text: &str) -> Option<Fault> {
+    let (how, rest) = text.split_once('@')?;
+    let (what, at) = rest.split_once(':')?;
+    Some(Fault {
+        abort: match how {
+            "abort" => true,
+            "enospc" => false,
+            _ => return None,
+        },
+        kind: match what {
+            "record" => WriteKind::Record,
+            "table" => WriteKind::Table,
+            _ => return None,
+        },
+        at: at.parse().ok()?,
+    })
+}
+
+/// Fault injection for the tests of a full disk and of a kill between two writes, which no
+/// ordinary test can cause at a chosen point: called before each durable write of `kind`, it
+/// fails or aborts at the write `GRBM_SWEEP_FAULT` names, and costs one atomic add otherwise.
+/// An unset or unreadable variable injects nothing.
+pub fn fault(kind: WriteKind) -> std::io::Result<()> {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static FAULT: OnceLock<Option<Fault>> = OnceLock::new();
+    static COUNTS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+    let Some(fault) = FAULT
+        .get_or_init(|| parse_fault(&std::env::var("GRBM_SWEEP_FAULT").ok()?))
+        .as_ref()
+        .filter(|f| f.kind == kind)
+    else {
+        return Ok(());
+    };
+    let n = COUNTS[kind as usize].fetch_add(1, Ordering::SeqCst) + 1;
+    if n < fault.at {
+        Ok(())
+    } else if fault.abort {
+        std::process::abort()
+    } else {
+        // Every later write fails too, as on a disk that stays full.
+        Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+    }
+}
