@@ -150,3 +150,12 @@ pub fn fault(kind: WriteKind) -> std::io::Result<()> {
         Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
     }
 }
+
+/// Whether `GRBM_SWEEP_FAULT=panic@RUN_ID` asks the run `run_id` to panic: how the tests make one
+/// run of a sweep fail, now that a record that cannot be saved stops the sweep instead.
+pub fn panics_in(run_id: &str) -> bool {
+    std::env::var("GRBM_SWEEP_FAULT")
+        .ok()
+        .and_then(|f| f.strip_prefix("panic@").map(|id| id == run_id))
+        .unwrap_or(false)
+}

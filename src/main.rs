@@ -264,8 +264,30 @@ fn main() -> ExitCode {
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");
-        ExitCode::from(2)
+        // A results folder that failed during the sweep (a full disk) is not an input error.
+        let status = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<sweep::RunError>())
+            .map_or(2, sweep::RunError::exit_status);
+        ExitCode::from(status)
     })
+}
+
+/// Says on stderr which records of `dir` are damaged, and what becomes of their runs.
+fn warn_damaged(dir: &Path, damaged: &[sweep::journal::Damage], fate: &str) {
+    if damaged.is_empty() {
+        return;
+    }
+    let records = dir.join("records");
+    eprintln!(
+        "warning: {} damaged record{} in {} ({fate}):",
+        damaged.len(),
+        if damaged.len() == 1 { "" } else { "s" },
+        records.display()
+    );
+    for damage in damaged {
+        eprintln!("  {damage}");
+    }
 }
 
 /// What `--by-run` asks the summary, the pictures and the report to rank.
@@ -311,6 +333,11 @@ fn write_report(
 ) -> anyhow::Result<ExitCode> {
     let folder =
         folder::load_folder(dir).with_context(|| format!("cannot report {}", dir.display()))?;
+    warn_damaged(
+        dir,
+        &folder.damaged,
+        "their runs have no result until the sweep runs again",
+    );
     let path = html::write_report(&folder, dir, top, ranked, out)
         .with_context(|| format!("cannot report {}", dir.display()))?;
     println!("wrote {}", path.display());
@@ -325,7 +352,22 @@ fn verify(
 ) -> anyhow::Result<ExitCode> {
     let folder =
         folder::load_folder(dir).with_context(|| format!("cannot verify {}", dir.display()))?;
-    let runs = if runs.is_empty() {
+    // A damaged record is a difference in itself, whichever runs are asked for.
+    let damaged: Vec<(&str, String)> = folder
+        .damaged
+        .iter()
+        .filter_map(|d| Some((d.run_id.as_deref()?, d.to_string())))
+        .collect();
+    let named = !runs.is_empty();
+    let runs: Vec<String> = runs
+        .into_iter()
+        .filter(|prefix| {
+            !damaged
+                .iter()
+                .any(|(id, _)| id.starts_with(prefix.as_str()))
+        })
+        .collect();
+    let runs = if !named {
         let seed = seed.unwrap_or_else(clock_seed);
         let drawn = verify::sample_runs(&folder, sample, seed);
         println!(
@@ -345,17 +387,23 @@ fn verify(
         runs
     };
     let verdicts = verify::verify(&folder, dir, &runs).map_err(anyhow::Error::msg)?;
+    for (run_id, damage) in &damaged {
+        println!("{run_id} damaged: {damage}");
+    }
     for v in &verdicts {
         match &v.difference {
             None => println!("{} same", v.run_id),
             Some(difference) => println!("{} differs: {difference}", v.run_id),
         }
     }
-    let differ = verdicts.iter().filter(|v| v.difference.is_some()).count();
+    let differ = verdicts.iter().filter(|v| v.difference.is_some()).count() + damaged.len();
     if differ == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("{differ} of {} runs differ", verdicts.len());
+        eprintln!(
+            "{differ} of {} runs differ or have a damaged record (the next sweep computes a damaged one again)",
+            verdicts.len() + damaged.len()
+        );
         Ok(ExitCode::from(1))
     }
 }
@@ -446,6 +494,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let report = sweep::run_sweep(&exp, &opts, observer)
         .with_context(|| format!("sweep {} did not complete", file.display()))?;
+    warn_damaged(
+        &report.output,
+        &report.damaged,
+        "their runs were computed again",
+    );
     if let Some(holder) = &report.took_over_lock {
         eprintln!("note: took over the lock of {holder}, which ended without releasing it");
     }
@@ -502,6 +555,11 @@ fn exit_code(file: &Path, report: &sweep::SweepReport) -> ExitCode {
 
 fn merge(dir: &Path, partial: bool, ranked: summary::Ranked) -> anyhow::Result<ExitCode> {
     let merged = folder::merge(dir).with_context(|| format!("cannot merge {}", dir.display()))?;
+    warn_damaged(
+        dir,
+        &merged.report.damaged,
+        "their runs have no result until the sweep runs again",
+    );
     print!(
         "{}",
         summary::summary(

@@ -57,6 +57,29 @@ pub enum PlotError {
         path: PathBuf,
         reason: std::io::Error,
     },
+    #[error(transparent)]
+    Store(#[from] crate::sweep::store::StoreError),
+}
+
+/// The most runs drawn in grey behind the highlighted ones in a curves picture: beyond a few
+/// hundred the grey is a solid band, and reading every run's curve would cost time and memory
+/// that grow with the sweep.
+pub const MAX_BACKGROUND_CURVES: usize = 500;
+
+/// (epoch, test_ll) at each evaluation of a run, read from the results folder.
+type CurvePoints = Vec<(f64, f64)>;
+
+fn curve_points(r: &RunRecord) -> Result<CurvePoints, PlotError> {
+    let (curve, _) = r.details()?;
+    Ok(curve.iter().map(|p| (p.epoch as f64, p.test_ll)).collect())
+}
+
+/// At most `max` of `runs`, evenly spread over them in their order (all when there are fewer).
+fn spread<T: Copy>(runs: &[T], max: usize) -> Vec<T> {
+    if runs.len() <= max {
+        return runs.to_vec();
+    }
+    (0..max).map(|i| runs[i * runs.len() / max]).collect()
 }
 
 /// Whether a search is drawn as slices rather than heat maps: drawn configurations rarely share
@@ -407,11 +430,12 @@ fn draw_density(
         DENSITY_SIZE_ALONE
     };
     let title = density_title(&folder.experiment, data, record, chosen);
+    let (_, samples) = record.details()?;
     render!(
         *pictures,
         format!("density-{}", record.spec.run_id),
         size,
-        density_figure(record, data, truth.as_ref(), &title)
+        density_figure(record, &samples, data, truth.as_ref(), &title)
     );
     Ok(())
 }
@@ -688,7 +712,11 @@ fn draw_curves(
         .filter(|r| r.spec.dataset == dataset)
         .copied()
         .collect();
-    let highlighted: Vec<(&RunRecord, String)> = top
+    let background = spread(&runs, MAX_BACKGROUND_CURVES)
+        .into_iter()
+        .map(curve_points)
+        .collect::<Result<Vec<_>, _>>()?;
+    let highlighted = top
         .iter()
         .map(|c| {
             let label = format!(
@@ -697,9 +725,10 @@ fn draw_curves(
                 c.run.valid_ll().unwrap_or(f64::NAN),
                 c.run.test_ll().unwrap_or(f64::NAN)
             );
-            (c.run, label)
+            Ok((curve_points(c.run)?, label))
         })
-        .collect();
+        .collect::<Result<Vec<Highlight>, PlotError>>()?;
+    let best_final = top.first().and_then(|c| c.run.test_ll()).unwrap_or(0.0);
     let in_colour = if top.iter().any(|c| c.config_id.is_some()) {
         format!(
             "in colour: the median seed (by valid_ll) of each of the best {} by mean valid_ll",
@@ -719,7 +748,7 @@ fn draw_curves(
         *pictures,
         format!("curves{}", dataset_suffix(folder, dataset)),
         CURVES_SIZE,
-        curves_figure(&runs, &highlighted, data, &title)
+        curves_figure(&background, &highlighted, best_final, data, &title)
     );
     Ok(())
 }
@@ -863,6 +892,7 @@ fn draw_heat_map<DB: DrawingBackend>(
 fn density_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     record: &RunRecord,
+    samples: &[[f64; 2]],
     data: &Dataset,
     truth: Option<&Generator>,
     title: &[String],
@@ -882,7 +912,7 @@ fn density_figure<DB: DrawingBackend>(
     let bounds = data_bounds(data);
     let model_density = |x: [f64; 2]| -model.free_energy(x) - log_z;
     let overlays: [(&[[f64; 2]], RGBAColor); 2] =
-        [(&data.test, BLACK.mix(0.6)), (&run.samples, RED.mix(0.8))];
+        [(&data.test, BLACK.mix(0.6)), (samples, RED.mix(0.8))];
     let caption = format!(
         "model log density; valid_ll = {:.4}, test_ll = {:.4} nats",
         e.valid_ll, e.test_ll
@@ -913,7 +943,7 @@ fn density_figure<DB: DrawingBackend>(
     footer.draw(&Text::new(
         format!(
             "log density: dark = {LOG_DENSITY_RANGE} nats below max, yellow = max; black: test points; red: {} samples",
-            run.samples.len()
+            samples.len()
         ),
         (12, 6),
         ("sans-serif", 13),
@@ -921,19 +951,22 @@ fn density_figure<DB: DrawingBackend>(
     Ok(())
 }
 
-/// A run highlighted in the curves picture, with its legend entry.
-type Highlight<'a> = (&'a RunRecord, String);
+/// A run's curve highlighted in the curves picture, with its legend entry.
+type Highlight = (CurvePoints, String);
 
+/// The curves picture: `runs` in grey, `top` in colour; the best highlighted run ended at
+/// `best_final`.
 fn curves_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    runs: &[&RunRecord],
-    top: &[Highlight<'_>],
+    runs: &[CurvePoints],
+    top: &[Highlight],
+    best_final: f64,
     data: &Dataset,
     title: &[String],
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let best_final = top.first().and_then(|(r, _)| r.test_ll()).unwrap_or(0.0);
-    let (epochs, test_ll) = curves_ranges(runs, best_final, data);
+    let all: Vec<&CurvePoints> = runs.iter().chain(top.iter().map(|(c, _)| c)).collect();
+    let (epochs, test_ll) = curves_ranges(&all, best_final, data);
     let max_epoch = epochs.end;
     let mut chart = ChartBuilder::on(&titled_lines(root, title, 18)?)
         .margin(14)
@@ -967,34 +1000,28 @@ fn epoch_labels(max_epoch: f64) -> usize {
     (max_epoch as usize + 1).min(10)
 }
 
-/// (epoch, test_ll) at each evaluation of a run.
-fn curve_points(r: &RunRecord) -> Vec<(f64, f64)> {
-    r.run.as_ref().map_or(Vec::new(), |run| {
-        run.curve
-            .iter()
-            .map(|p| (p.epoch as f64, p.test_ll))
-            .collect()
-    })
-}
-
 /// The epoch and test log-likelihood ranges of the curves picture, whose best highlighted run
 /// ended at `best_final`.
-fn curves_ranges(runs: &[&RunRecord], best_final: f64, data: &Dataset) -> (Range<f64>, Range<f64>) {
+fn curves_ranges(
+    runs: &[&CurvePoints],
+    best_final: f64,
+    data: &Dataset,
+) -> (Range<f64>, Range<f64>) {
     let max_epoch = runs
         .iter()
-        .flat_map(|r| curve_points(r))
+        .flat_map(|r| r.iter())
         .map(|p| p.0)
         .fold(1.0, f64::max);
     let upper = runs
         .iter()
-        .flat_map(|r| curve_points(r))
+        .flat_map(|r| r.iter())
         .map(|p| p.1)
         .chain(data.true_ll)
         .fold(f64::NEG_INFINITY, f64::max);
     // Early epochs can sit hundreds of nats below: show the range where the runs compete.
     let lower = runs
         .iter()
-        .flat_map(|r| curve_points(r))
+        .flat_map(|r| r.iter())
         .map(|p| p.1)
         .fold(f64::INFINITY, f64::min)
         .max(best_final - 4.0);
@@ -1005,19 +1032,22 @@ fn curves_ranges(runs: &[&RunRecord], best_final: f64, data: &Dataset) -> (Range
 /// Every run in thin grey, then the `top` runs over them in colour, with their legend entries.
 fn draw_run_curves<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
-    runs: &[&RunRecord],
-    top: &[Highlight<'_>],
+    runs: &[CurvePoints],
+    top: &[Highlight],
 ) -> DrawResult<DB> {
-    for r in runs {
+    for curve in runs {
         chart.draw_series(LineSeries::new(
-            curve_points(r),
+            curve.iter().copied(),
             RGBColor(190, 190, 190).stroke_width(1),
         ))?;
     }
-    for (i, (r, label)) in top.iter().enumerate() {
+    for (i, (curve, label)) in top.iter().enumerate() {
         let colour = Palette99::pick(i).to_rgba();
         chart
-            .draw_series(LineSeries::new(curve_points(r), colour.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                curve.iter().copied(),
+                colour.stroke_width(2),
+            ))?
             .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))

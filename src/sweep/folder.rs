@@ -1,8 +1,9 @@
 //! A results folder read back without the process that wrote it: what `merge` and `plot` need to rebuild the experiment (`experiment.json`), the folder as a whole, and the merge of a sharded sweep's records into its tables.
 
 use super::halving::{RungRow, standing};
+use super::journal::{Damage, scan};
 use super::record::RunRecord;
-use super::store::{EXPERIMENT_INFO, ExperimentInfo, ResultsDir, read_records};
+use super::store::{EXPERIMENT_INFO, ExperimentInfo, ResultsDir};
 use super::tables::write_all;
 use super::{RunError, SweepReport, assign_shards, data_fields, halving_of, load_datasets};
 use crate::data::Dataset;
@@ -41,6 +42,8 @@ pub struct Folder {
     pub next_rung: Option<(usize, Vec<RunSpec>, Vec<String>)>,
     /// Shards the sweep was split into (1 for an unsharded sweep).
     pub shards: usize,
+    /// Records found damaged: their runs count as without a result until computed again.
+    pub damaged: Vec<Damage>,
 }
 
 /// Why a run id given on the command line (`verify --run`, `plot --run`) names no single run.
@@ -129,12 +132,17 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
     experiment.output = dir.to_path_buf();
     let datasets = load_datasets(&experiment)?;
     let runs = expand(&experiment);
+    let on_disk = scan(dir);
+    let damaged = on_disk.damaged;
     let (records, rungs, next_rung) = match halving_of(&experiment) {
         None => {
-            let mut on_disk = read_records(dir);
+            let mut on_disk = on_disk.runs;
             let records = runs
                 .iter()
-                .filter_map(|run| Some(on_disk.remove(&run.run_id)?.into_record(run.clone())))
+                .filter_map(|run| {
+                    let stored = on_disk.remove(&run.run_id)?;
+                    Some(stored.record.into_record(run.clone(), stored.at))
+                })
                 .collect();
             (records, Vec::new(), None)
         }
@@ -159,6 +167,7 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
         rungs,
         next_rung,
         shards: info.shards,
+        damaged,
     })
 }
 
@@ -205,6 +214,7 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
         interrupted: None,
         took_over_lock: store.took_over.clone(),
         shard: None,
+        damaged: folder.damaged,
     };
     Ok(MergeReport {
         report,

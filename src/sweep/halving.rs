@@ -4,8 +4,9 @@
 //! records), never of timing or of which process computed what: the same experiment gives the
 //! same rungs on any number of threads or shards, and after a kill and a restart.
 
+use super::journal::scan;
 use super::record::{RunRecord, Status};
-use super::store::{RUNGS_DIR, ResultsDir, StoreError, read_records};
+use super::store::{RUNGS_DIR, ResultsDir, StoreError};
 use crate::data::Dataset;
 use crate::estimate::EvalConfig;
 use crate::estimate::Evaluation;
@@ -231,14 +232,17 @@ pub fn standing<'r>(
         };
     };
     let rungs = halving.rung_epochs(first.train.epochs);
-    let mut on_disk = read_records(dir);
+    let mut on_disk = scan(dir).runs;
     let mut ended: HashMap<&str, RunRecord> = HashMap::new();
     // A failed run's stored record does not count: it is trained again, as in a grid sweep.
     for run in runs {
         if let Some(stored) = on_disk.remove(&run.run_id)
-            && stored.status != Status::Failed
+            && stored.record.status != Status::Failed
         {
-            ended.insert(&run.run_id, stored.into_record(run.clone()));
+            ended.insert(
+                &run.run_id,
+                stored.record.into_record(run.clone(), stored.at),
+            );
         }
     }
     for record in failed {
@@ -447,6 +451,7 @@ fn pruned_record(spec: &RunSpec, data: &Dataset, saved: RungState) -> RunRecord 
         status: Status::Pruned,
         error: None,
         run: Some(run),
+        stored_at: None,
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod configs;
 pub mod folder;
 pub mod halving;
+pub mod journal;
 pub mod provenance;
 pub mod record;
 pub mod store;
@@ -67,6 +68,25 @@ pub enum RunError {
     NoSweep { path: PathBuf, reason: String },
     #[error("cannot start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
+    /// Saving a run's result failed for a reason that is not the run's (a full disk, an I/O
+    /// error): the sweep stopped at once; what was saved before is kept.
+    #[error(
+        "the sweep stopped because its results could not be saved: {}; the runs saved before are kept: \
+         make room (or fix the folder) and run the same command again to compute the rest",
+        error_chain(source)
+    )]
+    Storage { source: StoreError },
+}
+
+impl RunError {
+    /// The exit status for this error: 3 when the results folder failed during the sweep,
+    /// 2 for every error found before anything was trained.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            RunError::Storage { .. } => 3,
+            _ => 2,
+        }
+    }
 }
 
 /// The default of `--max-runs`.
@@ -92,6 +112,8 @@ pub struct SweepReport {
     pub took_over_lock: Option<String>,
     /// The shard this process computed (its records only; no tables), if any.
     pub shard: Option<Shard>,
+    /// Records found damaged in the folder; their runs were computed again.
+    pub damaged: Vec<journal::Damage>,
 }
 
 /// The manifest's field of the columns the data files were read from: each file data set's name
@@ -234,16 +256,20 @@ pub fn run_sweep(
         opts,
         observer,
         failed_once: AtomicBool::new(false),
+        storage_error: std::sync::Mutex::new(None),
     };
-    let (records, rungs, reused) = match halving_of(exp) {
+    let (records, rungs, reused, damaged) = match halving_of(exp) {
         None => {
-            let (todo, reused) = runs_to_compute(&dir, &runs, &datasets);
+            let (todo, reused, damaged) = runs_to_compute(&dir, &runs, &datasets);
             observer.start(todo.len(), todo.iter().map(|r| r.train.epochs).sum());
             let failed = pool.install(|| batch.train_all(todo));
             observer.finish();
-            (collect_records(&dir, &runs, failed), Vec::new(), reused)
+            batch.stored()?;
+            let records = collect_records(&dir, &runs, failed);
+            (records, Vec::new(), reused, damaged)
         }
         Some(halving) => {
+            let damaged = dir.records().damaged;
             let before = halving::standing(dir.path(), &runs, &datasets, halving, &[]);
             let decided = before.records.len();
             observer.start(
@@ -252,8 +278,9 @@ pub fn run_sweep(
             );
             let failed = pool.install(|| batch.halve(&runs, halving));
             observer.finish();
+            batch.stored()?;
             let after = halving::standing(dir.path(), &runs, &datasets, halving, &failed);
-            (after.records, after.rows, decided)
+            (after.records, after.rows, decided, damaged)
         }
     };
     // Shards share the folder: each leaves only its records (and the one copy of the experiment);
@@ -273,6 +300,7 @@ pub fn run_sweep(
         interrupted: (signal != 0).then_some(signal as i32),
         took_over_lock: dir.took_over.clone(),
         shard: opts.shard,
+        damaged,
     })
 }
 
@@ -333,21 +361,23 @@ fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, RunError> {
         })
 }
 
-/// The runs without a usable result in the folder, costliest first, and how many have one.
+/// The runs without a usable result in the folder, costliest first, how many have one, and the
+/// damaged records (whose runs are among those to compute).
 fn runs_to_compute<'r>(
     dir: &ResultsDir,
     runs: &'r [RunSpec],
     datasets: &[Dataset],
-) -> (Vec<&'r RunSpec>, usize) {
+) -> (Vec<&'r RunSpec>, usize, Vec<journal::Damage>) {
     let done = dir.records();
     let is_reusable = |r: &RunSpec| {
-        done.get(&r.run_id)
-            .is_some_and(|d| d.status != Status::Failed)
+        done.runs
+            .get(&r.run_id)
+            .is_some_and(|d| d.record.status != Status::Failed)
     };
     let reused = runs.iter().filter(|r| is_reusable(r)).count();
     let mut todo: Vec<&RunSpec> = runs.iter().filter(|r| !is_reusable(r)).collect();
     todo.sort_by_key(|r| std::cmp::Reverse(shard::cost(r, datasets[r.dataset].train.len())));
-    (todo, reused)
+    (todo, reused, done.damaged)
 }
 
 /// What the worker threads of one sweep share while they train its runs.
@@ -358,6 +388,8 @@ struct Batch<'a> {
     opts: &'a RunOptions,
     observer: &'a dyn Observer,
     failed_once: AtomicBool,
+    /// The first failure to save a result (not the run's fault): no run starts after it.
+    storage_error: std::sync::Mutex<Option<StoreError>>,
 }
 
 impl Batch<'_> {
@@ -379,6 +411,36 @@ impl Batch<'_> {
     fn should_stop(&self) -> bool {
         self.opts.interrupt.load(Ordering::SeqCst) != 0
             || (self.opts.fail_fast && self.failed_once.load(Ordering::SeqCst))
+            || self.storage_failed()
+    }
+
+    fn storage_failed(&self) -> bool {
+        self.storage_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Notes the first storage failure, which stops the sweep.
+    fn storage_failure(&self, e: StoreError) {
+        let mut first = self.storage_error.lock().unwrap_or_else(|p| p.into_inner());
+        first.get_or_insert(e);
+    }
+
+    /// Every result saved durably, or the storage failure that stopped the sweep.
+    fn stored(&self) -> Result<(), RunError> {
+        let first = self
+            .storage_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match first {
+            Some(source) => Err(RunError::Storage { source }),
+            None => self
+                .dir
+                .sync()
+                .map_err(|source| RunError::Storage { source }),
+        }
     }
 
     /// Trains a halving search rung by rung until it is done (or, for a shard, this shard's
@@ -468,7 +530,14 @@ impl Batch<'_> {
                 let rung = halving::RungState::measured(spec, data, eval, state);
                 match halving::save_rung(self.dir, epoch, &spec.run_id, &rung) {
                     Ok(()) => return None,
-                    Err(e) => RunRecord::failed(spec.clone(), error_chain(&e)),
+                    // A state with a non-finite number is the run's doing; a full disk is not.
+                    Err(e @ StoreError::Unsavable { .. }) => {
+                        RunRecord::failed(spec.clone(), error_chain(&e))
+                    }
+                    Err(e) => {
+                        self.storage_failure(e);
+                        return None;
+                    }
                 }
             }
             Ok(Segment::Ended(run)) => RunRecord::from_trained(spec.clone(), run),
@@ -492,11 +561,13 @@ impl Batch<'_> {
         self.keep(record, skipped)
     }
 
-    /// A run's record saved (a failed save makes it a failed record), noted if it failed, and
-    /// reported with the `skipped` epochs it did not train.
-    fn keep(&self, mut record: RunRecord, skipped: usize) -> RunRecord {
+    /// A run's record saved, noted if it failed, and reported with the `skipped` epochs it did
+    /// not train. A save that fails stops the sweep ([`RunError::Storage`]): the run did nothing
+    /// wrong, so it is not marked failed, only left unsaved for the next sweep.
+    fn keep(&self, record: RunRecord, skipped: usize) -> RunRecord {
         if let Err(e) = self.dir.save(&record) {
-            record = RunRecord::failed(record.spec.clone(), error_chain(&e));
+            self.storage_failure(e);
+            return record;
         }
         if record.status == Status::Failed {
             self.failed_once.store(true, Ordering::SeqCst);
@@ -508,16 +579,17 @@ impl Batch<'_> {
 
 /// The record of every run of `runs` that has one, in grid order: from the folder, or failed.
 fn collect_records(dir: &ResultsDir, runs: &[RunSpec], failed: Vec<RunRecord>) -> Vec<RunRecord> {
-    let mut on_disk = dir.records();
+    let mut on_disk = dir.records().runs;
+    let mut failed: std::collections::HashMap<String, RunRecord> = failed
+        .into_iter()
+        .map(|f| (f.spec.run_id.clone(), f))
+        .collect();
     runs.iter()
         .filter_map(|spec| match on_disk.remove(&spec.run_id) {
-            Some(stored) if stored.status != Status::Failed => {
-                Some(stored.into_record(spec.clone()))
+            Some(stored) if stored.record.status != Status::Failed => {
+                Some(stored.record.into_record(spec.clone(), stored.at))
             }
-            _ => failed
-                .iter()
-                .find(|f| f.spec.run_id == spec.run_id)
-                .cloned(),
+            _ => failed.remove(&spec.run_id),
         })
         .collect()
 }
@@ -566,6 +638,9 @@ pub(crate) fn train_segment(
     epoch_done: &dyn Fn(),
 ) -> Result<Segment, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if crate::io::panics_in(&spec.run_id) {
+            panic!("a fault injected by GRBM_SWEEP_FAULT");
+        }
         train_until(&spec.train, data, eval, from, until, epoch_done)
     }))
     .map_err(|panic| panic_message(panic.as_ref()))

@@ -1,5 +1,7 @@
 //! One finished run: what it was asked to do and what it produced, in memory and as its durable JSON record.
 
+use super::journal::EntryAt;
+use super::store::StoreError;
 use crate::experiment::grid::RunSpec;
 use crate::model::Grbm;
 use crate::train::{CurvePoint, Outcome, TrainedRun};
@@ -33,7 +35,10 @@ pub struct RunRecord {
     pub spec: RunSpec,
     pub status: Status,
     pub error: Option<String>,
+    /// For a record read from the results folder, `curve` and `samples` are empty: they stay in
+    /// its entry (`stored_at`) until [`RunRecord::details`] reads them.
     pub run: Option<TrainedRun>,
+    pub stored_at: Option<EntryAt>,
 }
 
 impl RunRecord {
@@ -52,6 +57,7 @@ impl RunRecord {
             status,
             error,
             run: Some(run),
+            stored_at: None,
         }
     }
 
@@ -61,6 +67,17 @@ impl RunRecord {
             status: Status::Failed,
             error: Some(error),
             run: None,
+            stored_at: None,
+        }
+    }
+
+    /// The run's learning curve and samples: from the results folder for a record read from
+    /// it, else from memory; empty for a run that failed.
+    pub fn details(&self) -> Result<(Vec<CurvePoint>, Vec<[f64; 2]>), StoreError> {
+        match (&self.stored_at, &self.run) {
+            (Some(at), Some(_)) => super::journal::details(at),
+            (None, Some(run)) => Ok((run.curve.clone(), run.samples.clone())),
+            (_, None) => Ok((Vec::new(), Vec::new())),
         }
     }
 
@@ -118,8 +135,9 @@ struct StoredRun {
     eval_seconds: f64,
 }
 
-/// One run's record on disk. JSON numbers round-trip f64 exactly (`float_roundtrip`), so tables
-/// built from records equal tables built from the runs in memory, bit for bit.
+/// One run's record on disk ([`super::journal`]). MessagePack keeps every f64's bits (NaN and
+/// infinities included), so tables built from records equal tables built from the runs in
+/// memory, bit for bit.
 #[derive(Serialize, Deserialize)]
 pub struct StoredRecord {
     pub run_id: String,
@@ -148,8 +166,23 @@ impl StoredRecord {
         }
     }
 
-    /// The record of `spec`, which must be the run this record was computed for.
-    pub fn into_record(self, spec: RunSpec) -> RunRecord {
+    /// Empties the curve and samples, which [`RunRecord::details`] reads again when needed.
+    pub fn drop_details(&mut self) {
+        if let Some(run) = &mut self.run {
+            run.curve = Vec::new();
+            run.samples = Vec::new();
+        }
+    }
+
+    /// The curve and samples (empty for a failed run).
+    pub fn into_details(self) -> (Vec<CurvePoint>, Vec<[f64; 2]>) {
+        self.run
+            .map(|run| (run.curve, run.samples))
+            .unwrap_or_default()
+    }
+
+    /// The record of `spec`, which must be the run this record was computed for, stored `at`.
+    pub fn into_record(self, spec: RunSpec, at: EntryAt) -> RunRecord {
         let run = self.run.map(|stored| TrainedRun {
             model: stored.model,
             evaluation: stored.evaluation,
@@ -165,6 +198,7 @@ impl StoredRecord {
             status: self.status,
             error: self.error,
             run,
+            stored_at: Some(at),
         }
     }
 }

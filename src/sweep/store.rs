@@ -1,21 +1,21 @@
-//! The results folder across processes: one durable record per finished run, the lock that allows one sweep per folder, and the manifest that ties the folder to its data section.
+//! The results folder across processes: the lock that allows one sweep per folder, the manifest that ties the folder to its data section, and the log each process saves its finished runs to.
 //!
-//! Layout under the results folder: `records/<run_id>.json` (written to a
-//! temporary name, flushed to the disk, then renamed, so a record is complete or absent even
-//! after a power loss), `manifest.json` (the data section the records were computed on) and
-//! `.lock` (an operating-system lock held by the process using the folder, with its pid and host).
+//! Layout under the results folder: `records/<writer>-<seq>.log` (checksummed records, see
+//! [`super::journal`]), `manifest.json` (the data section the records were computed on) and
+//! `.lock` (an operating-system lock held by the process using the folder, with its pid and host;
+//! a shard holds `.lock-shard-I-of-N` instead).
 
-use super::record::{RunRecord, StoredRecord};
+use super::journal::{Journal, RECORDS_DIR, Scan, scan};
+use super::record::RunRecord;
 use crate::cluster::shard::Shard;
 use crate::experiment::Experiment;
 use crate::identity::Field;
 use crate::io::{WriteError, publish, sync_dir, write_atomically};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const RECORDS_DIR: &str = "records";
 /// Halving's paused runs (see [`super::halving`]).
 pub(crate) const RUNGS_DIR: &str = "rungs";
 const MANIFEST_FILE: &str = "manifest.json";
@@ -64,6 +64,13 @@ pub enum StoreError {
     OtherData { path: PathBuf, differences: String },
     #[error("cannot save {path}: {reason}")]
     Unsavable { path: PathBuf, reason: String },
+    #[error("cannot read {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("cannot save records to {path}")]
+    Save {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<WriteError> for StoreError {
@@ -125,10 +132,10 @@ impl Manifest {
 
 /// A results folder held by this process: the operating system's lock on its lock file lasts as
 /// long as this value, and the kernel releases it when the process ends, however it ends.
-#[derive(Debug)]
 pub struct ResultsDir {
     path: PathBuf,
     lock: std::fs::File,
+    journal: Journal,
     /// The holder named in a lock file whose process ended without releasing it (killed or
     /// crashed), if this process took such a lock over.
     pub took_over: Option<String>,
@@ -171,9 +178,14 @@ impl ResultsDir {
             Some(s) => path.join(format!("{LOCK_FILE}-shard-{}-of-{}", s.index, s.count)),
         };
         let (lock, took_over) = take_lock(path, &lock_path)?;
+        let writer = shard.map_or_else(
+            || "main".to_string(),
+            |s| format!("shard-{}-of-{}", s.index, s.count),
+        );
         let dir = ResultsDir {
             path: path.to_path_buf(),
             lock,
+            journal: Journal::new(path, writer),
             took_over,
         };
         if fresh {
@@ -254,22 +266,20 @@ impl ResultsDir {
         &self.path
     }
 
-    /// Every complete record on disk, by run id.
-    pub fn records(&self) -> HashMap<String, StoredRecord> {
-        read_records(&self.path)
+    /// Every usable record on disk, by run id, and the damaged ones.
+    pub fn records(&self) -> Scan {
+        scan(&self.path)
     }
 
-    /// Writes one run's record durably: complete under its final name, or not at all.
+    /// Appends one run's record to this process's log (durable at the next [`Self::sync`] or
+    /// batch: a run is saved whole or absent, never half).
     pub fn save(&self, record: &RunRecord) -> Result<(), StoreError> {
-        let text =
-            serde_json::to_string(&StoredRecord::from_record(record)).expect("records serialize");
-        Ok(write_atomically(
-            &self
-                .path
-                .join(RECORDS_DIR)
-                .join(format!("{}.json", record.spec.run_id)),
-            text.as_bytes(),
-        )?)
+        self.journal.append(record)
+    }
+
+    /// Makes every record saved so far durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.journal.sync()
     }
 }
 
@@ -285,10 +295,20 @@ fn wait_for_holder(lock: &Path) -> String {
     "another process".into()
 }
 
+impl std::fmt::Debug for ResultsDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultsDir")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
 impl Drop for ResultsDir {
-    /// Empties the lock file before the lock goes, so that the next holder knows this process
-    /// ended cleanly. The file stays: removing it could let two processes lock two different files.
+    /// Syncs the records, then empties the lock file before the lock goes, so that the next
+    /// holder knows this process ended cleanly. The file stays: removing it could let two
+    /// processes lock two different files.
     fn drop(&mut self) {
+        let _ = self.journal.sync();
         let _ = self.lock.set_len(0);
     }
 }
@@ -324,25 +344,6 @@ fn take_lock(path: &Path, lock: &Path) -> Result<(std::fs::File, Option<String>)
         .and_then(|()| writeln!(file, "{} {}", std::process::id(), hostname()))
         .map_err(io_error(lock))?;
     Ok((file, holder(&before)))
-}
-
-/// Every complete record under the results folder `dir`, by run id. Unreadable or partial files
-/// are skipped; reading needs no lock.
-pub fn read_records(dir: &Path) -> HashMap<String, StoredRecord> {
-    let Ok(entries) = std::fs::read_dir(dir.join(RECORDS_DIR)) else {
-        return HashMap::new();
-    };
-    entries
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            if path.extension()? != "json" {
-                return None;
-            }
-            let record: StoredRecord =
-                serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
-            Some((record.run_id.clone(), record))
-        })
-        .collect()
 }
 
 /// `experiment.json`: what `merge` and `plot` need to rebuild the experiment from its results folder alone.

@@ -25,7 +25,16 @@ pub enum OutputError {
     Polars { path: PathBuf, source: PolarsError },
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(transparent)]
+    Store(#[from] super::store::StoreError),
 }
+
+/// Each record with its curve and samples, read from the results folder.
+fn with_details(records: &[RunRecord]) -> Result<Vec<(&RunRecord, CurveAndSamples)>, OutputError> {
+    records.iter().map(|r| Ok((r, r.details()?))).collect()
+}
+
+type CurveAndSamples = (Vec<crate::train::CurvePoint>, Vec<[f64; 2]>);
 
 fn col<T, P>(name: &str, values: T) -> Column
 where
@@ -252,10 +261,10 @@ pub fn curves_frame(
     records: &[RunRecord],
     datasets: &[Dataset],
 ) -> Result<DataFrame, OutputError> {
-    let points: Vec<(&RunRecord, &crate::train::CurvePoint)> = records
+    let loaded = with_details(records)?;
+    let points: Vec<(&RunRecord, &crate::train::CurvePoint)> = loaded
         .iter()
-        .filter_map(|r| r.run.as_ref().map(|run| (r, run)))
-        .flat_map(|(r, run)| run.curve.iter().map(move |p| (r, p)))
+        .flat_map(|(r, (curve, _))| curve.iter().map(move |p| (*r, p)))
         .collect();
     let f = |g: &dyn Fn(&crate::train::CurvePoint) -> f64| {
         points.iter().map(|(_, p)| g(p)).collect::<Vec<f64>>()
@@ -333,11 +342,8 @@ pub fn samples_frame(
 ) -> Result<DataFrame, OutputError> {
     // The largest table by far (runs x samples rows): columns are filled straight from the
     // records, with no per-row intermediate.
-    let with_samples = || {
-        records
-            .iter()
-            .filter_map(|r| Some((r, r.run.as_ref()?.samples.as_slice())))
-    };
+    let loaded = with_details(records)?;
+    let with_samples = || loaded.iter().map(|(r, (_, s))| (*r, s.as_slice()));
     let run_ids =
         with_samples().flat_map(|(r, s)| std::iter::repeat_n(r.spec.run_id.as_str(), s.len()));
     let names = with_samples()

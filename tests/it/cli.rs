@@ -1029,28 +1029,44 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
     );
     assert_eq!(snapshot(&results), before, "verify wrote into the folder");
 
-    // One stored value changed by one part in 10^15 is caught and named.
-    let record_path = results.join(format!("records/{}.json", ids[1]));
-    let mut record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&record_path).unwrap()).unwrap();
-    let test_ll = record["run"]["evaluation"]["test_ll"].as_f64().unwrap();
-    record["run"]["evaluation"]["test_ll"] = serde_json::json!(test_ll * (1.0 + 1e-15));
-    std::fs::write(&record_path, record.to_string()).unwrap();
+    // One stored value changed by one part in 10^15 in a run's record is caught by the record's
+    // checksum, and the run is named as damaged.
+    let at = grbm_sweep::sweep::journal::scan(&results).runs[&ids[1]]
+        .at
+        .clone();
+    let log_before = std::fs::read(&at.log).unwrap();
+    let test_ll = floats(&read(&results.join("runs.parquet")), "test_ll")[1];
+    let edited_ll = (test_ll * (1.0 + 1e-15)).to_be_bytes();
+    let mut log = log_before.clone();
+    let mut needle = vec![0xcb];
+    needle.extend(test_ll.to_be_bytes());
+    let found = (at.offset as usize..log.len())
+        .find(|&i| log[i..].starts_with(&needle))
+        .expect("the record holds its test_ll as a MessagePack f64");
+    log[found + 1..found + 9].copy_from_slice(&edited_ll);
+    std::fs::write(&at.log, &log).unwrap();
     let edited = snapshot(&results);
     let out = run(dir.path(), &args);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains(&format!("{} differs: runs.test_ll row 0: stored", ids[1])),
+        stdout.contains(&format!(
+            "{} damaged: the record of {} at byte {} of results/check/records/{} fails its checksum",
+            ids[1],
+            ids[1],
+            at.offset,
+            at.log.file_name().unwrap().to_string_lossy()
+        )),
         "{stdout}"
     );
     assert!(stdout.contains(&format!("{} same", ids[0])), "{stdout}");
     assert!(
-        stderr(&out).contains("1 of 3 runs differ"),
+        stderr(&out).contains("1 of 3 runs differ or have a damaged record"),
         "{}",
         stderr(&out)
     );
     assert_eq!(snapshot(&results), edited, "verify wrote into the folder");
+    std::fs::write(&at.log, &log_before).unwrap();
 
     // So is a value changed by one ulp in a table a reader opens, with the records left as they
     // were: named by the run's row in that file (not row 0, its row among its own rows) and

@@ -11,6 +11,7 @@ mod halving;
 mod layout;
 mod math;
 mod notebook;
+mod records;
 mod report;
 mod resume;
 mod shards;

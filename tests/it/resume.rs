@@ -15,15 +15,9 @@ fn forty_runs(name: &str, output: &str) -> String {
     )
 }
 
+/// The runs with a usable record in the folder's logs.
 fn records_in(results: &Path) -> usize {
-    std::fs::read_dir(results.join("records"))
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-                .count()
-        })
-        .unwrap_or(0)
+    grbm_sweep::sweep::journal::scan(results).runs.len()
 }
 
 /// Waits until `results` holds at least `count` finished runs (or fails after 60 s).
@@ -140,14 +134,12 @@ fn one_failing_run_does_not_stop_the_others_and_is_retried_next_time() {
     write(dir.path(), "exp.toml", &small("iso"));
     let ids = run_ids(dir.path(), "exp.toml");
     assert_eq!(ids.len(), 6);
-    // Only this run meets the condition: the place its record must go is taken by a folder.
-    let blocked = dir
-        .path()
-        .join("results/iso/records")
-        .join(format!("{}.json", ids[2]));
-    std::fs::create_dir_all(&blocked).unwrap();
-
-    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    // Only this run panics.
+    let fault = format!("panic@{}", ids[2]);
+    let out = command(dir.path(), &["exp.toml", "--quiet"])
+        .env("GRBM_SWEEP_FAULT", &fault)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!("1 run failed: {}", ids[2])),
@@ -165,9 +157,11 @@ fn one_failing_run_does_not_stop_the_others_and_is_retried_next_time() {
         .get(2)
         .unwrap()
         .to_string();
-    assert!(error.contains(&ids[2]), "the failed row says why: {error}");
+    assert!(
+        error.contains("run panicked: a fault injected"),
+        "the failed row says why: {error}"
+    );
 
-    std::fs::remove_dir(&blocked).unwrap();
     let out = run(dir.path(), &["exp.toml", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("(5 reused from earlier results)"));
@@ -187,15 +181,13 @@ fn fail_fast_starts_no_run_after_the_first_failure() {
     write(dir.path(), "exp.toml", &small("ff"));
     let ids = run_ids(dir.path(), "exp.toml");
     // hidden = 4, seed = 0 is among the costliest runs, which start first.
-    let blocked = dir
-        .path()
-        .join("results/ff/records")
-        .join(format!("{}.json", ids[4]));
-    std::fs::create_dir_all(&blocked).unwrap();
-    let out = run(
+    let out = command(
         dir.path(),
         &["exp.toml", "--quiet", "--threads", "1", "--fail-fast"],
-    );
+    )
+    .env("GRBM_SWEEP_FAULT", format!("panic@{}", ids[4]))
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("--fail-fast stopped the sweep"),
