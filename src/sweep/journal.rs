@@ -205,26 +205,47 @@ pub fn scan(dir: &Path) -> Scan {
 
 /// A run's curve and samples, read back from its entry.
 pub fn details(at: &EntryAt) -> Result<(Vec<CurvePoint>, Vec<[f64; 2]>), StoreError> {
-    let unreadable = |reason: String| StoreError::Unreadable {
-        path: at.log.to_path_buf(),
-        reason,
-    };
-    if at.offset == LEGACY {
-        return read_legacy(&at.log)
-            .map(StoredRecord::into_details)
-            .map_err(|found| damage_error(at, found));
+    Details::default().read(at)
+}
+
+/// Reads the curves and samples of many runs, keeping their logs open between reads.
+#[derive(Default)]
+pub struct Details {
+    open: HashMap<Arc<Path>, File>,
+}
+
+impl Details {
+    /// The curve and samples of the run whose entry is `at`, checked against its checksum.
+    pub fn read(&mut self, at: &EntryAt) -> Result<(Vec<CurvePoint>, Vec<[f64; 2]>), StoreError> {
+        if at.offset == LEGACY {
+            return read_legacy(&at.log)
+                .map(StoredRecord::into_details)
+                .map_err(|found| damage_error(at, found));
+        }
+        let unreadable = |e: std::io::Error| StoreError::Unreadable {
+            path: at.log.to_path_buf(),
+            reason: format!("the record at byte {}: {e}", at.offset),
+        };
+        let file = match self.open.entry(at.log.clone()) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(File::open(&at.log).map_err(unreadable)?)
+            }
+        };
+        let file: &File = file;
+        let mut reader = EntryReader::at(BufReader::new(file), at.offset);
+        reader
+            .reader
+            .seek(SeekFrom::Start(at.offset))
+            .map_err(unreadable)?;
+        let (_, found) = reader
+            .next_entry()
+            .ok_or_else(|| unreadable(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)))?;
+        let record = found
+            .and_then(|e| e.decoded())
+            .map_err(|found| damage_error(at, found))?;
+        Ok(record.into_details())
     }
-    let mut file = File::open(&at.log).map_err(|e| unreadable(e.to_string()))?;
-    file.seek(SeekFrom::Start(at.offset))
-        .map_err(|e| unreadable(e.to_string()))?;
-    let mut reader = EntryReader::at(BufReader::new(file), at.offset);
-    let (_, found) = reader
-        .next_entry()
-        .ok_or_else(|| unreadable(format!("no entry at byte {}", at.offset)))?;
-    let record = found
-        .and_then(|e| e.decoded())
-        .map_err(|found| damage_error(at, found))?;
-    Ok(record.into_details())
 }
 
 /// The error of reading the entry `at` that turned out damaged.

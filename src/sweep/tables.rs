@@ -29,10 +29,25 @@ pub enum OutputError {
     Store(#[from] super::store::StoreError),
 }
 
-/// Each record with its curve and samples, read from the results folder.
+/// Each record with its curve and samples, read from the results folder (or memory).
 fn with_details(records: &[RunRecord]) -> Result<Vec<(&RunRecord, CurveAndSamples)>, OutputError> {
-    records.iter().map(|r| Ok((r, r.details()?))).collect()
+    let mut logs = super::journal::Details::default();
+    records
+        .iter()
+        .map(|r| {
+            let details = match (&r.stored_at, &r.run) {
+                (Some(at), Some(_)) => logs.read(at)?,
+                _ => r.details()?,
+            };
+            Ok((r, details))
+        })
+        .collect()
 }
+
+/// Runs per row group of the tables with rows per run: a table is built and written this many
+/// runs at a time, so writing it holds this many runs' rows (and curves and samples), not the
+/// sweep's.
+pub const RUNS_PER_ROW_GROUP: usize = 4096;
 
 type CurveAndSamples = (Vec<crate::train::CurvePoint>, Vec<[f64; 2]>);
 
@@ -66,23 +81,53 @@ fn id_columns(rows: &[&RunRecord], datasets: &[Dataset]) -> [Column; 2] {
 /// table, with the provenance and then `extra` as the file's key-value metadata.
 fn write_parquet(
     path: &Path,
-    df: &mut DataFrame,
+    df: DataFrame,
     provenance: &Provenance,
     extra: &[(&str, String)],
 ) -> Result<(), OutputError> {
-    let metadata = provenance
+    write_parquet_groups(path, std::iter::once(Ok(df)), provenance, extra)
+}
+
+/// Writes the frames of `groups` (one schema) as the row groups of one table, each frame built
+/// only when the one before is written, as [`write_parquet`] writes one frame.
+fn write_parquet_groups(
+    path: &Path,
+    groups: impl Iterator<Item = Result<DataFrame, OutputError>>,
+    provenance: &Provenance,
+    extra: &[(&str, String)],
+) -> Result<(), OutputError> {
+    let metadata: Vec<(String, String)> = provenance
         .pairs()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .chain(extra.iter().map(|(k, v)| (k.to_string(), v.clone())))
         .collect();
-    write_atomically_with(path, |file| {
-        ParquetWriter::new(file)
+    // A frame that cannot be built is this error, not an I/O one: kept aside, returned as is.
+    let mut failed: Option<OutputError> = None;
+    let mut groups = groups.map(|group| {
+        group.map_err(|e| {
+            failed = Some(e);
+            std::io::Error::other("a row group could not be built")
+        })
+    });
+    let written = write_atomically_with(path, |file| {
+        let Some(first) = groups.next().transpose()? else {
+            return Ok(());
+        };
+        let mut writer = ParquetWriter::new(file)
             .with_key_value_metadata(Some(KeyValueMetadata::from_static(metadata)))
-            .finish(df)
-            .map(|_| ())
-            .map_err(std::io::Error::other)
-    })
-    .map_err(OutputError::Write)
+            .batched(first.schema())
+            .map_err(std::io::Error::other)?;
+        writer.write_batch(&first).map_err(std::io::Error::other)?;
+        drop(first);
+        for df in groups {
+            writer.write_batch(&df?).map_err(std::io::Error::other)?;
+        }
+        writer.finish().map(|_| ()).map_err(std::io::Error::other)
+    });
+    match (failed, written) {
+        (Some(e), _) => Err(e),
+        (None, written) => written.map_err(OutputError::Write),
+    }
 }
 
 fn frame(path: &Path, height: usize, columns: Vec<Column>) -> Result<DataFrame, OutputError> {
@@ -533,26 +578,27 @@ pub fn write_all(
         source,
     })?;
     let provenance = Provenance::of_this_process(&exp.text);
+    // At least one group, so that a table of no runs still has its columns.
+    let groups: Vec<&[RunRecord]> = match records.len() {
+        0 => vec![&[]],
+        _ => records.chunks(RUNS_PER_ROW_GROUP).collect(),
+    };
     for (name, build) in RUN_TABLES {
         let path = dir.join(format!("{name}.parquet"));
-        write_parquet(
-            &path,
-            &mut build(&path, records, datasets)?,
-            &provenance,
-            &[],
-        )?;
+        let frames = groups.iter().map(|chunk| build(&path, chunk, datasets));
+        write_parquet_groups(&path, frames, &provenance, &[])?;
     }
     let path = dir.join("configs.parquet");
     write_parquet(
         &path,
-        &mut configs_frame(&path, exp, records, datasets)?,
+        configs_frame(&path, exp, records, datasets)?,
         &provenance,
         &[],
     )?;
     let path = dir.join("data.parquet");
     write_parquet(
         &path,
-        &mut data_frame(&path, datasets)?,
+        data_frame(&path, datasets)?,
         &provenance,
         &[(COLUMNS_KEY, columns_metadata(datasets))],
     )?;
@@ -560,7 +606,7 @@ pub fn write_all(
         let path = dir.join("rungs.parquet");
         write_parquet(
             &path,
-            &mut rungs_frame(&path, rungs, datasets)?,
+            rungs_frame(&path, rungs, datasets)?,
             &provenance,
             &[],
         )?;
@@ -586,6 +632,45 @@ mod tests {
             true_ll: None,
             columns: columns.map(|c| c.map(String::from)),
         }
+    }
+
+    /// A table written group by group reads back as the groups one after another; a group that
+    /// cannot be built fails the write with its own error and leaves no file.
+    #[test]
+    fn a_table_written_in_row_groups_reads_back_whole_and_a_failed_group_leaves_no_file() {
+        let dir = std::env::temp_dir().join(format!("grbm-groups-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.parquet");
+        let provenance = Provenance::of_this_process("name = \"t\"\n");
+        let group = |start: i64| {
+            let ids: Vec<i64> = (start..start + 3).collect();
+            frame(&path, 3, vec![col("id", ids)])
+        };
+        write_parquet_groups(&path, [0, 3, 6].into_iter().map(group), &provenance, &[]).unwrap();
+        let back = ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        let ids: Vec<i64> = back
+            .column("id")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(ids, (0..9).collect::<Vec<i64>>());
+
+        let other = dir.join("u.parquet");
+        let failing = [
+            group(0),
+            Err(OutputError::Io {
+                path: other.clone(),
+                source: std::io::Error::other("no group"),
+            }),
+        ];
+        let e = write_parquet_groups(&other, failing.into_iter(), &provenance, &[]).unwrap_err();
+        assert!(matches!(e, OutputError::Io { .. }), "{e}");
+        assert!(!other.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
