@@ -12,7 +12,7 @@ use crate::sweep::configs::{
 };
 use crate::sweep::folder::{Folder, RunIdError};
 use crate::sweep::halving::{Decision, RungRow};
-use crate::sweep::record::{RunRecord, best_runs};
+use crate::sweep::record::{RunDetails, RunRecord, best_runs};
 use crate::train::params::ParamValue;
 use plotters::coord::Shift;
 use plotters::coord::combinators::LogCoord;
@@ -66,11 +66,19 @@ pub enum PlotError {
 /// that grow with the sweep.
 pub const MAX_BACKGROUND_CURVES: usize = 500;
 
+/// A plotted run's model, curve and samples, read from the results folder.
+fn model_of(record: &RunRecord) -> Result<RunDetails, PlotError> {
+    record.details()?.ok_or_else(|| PlotError::Draw {
+        path: PathBuf::from(&record.spec.run_id),
+        message: "the run has no model (it failed)".into(),
+    })
+}
+
 /// (epoch, test_ll) at each evaluation of a run, read from the results folder.
 type CurvePoints = Vec<(f64, f64)>;
 
 fn curve_points(r: &RunRecord) -> Result<CurvePoints, PlotError> {
-    let (curve, _) = r.details()?;
+    let curve = r.details()?.map(|d| d.curve).unwrap_or_default();
     Ok(curve.iter().map(|p| (p.epoch as f64, p.test_ll)).collect())
 }
 
@@ -430,12 +438,12 @@ fn draw_density(
         DENSITY_SIZE_ALONE
     };
     let title = density_title(&folder.experiment, data, record, chosen);
-    let (_, samples) = record.details()?;
+    let details = model_of(record)?;
     render!(
         *pictures,
         format!("density-{}", record.spec.run_id),
         size,
-        density_figure(record, &samples, data, truth.as_ref(), &title)
+        density_figure(record, &details, data, truth.as_ref(), &title)
     );
     Ok(())
 }
@@ -469,11 +477,15 @@ fn draw_best(
     ranked: &[Vec<Candidate<'_>>],
 ) -> Result<(), PlotError> {
     let bests: Vec<&Candidate<'_>> = ranked.iter().filter_map(|c| c.first()).collect();
+    let models = bests
+        .iter()
+        .map(|c| model_of(c.run))
+        .collect::<Result<Vec<_>, _>>()?;
     render!(
         *pictures,
         "best",
         best_size(bests.len()),
-        best_figure(folder, &bests)
+        best_figure(folder, &bests, &models)
     );
     Ok(())
 }
@@ -482,6 +494,7 @@ fn best_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     folder: &Folder,
     bests: &[&Candidate<'_>],
+    models: &[RunDetails],
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let (columns, rows) = best_layout(bests.len());
@@ -497,8 +510,9 @@ fn best_figure<DB: DrawingBackend>(
         vec!["Best run of each data set (by valid_ll) beside its true density".to_string()]
     };
     titled_lines(&title, &title_lines, 20)?;
-    for (candidate, area) in bests.iter().zip(grid.split_evenly((rows, columns))) {
-        best_pair(&area, folder, candidate)?;
+    let areas = grid.split_evenly((rows, columns));
+    for ((candidate, model), area) in bests.iter().zip(models).zip(areas) {
+        best_pair(&area, folder, candidate, &model.model)?;
     }
     // Two short lines, so that a single column of pairs holds them.
     let key = [
@@ -539,11 +553,10 @@ fn best_pair<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     folder: &Folder,
     candidate: &Candidate<'_>,
+    model: &Grbm,
 ) -> DrawResult<DB> {
     let record = candidate.run;
     let data = &folder.datasets[record.spec.dataset];
-    let run = record.run.as_ref().expect("plotted runs have a model");
-    let model: &Grbm = &run.model;
     let log_z = log_z_grid(model, None).log_z;
     let panels = titled_lines(
         &area.margin(6, 0, 8, 8),
@@ -892,14 +905,14 @@ fn draw_heat_map<DB: DrawingBackend>(
 fn density_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     record: &RunRecord,
-    samples: &[[f64; 2]],
+    details: &RunDetails,
     data: &Dataset,
     truth: Option<&Generator>,
     title: &[String],
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let run = record.run.as_ref().expect("plotted runs have a model");
-    let model: &Grbm = &run.model;
+    let (model, samples) = (&details.model, details.samples.as_slice());
     let log_z = log_z_grid(model, None).log_z;
     let e = run.evaluation.expect("plotted runs are evaluated");
     let (body, footer) = root.split_vertically(root.dim_in_pixel().1 - 30);

@@ -1,7 +1,7 @@
 //! A results folder read back without the process that wrote it: what `merge` and `plot` need to rebuild the experiment (`experiment.json`), the folder as a whole, and the merge of a sharded sweep's records into its tables.
 
 use super::halving::{RungRow, standing};
-use super::journal::{Damage, scan};
+use super::journal::{Damage, records_of, scan};
 use super::record::RunRecord;
 use super::store::{EXPERIMENT_INFO, ExperimentInfo, ResultsDir};
 use super::tables::write_all;
@@ -132,21 +132,13 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
     experiment.output = dir.to_path_buf();
     let datasets = load_datasets(&experiment)?;
     let runs = expand(&experiment);
-    let on_disk = scan(dir);
-    let damaged = on_disk.damaged;
-    let (records, rungs, next_rung) = match halving_of(&experiment) {
+    let (records, rungs, next_rung, damaged) = match halving_of(&experiment) {
         None => {
-            let mut on_disk = on_disk.runs;
-            let records = runs
-                .iter()
-                .filter_map(|run| {
-                    let stored = on_disk.remove(&run.run_id)?;
-                    Some(stored.record.into_record(run.clone(), stored.at))
-                })
-                .collect();
-            (records, Vec::new(), None)
+            let (records, damaged) = records_of(dir, &runs);
+            (records, Vec::new(), None, damaged)
         }
         Some(halving) => {
+            let damaged = scan(dir).damaged;
             let standing = standing(dir, &runs, &datasets, halving, &[]);
             let next = standing.next.map(|n| {
                 let entering = n.entering.iter().map(|r| (*r).clone()).collect();
@@ -156,7 +148,7 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
                     n.todo.iter().map(|r| r.run_id.clone()).collect(),
                 )
             });
-            (standing.records, standing.rows, next)
+            (standing.records, standing.rows, next, damaged)
         }
     };
     Ok(Folder {

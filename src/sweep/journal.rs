@@ -11,10 +11,10 @@
 //! of the last unsynced batch, which are recomputed. A damaged entry costs only itself: the
 //! reader looks for the next `MARK` and goes on.
 
-use super::record::{RunRecord, Status, StoredRecord};
+use super::record::{RunDetails, RunRecord, Status, StoredRecord};
 use super::store::StoreError;
+use crate::experiment::grid::RunSpec;
 use crate::io::{WriteKind, fault, sync_dir};
-use crate::train::CurvePoint;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
@@ -126,21 +126,6 @@ fn files(dir: &Path, extension: &str) -> Vec<PathBuf> {
     files
 }
 
-impl Scan {
-    /// Indexes `record` found `at`, unless a record of the same run that did not fail is
-    /// already indexed and this one failed.
-    fn add(&mut self, mut record: StoredRecord, at: EntryAt) {
-        record.drop_details();
-        let keep = self.runs.get(&record.run_id).is_none_or(|before| {
-            record.status != Status::Failed || before.record.status == Status::Failed
-        });
-        if keep {
-            self.runs
-                .insert(record.run_id.clone(), Indexed { record, at });
-        }
-    }
-}
-
 /// A record of an earlier version, `records/<run_id>.json`.
 fn read_legacy(path: &Path) -> Result<StoredRecord, (Option<String>, DamageKind)> {
     let id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -154,17 +139,18 @@ fn read_legacy(path: &Path) -> Result<StoredRecord, (Option<String>, DamageKind)
 }
 
 /// Reads every log of the results folder `dir` (no lock needed: a log only grows, and an entry
-/// being written reads as incomplete). Curves and samples are dropped as they are read.
-pub fn scan(dir: &Path) -> Scan {
-    let mut scan = Scan::default();
+/// being written reads as incomplete), earlier versions' JSON records first, and hands each
+/// usable record to `found` in the order written; returns the damage met.
+fn read_folder(dir: &Path, mut found: impl FnMut(StoredRecord, EntryAt)) -> Vec<Damage> {
+    let mut damaged = Vec::new();
     for path in files(dir, "json") {
         let at = EntryAt {
             log: path.as_path().into(),
             offset: LEGACY,
         };
         match read_legacy(&path) {
-            Ok(record) => scan.add(record, at),
-            Err((run_id, kind)) => scan.damaged.push(Damage { at, run_id, kind }),
+            Ok(record) => found(record, at),
+            Err((run_id, kind)) => damaged.push(Damage { at, run_id, kind }),
         }
     }
     for path in files(dir, "log") {
@@ -174,37 +160,91 @@ pub fn scan(dir: &Path) -> Scan {
         };
         let mut reader = EntryReader::new(BufReader::with_capacity(1 << 16, file));
         if !reader.has_header() {
-            scan.damaged.push(Damage {
-                at: EntryAt {
-                    log: log.clone(),
-                    offset: 0,
-                },
+            let at = EntryAt { log, offset: 0 };
+            damaged.push(Damage {
+                at,
                 run_id: None,
                 kind: DamageKind::Garbage,
             });
             continue;
         }
-        while let Some((offset, found)) = reader.next_entry() {
+        while let Some((offset, entry)) = reader.next_entry() {
             let at = EntryAt {
                 log: log.clone(),
                 offset,
             };
-            match found.and_then(|entry| entry.decoded()) {
-                Ok(record) => scan.add(record, at),
-                Err((run_id, kind)) => scan.damaged.push(Damage { at, run_id, kind }),
+            match entry.and_then(|entry| entry.decoded()) {
+                Ok(record) => found(record, at),
+                Err((run_id, kind)) => damaged.push(Damage { at, run_id, kind }),
             }
         }
     }
+    damaged
+}
+
+/// Whether a record of a run that `before` (if any) already holds should take its place: the
+/// last record counts, but one that failed never displaces one that did not.
+fn supersedes(status: Status, before: Option<Status>) -> bool {
+    before.is_none_or(|before| status != Status::Failed || before == Status::Failed)
+}
+
+/// Every usable record of the results folder `dir` by run id, curves and samples dropped, and
+/// the damage to records of runs that have no usable one.
+pub fn scan(dir: &Path) -> Scan {
+    let mut scan = Scan::default();
+    let mut damaged = read_folder(dir, |mut record, at| {
+        record.drop_details();
+        if supersedes(
+            record.status,
+            scan.runs.get(&record.run_id).map(|b| b.record.status),
+        ) {
+            scan.runs
+                .insert(record.run_id.clone(), Indexed { record, at });
+        }
+    });
     // Damage to an entry whose run was saved again since is harmless: only the runs that lost
     // their record (and damage that names no run) are worth a word.
-    let runs = &scan.runs;
-    scan.damaged
-        .retain(|d| d.run_id.as_ref().is_none_or(|id| !runs.contains_key(id)));
+    damaged.retain(|d| {
+        d.run_id
+            .as_ref()
+            .is_none_or(|id| !scan.runs.contains_key(id))
+    });
+    scan.damaged = damaged;
     scan
 }
 
+/// The records of the runs of `runs` (in their order; failed ones included) that the folder
+/// `dir` holds, curves and samples dropped, and the damage to records of those runs that have no
+/// usable one (and damage that names no run). Records go straight to their place, with no map
+/// of the records beside them, so reading a folder holds each run's record once.
+pub fn records_of(dir: &Path, runs: &[RunSpec]) -> (Vec<RunRecord>, Vec<Damage>) {
+    let slot_of: HashMap<&str, usize> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.run_id.as_str(), i))
+        .collect();
+    let mut slots: Vec<Option<RunRecord>> = runs.iter().map(|_| None).collect();
+    let mut damaged = read_folder(dir, |mut record, at| {
+        let Some(&i) = slot_of.get(record.run_id.as_str()) else {
+            return;
+        };
+        if supersedes(record.status, slots[i].as_ref().map(|b| b.status)) {
+            record.drop_details();
+            slots[i] = Some(record.into_record(runs[i].clone(), at));
+        }
+    });
+    damaged.retain(|d| {
+        d.run_id
+            .as_deref()
+            .is_none_or(|id| slot_of.get(id).is_some_and(|&i| slots[i].is_none()))
+    });
+    // In place: the records reuse the slots' memory.
+    let records = slots.into_iter().filter_map(|slot| slot).collect();
+    (records, damaged)
+}
+
 /// A run's curve and samples, read back from its entry.
-pub fn details(at: &EntryAt) -> Result<(Vec<CurvePoint>, Vec<[f64; 2]>), StoreError> {
+pub fn details(at: &EntryAt) -> Result<Option<RunDetails>, StoreError> {
     Details::default().read(at)
 }
 
@@ -216,7 +256,7 @@ pub struct Details {
 
 impl Details {
     /// The curve and samples of the run whose entry is `at`, checked against its checksum.
-    pub fn read(&mut self, at: &EntryAt) -> Result<(Vec<CurvePoint>, Vec<[f64; 2]>), StoreError> {
+    pub fn read(&mut self, at: &EntryAt) -> Result<Option<RunDetails>, StoreError> {
         if at.offset == LEGACY {
             return read_legacy(&at.log)
                 .map(StoredRecord::into_details)

@@ -577,21 +577,26 @@ impl Batch<'_> {
     }
 }
 
-/// The record of every run of `runs` that has one, in grid order: from the folder, or failed.
+/// The record of every run of `runs` that has one, in grid order: from the folder, or failed in
+/// this process (a failed record on disk is of an earlier try, and its run was tried again).
 fn collect_records(dir: &ResultsDir, runs: &[RunSpec], failed: Vec<RunRecord>) -> Vec<RunRecord> {
-    let mut on_disk = dir.records().runs;
+    let (on_disk, _) = journal::records_of(dir.path(), runs);
     let mut failed: std::collections::HashMap<String, RunRecord> = failed
         .into_iter()
         .map(|f| (f.spec.run_id.clone(), f))
         .collect();
-    runs.iter()
-        .filter_map(|spec| match on_disk.remove(&spec.run_id) {
-            Some(stored) if stored.record.status != Status::Failed => {
-                Some(stored.record.into_record(spec.clone(), stored.at))
-            }
-            _ => failed.remove(&spec.run_id),
-        })
-        .collect()
+    let mut on_disk = on_disk
+        .into_iter()
+        .filter(|r| r.status != Status::Failed)
+        .peekable();
+    let mut records = Vec::with_capacity(runs.len());
+    for spec in runs {
+        match on_disk.next_if(|r| r.spec.run_id == spec.run_id) {
+            Some(record) => records.push(record),
+            None => records.extend(failed.remove(&spec.run_id)),
+        }
+    }
+    records
 }
 
 /// The shard of every run, from the runs' costs on their data sets.

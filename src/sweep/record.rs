@@ -29,14 +29,23 @@ impl Status {
     }
 }
 
+/// What a run produced that is too large to keep for every run of a sweep at once: read from its
+/// record when a table or a picture needs it ([`RunRecord::details`]).
+#[derive(Debug, Clone)]
+pub struct RunDetails {
+    pub model: Grbm,
+    pub curve: Vec<CurvePoint>,
+    pub samples: Vec<[f64; 2]>,
+}
+
 /// One finished run: what it was asked to do and what it produced (`run` is `None` when it failed).
 #[derive(Debug, Clone)]
 pub struct RunRecord {
     pub spec: RunSpec,
     pub status: Status,
     pub error: Option<String>,
-    /// For a record read from the results folder, `curve` and `samples` are empty: they stay in
-    /// its entry (`stored_at`) until [`RunRecord::details`] reads them.
+    /// For a record read from the results folder, `model`, `curve` and `samples` are empty: they
+    /// stay in its entry (`stored_at`) until [`RunRecord::details`] reads them.
     pub run: Option<TrainedRun>,
     pub stored_at: Option<EntryAt>,
 }
@@ -71,13 +80,17 @@ impl RunRecord {
         }
     }
 
-    /// The run's learning curve and samples: from the results folder for a record read from
-    /// it, else from memory; empty for a run that failed.
-    pub fn details(&self) -> Result<(Vec<CurvePoint>, Vec<[f64; 2]>), StoreError> {
+    /// The run's model, learning curve and samples: from the results folder for a record read
+    /// from it, else from memory; `None` for a run that failed.
+    pub fn details(&self) -> Result<Option<RunDetails>, StoreError> {
         match (&self.stored_at, &self.run) {
             (Some(at), Some(_)) => super::journal::details(at),
-            (None, Some(run)) => Ok((run.curve.clone(), run.samples.clone())),
-            (_, None) => Ok((Vec::new(), Vec::new())),
+            (None, Some(run)) => Ok(Some(RunDetails {
+                model: run.model.clone(),
+                curve: run.curve.clone(),
+                samples: run.samples.clone(),
+            })),
+            (_, None) => Ok(None),
         }
     }
 
@@ -166,19 +179,23 @@ impl StoredRecord {
         }
     }
 
-    /// Empties the curve and samples, which [`RunRecord::details`] reads again when needed.
+    /// Empties the model, curve and samples, which [`RunRecord::details`] reads again when
+    /// needed: an empty model (no hidden unit) holds no memory of its own.
     pub fn drop_details(&mut self) {
         if let Some(run) = &mut self.run {
+            run.model = Grbm::new(run.model.b, [1.0; 2], faer::Mat::zeros(2, 0), Vec::new());
             run.curve = Vec::new();
             run.samples = Vec::new();
         }
     }
 
-    /// The curve and samples (empty for a failed run).
-    pub fn into_details(self) -> (Vec<CurvePoint>, Vec<[f64; 2]>) {
-        self.run
-            .map(|run| (run.curve, run.samples))
-            .unwrap_or_default()
+    /// The model, curve and samples (`None` for a failed run).
+    pub fn into_details(self) -> Option<RunDetails> {
+        self.run.map(|run| RunDetails {
+            model: run.model,
+            curve: run.curve,
+            samples: run.samples,
+        })
     }
 
     /// The record of `spec`, which must be the run this record was computed for, stored `at`.

@@ -3,7 +3,7 @@
 use super::configs::{Config, config_keys, configs};
 use super::halving::RungRow;
 use super::provenance::Provenance;
-use super::record::RunRecord;
+use super::record::{RunDetails, RunRecord};
 use crate::data::Dataset;
 use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, seeds};
@@ -29,8 +29,9 @@ pub enum OutputError {
     Store(#[from] super::store::StoreError),
 }
 
-/// Each record with its curve and samples, read from the results folder (or memory).
-fn with_details(records: &[RunRecord]) -> Result<Vec<(&RunRecord, CurveAndSamples)>, OutputError> {
+/// Each record that has a run with its model, curve and samples, read from the results folder
+/// (or memory).
+fn with_details(records: &[RunRecord]) -> Result<Vec<(&RunRecord, RunDetails)>, OutputError> {
     let mut logs = super::journal::Details::default();
     records
         .iter()
@@ -39,8 +40,9 @@ fn with_details(records: &[RunRecord]) -> Result<Vec<(&RunRecord, CurveAndSample
                 (Some(at), Some(_)) => logs.read(at)?,
                 _ => r.details()?,
             };
-            Ok((r, details))
+            Ok(details.map(|d| (r, d)))
         })
+        .filter_map(Result::transpose)
         .collect()
 }
 
@@ -48,8 +50,6 @@ fn with_details(records: &[RunRecord]) -> Result<Vec<(&RunRecord, CurveAndSample
 /// runs at a time, so writing it holds this many runs' rows (and curves and samples), not the
 /// sweep's.
 pub const RUNS_PER_ROW_GROUP: usize = 4096;
-
-type CurveAndSamples = (Vec<crate::train::CurvePoint>, Vec<[f64; 2]>);
 
 fn col<T, P>(name: &str, values: T) -> Column
 where
@@ -309,7 +309,7 @@ pub fn curves_frame(
     let loaded = with_details(records)?;
     let points: Vec<(&RunRecord, &crate::train::CurvePoint)> = loaded
         .iter()
-        .flat_map(|(r, (curve, _))| curve.iter().map(move |p| (*r, p)))
+        .flat_map(|(r, d)| d.curve.iter().map(move |p| (*r, p)))
         .collect();
     let f = |g: &dyn Fn(&crate::train::CurvePoint) -> f64| {
         points.iter().map(|(_, p)| g(p)).collect::<Vec<f64>>()
@@ -340,10 +340,9 @@ pub fn models_frame(
     records: &[RunRecord],
     datasets: &[Dataset],
 ) -> Result<DataFrame, OutputError> {
-    let models: Vec<(&RunRecord, &crate::model::Grbm)> = records
-        .iter()
-        .filter_map(|r| r.run.as_ref().map(|run| (r, &run.model)))
-        .collect();
+    let loaded = with_details(records)?;
+    let models: Vec<(&RunRecord, &crate::model::Grbm)> =
+        loaded.iter().map(|(r, d)| (*r, &d.model)).collect();
     let scalar = |g: &dyn Fn(&crate::model::Grbm) -> f64| {
         models.iter().map(|(_, m)| g(m)).collect::<Vec<f64>>()
     };
@@ -388,7 +387,7 @@ pub fn samples_frame(
     // The largest table by far (runs x samples rows): columns are filled straight from the
     // records, with no per-row intermediate.
     let loaded = with_details(records)?;
-    let with_samples = || loaded.iter().map(|(r, (_, s))| (*r, s.as_slice()));
+    let with_samples = || loaded.iter().map(|(r, d)| (*r, d.samples.as_slice()));
     let run_ids =
         with_samples().flat_map(|(r, s)| std::iter::repeat_n(r.spec.run_id.as_str(), s.len()));
     let names = with_samples()
