@@ -9,7 +9,7 @@ use super::record::{RunRecord, StoredRecord};
 use crate::cluster::shard::Shard;
 use crate::experiment::Experiment;
 use crate::identity::Field;
-use crate::io::{WriteError, publish, sync_dir, write_atomically};
+use crate::io::{WriteError, hostname, publish, sync_dir, write_atomically};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -132,19 +132,6 @@ pub struct ResultsDir {
     /// The holder named in a lock file whose process ended without releasing it (killed or
     /// crashed), if this process took such a lock over.
     pub took_over: Option<String>,
-}
-
-/// This machine's name, for the lock file's message.
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
-    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    if ok && end > 0 {
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        "unknown host".into()
-    }
 }
 
 /// "process PID on HOST" as a lock file states it, or `None` for an empty (released) lock file.
@@ -321,7 +308,10 @@ fn take_lock(path: &Path, lock: &Path) -> Result<(std::fs::File, Option<String>)
     file.read_to_string(&mut before).map_err(io_error(lock))?;
     file.set_len(0)
         .and_then(|()| file.rewind())
-        .and_then(|()| writeln!(file, "{} {}", std::process::id(), hostname()))
+        // One write: a reader never finds the pid without the host.
+        .and_then(|()| {
+            file.write_all(format!("{} {}\n", std::process::id(), hostname()).as_bytes())
+        })
         .map_err(io_error(lock))?;
     Ok((file, holder(&before)))
 }
