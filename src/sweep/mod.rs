@@ -7,6 +7,7 @@ pub mod provenance;
 pub mod record;
 pub mod store;
 pub mod tables;
+pub mod tableset;
 pub mod verify;
 
 use crate::cluster::shard::{self, Shard};

@@ -20,19 +20,9 @@ const RECORDS_DIR: &str = "records";
 pub(crate) const RUNGS_DIR: &str = "rungs";
 const MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";
-/// The final tables and copies a sweep writes beside its records; `--fresh` removes them too.
-const TABLE_FILES: [&str; 10] = [
-    "runs.parquet",
-    "configs.parquet",
-    "rungs.parquet",
-    "curves.parquet",
-    "models.parquet",
-    "data.parquet",
-    "sweep.toml",
-    "experiment.json",
-    "samples.parquet",
-    "provenance.json",
-];
+/// The copies of the experiment a sweep writes beside its records; `--fresh` removes them with
+/// the tables.
+const EXPERIMENT_FILES: [&str; 2] = ["sweep.toml", "experiment.json"];
 
 /// A problem with the results folder, naming it.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +54,11 @@ pub enum StoreError {
     OtherData { path: PathBuf, differences: String },
     #[error("cannot save {path}: {reason}")]
     Unsavable { path: PathBuf, reason: String },
+    #[error("results folder {path} cannot be used")]
+    Tables {
+        path: PathBuf,
+        source: super::tableset::TableSetError,
+    },
 }
 
 impl From<WriteError> for StoreError {
@@ -170,7 +165,8 @@ impl ResultsDir {
                     std::fs::remove_dir_all(&folder).map_err(io_error(&folder))?;
                 }
             }
-            for name in TABLE_FILES.iter().chain([&MANIFEST_FILE]) {
+            super::tableset::discard(path).map_err(|e| table_error(path, e))?;
+            for name in EXPERIMENT_FILES.iter().chain([&MANIFEST_FILE]) {
                 let file = path.join(name);
                 if file.exists() {
                     std::fs::remove_file(&file).map_err(io_error(&file))?;
@@ -257,6 +253,14 @@ impl ResultsDir {
                 .join(format!("{}.json", record.spec.run_id)),
             text.as_bytes(),
         )?)
+    }
+}
+
+/// An error of the folder's tables as one of the folder.
+fn table_error(path: &Path, e: super::tableset::TableSetError) -> StoreError {
+    StoreError::Tables {
+        path: path.to_path_buf(),
+        source: e,
     }
 }
 

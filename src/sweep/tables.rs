@@ -1,16 +1,17 @@
-//! The results folder's tables: `runs.parquet`, `configs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, each written whole or not at all.
+//! The results folder's tables: `runs.parquet`, `configs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, built from the records and published together as one set ([`super::tableset`]).
 
 use super::configs::{Config, config_keys, configs};
 use super::halving::RungRow;
 use super::provenance::Provenance;
 use super::record::RunRecord;
+use super::tableset::{Commit, TableSet, TableSetError};
 use crate::data::Dataset;
 use crate::experiment::Experiment;
-use crate::experiment::grid::{RunSpec, seeds};
-use crate::io::{WriteError, write_atomically, write_atomically_with};
+use crate::experiment::grid::{RunSpec, run_count, seeds};
 use crate::train::params::ParamValue;
 use crate::train::{Outcome, TrainedRun};
 use polars::prelude::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// An error writing the results, naming the file.
@@ -24,7 +25,7 @@ pub enum OutputError {
     #[error("cannot write {path}")]
     Polars { path: PathBuf, source: PolarsError },
     #[error(transparent)]
-    Write(#[from] WriteError),
+    Tables(#[from] TableSetError),
 }
 
 fn col<T, P>(name: &str, values: T) -> Column
@@ -53,10 +54,11 @@ fn id_columns(rows: &[&RunRecord], datasets: &[Dataset]) -> [Column; 2] {
     ]
 }
 
-/// Writes `df` to `path` through a temporary file and a rename, so a reader never sees half a
-/// table, with the provenance and then `extra` as the file's key-value metadata.
+/// Writes `df` as file `name` of `set`, with the provenance and then `extra` as the file's
+/// key-value metadata.
 fn write_parquet(
-    path: &Path,
+    set: &mut TableSet,
+    name: &str,
     df: &mut DataFrame,
     provenance: &Provenance,
     extra: &[(&str, String)],
@@ -66,14 +68,13 @@ fn write_parquet(
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .chain(extra.iter().map(|(k, v)| (k.to_string(), v.clone())))
         .collect();
-    write_atomically_with(path, |file| {
+    Ok(set.write_with(name, |file| {
         ParquetWriter::new(file)
             .with_key_value_metadata(Some(KeyValueMetadata::from_static(metadata)))
             .finish(df)
             .map(|_| ())
             .map_err(std::io::Error::other)
-    })
-    .map_err(OutputError::Write)
+    })?)
 }
 
 fn frame(path: &Path, height: usize, columns: Vec<Column>) -> Result<DataFrame, OutputError> {
@@ -513,58 +514,45 @@ pub fn configs_frame(
     frame(path, configs.len(), columns)
 }
 
-/// Writes every table, the experiment copy and `provenance.json` into `dir` (created if missing);
-/// `rungs.parquet` too when the sweep is a halving search (`rungs` then holds its rows).
+/// Writes every table, the experiment copy and `provenance.json` as a new set of tables of
+/// results folder `dir` (created if missing), `rungs.parquet` too when the sweep is a halving
+/// search (`rungs` then holds its rows), and commits the set: readers see the previous set until
+/// every file is on the disk, then this one.
 pub fn write_all(
     dir: &Path,
     exp: &Experiment,
     datasets: &[Dataset],
     records: &[RunRecord],
     rungs: &[RungRow],
-) -> Result<(), OutputError> {
+) -> Result<Commit, OutputError> {
     std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
     let provenance = Provenance::of_this_process(&exp.text);
+    let mut set = TableSet::begin(dir)?;
     for (name, build) in RUN_TABLES {
-        let path = dir.join(format!("{name}.parquet"));
-        write_parquet(
-            &path,
-            &mut build(&path, records, datasets)?,
-            &provenance,
-            &[],
-        )?;
+        let name = format!("{name}.parquet");
+        let mut df = build(&set.path(&name), records, datasets)?;
+        write_parquet(&mut set, &name, &mut df, &provenance, &[])?;
     }
-    let path = dir.join("configs.parquet");
-    write_parquet(
-        &path,
-        &mut configs_frame(&path, exp, records, datasets)?,
-        &provenance,
-        &[],
-    )?;
-    let path = dir.join("data.parquet");
-    write_parquet(
-        &path,
-        &mut data_frame(&path, datasets)?,
-        &provenance,
-        &[(COLUMNS_KEY, columns_metadata(datasets))],
-    )?;
+    let name = "configs.parquet";
+    let mut df = configs_frame(&set.path(name), exp, records, datasets)?;
+    write_parquet(&mut set, name, &mut df, &provenance, &[])?;
+    let name = "data.parquet";
+    let mut df = data_frame(&set.path(name), datasets)?;
+    let columns = [(COLUMNS_KEY, columns_metadata(datasets))];
+    write_parquet(&mut set, name, &mut df, &provenance, &columns)?;
     if super::halving_of(exp).is_some() {
-        let path = dir.join("rungs.parquet");
-        write_parquet(
-            &path,
-            &mut rungs_frame(&path, rungs, datasets)?,
-            &provenance,
-            &[],
-        )?;
+        let name = "rungs.parquet";
+        let mut df = rungs_frame(&set.path(name), rungs, datasets)?;
+        write_parquet(&mut set, name, &mut df, &provenance, &[])?;
     }
-    write_atomically(&dir.join("sweep.toml"), exp.text.as_bytes())?;
-    write_atomically(
-        &dir.join("provenance.json"),
-        provenance.to_json().as_bytes(),
-    )?;
-    Ok(())
+    set.write_with("sweep.toml", |f| f.write_all(exp.text.as_bytes()))?;
+    set.write_with("provenance.json", |f| {
+        f.write_all(provenance.to_json().as_bytes())
+    })?;
+    Ok(set.commit(records, run_count(exp))?)
 }
 
 #[cfg(test)]
