@@ -277,9 +277,25 @@ fn ranked(by_run: bool) -> summary::Ranked {
     }
 }
 
-fn compare(dir: &Path, axis: &str) -> anyhow::Result<ExitCode> {
+/// A results folder read back for command `what`, with what its reader should know of it (a
+/// sweep in progress, tables that disagree with the records) said on stderr, but for the notes
+/// that `said_elsewhere` holds.
+fn read_folder(
+    dir: &Path,
+    what: &str,
+    said_elsewhere: impl Fn(&folder::Folder) -> Vec<String>,
+) -> anyhow::Result<(folder::Folder, Vec<String>)> {
     let folder =
-        folder::load_folder(dir).with_context(|| format!("cannot compare {}", dir.display()))?;
+        folder::load_folder(dir).with_context(|| format!("cannot {what} {}", dir.display()))?;
+    let elsewhere = said_elsewhere(&folder);
+    for note in folder.notes.iter().filter(|n| !elsewhere.contains(n)) {
+        eprintln!("note: {note}");
+    }
+    Ok((folder, elsewhere))
+}
+
+fn compare(dir: &Path, axis: &str) -> anyhow::Result<ExitCode> {
+    let (folder, _) = read_folder(dir, "compare", |_| Vec::new())?;
     print!("{}", summary::comparison(&folder, axis)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -292,8 +308,7 @@ fn plan(file: &Path, max_runs: usize) -> anyhow::Result<ExitCode> {
 }
 
 fn draw(dir: &Path, options: plot::PlotOptions) -> anyhow::Result<ExitCode> {
-    let folder =
-        folder::load_folder(dir).with_context(|| format!("cannot plot {}", dir.display()))?;
+    let (folder, _) = read_folder(dir, "plot", |_| Vec::new())?;
     let written = plot::plot(&folder, dir, &options)?;
     let out = options.out.unwrap_or_else(|| dir.join("plots"));
     println!("wrote {} pictures under {}", written.len(), out.display());
@@ -309,8 +324,7 @@ fn write_report(
     ranked: summary::Ranked,
     out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let folder =
-        folder::load_folder(dir).with_context(|| format!("cannot report {}", dir.display()))?;
+    let (folder, _) = read_folder(dir, "report", |_| Vec::new())?;
     let path = html::write_report(&folder, dir, top, ranked, out)
         .with_context(|| format!("cannot report {}", dir.display()))?;
     println!("wrote {}", path.display());
@@ -323,8 +337,8 @@ fn verify(
     sample: usize,
     seed: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
-    let folder =
-        folder::load_folder(dir).with_context(|| format!("cannot verify {}", dir.display()))?;
+    // Problems of the tables are results of verify, on stdout, not notes.
+    let (folder, tables) = read_folder(dir, "verify", verify::check_tables)?;
     let runs = if runs.is_empty() {
         let seed = seed.unwrap_or_else(clock_seed);
         let drawn = verify::sample_runs(&folder, sample, seed);
@@ -345,19 +359,38 @@ fn verify(
         runs
     };
     let verdicts = verify::verify(&folder, dir, &runs).map_err(anyhow::Error::msg)?;
+    let has_tables = matches!(folder.tables, Ok(Some(_)));
     for v in &verdicts {
+        let only_record = if has_tables && !v.in_tables {
+            " (with its record only: the tables do not hold it yet)"
+        } else {
+            ""
+        };
         match &v.difference {
-            None => println!("{} same", v.run_id),
+            None => println!("{} same{only_record}", v.run_id),
             Some(difference) => println!("{} differs: {difference}", v.run_id),
         }
     }
-    let differ = verdicts.iter().filter(|v| v.difference.is_some()).count();
-    if differ == 0 {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("{differ} of {} runs differ", verdicts.len());
-        Ok(ExitCode::from(1))
+    for problem in &tables {
+        println!("{problem}");
     }
+    let differ = verdicts.iter().filter(|v| v.difference.is_some()).count();
+    if differ > 0 {
+        eprintln!("{differ} of {} runs differ", verdicts.len());
+    }
+    if !tables.is_empty() {
+        let plural = if tables.len() == 1 { "" } else { "s" };
+        eprintln!(
+            "{} problem{plural} with the committed tables of {}",
+            tables.len(),
+            dir.display()
+        );
+    }
+    Ok(if differ == 0 && tables.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// A seed for a draw the user did not seed: the clock's nanoseconds.

@@ -2,8 +2,9 @@
 
 use super::halving::{RungRow, standing};
 use super::record::RunRecord;
-use super::store::{EXPERIMENT_INFO, ExperimentInfo, ResultsDir, read_records};
+use super::store::{EXPERIMENT_INFO, ExperimentInfo, ResultsDir, lock_holders, read_records};
 use super::tables::write_all;
+use super::tableset::{TableSetError, Tables, notes, open_tables};
 use super::{RunError, SweepReport, assign_shards, data_fields, halving_of, load_datasets};
 use crate::data::Dataset;
 use crate::experiment::Experiment;
@@ -41,6 +42,11 @@ pub struct Folder {
     pub next_rung: Option<(usize, Vec<RunSpec>, Vec<String>)>,
     /// Shards the sweep was split into (1 for an unsharded sweep).
     pub shards: usize,
+    /// The committed tables, opened before the records were read (`None`: none yet).
+    pub tables: Result<Option<Tables>, TableSetError>,
+    /// What a reader should say of the folder besides what it shows: a sweep in progress,
+    /// tables that disagree with the records or cannot be read (empty for a finished folder).
+    pub notes: Vec<String>,
 }
 
 /// Why a run id given on the command line (`verify --run`, `plot --run`) names no single run.
@@ -129,6 +135,8 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
     experiment.output = dir.to_path_buf();
     let datasets = load_datasets(&experiment)?;
     let runs = expand(&experiment);
+    // The tables before the records: a set committed meanwhile holds no run the records lack.
+    let tables = open_tables(dir);
     let (records, rungs, next_rung) = match halving_of(&experiment) {
         None => {
             let mut on_disk = read_records(dir);
@@ -151,6 +159,7 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
             (standing.records, standing.rows, next)
         }
     };
+    let notes = notes(dir, &tables, &records, runs.len(), &lock_holders(dir));
     Ok(Folder {
         experiment,
         datasets,
@@ -159,6 +168,8 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
         rungs,
         next_rung,
         shards: info.shards,
+        tables,
+        notes,
     })
 }
 

@@ -264,6 +264,36 @@ fn table_error(path: &Path, e: super::tableset::TableSetError) -> StoreError {
     }
 }
 
+/// The processes that hold a lock of results folder `dir` now, each as "process PID on HOST
+/// (lock file NAME)", sorted: a sweep, a merge or shards at work in it. Each lock file that
+/// names a holder is probed with a shared lock on a handle of its own, released at once; an
+/// empty one was released cleanly and is not probed. (A process taking the lock during the
+/// probe retries for a moment: [`take_lock`].)
+pub fn lock_holders(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let shard_lock = format!("{LOCK_FILE}-shard-");
+    let mut holders: Vec<String> = entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            if name != LOCK_FILE && !name.starts_with(&shard_lock) {
+                return None;
+            }
+            let path = dir.join(&name);
+            let holder = holder(&std::fs::read_to_string(&path).ok()?)?;
+            match std::fs::File::open(&path).ok()?.try_lock_shared() {
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    Some(format!("{holder}, lock file {name}"))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    holders.sort();
+    holders
+}
+
 /// The holder a locked lock file names. A process that has just taken the lock writes its name
 /// right after, so an empty file is read again for up to a second.
 fn wait_for_holder(lock: &Path) -> String {
@@ -297,16 +327,25 @@ fn take_lock(path: &Path, lock: &Path) -> Result<(std::fs::File, Option<String>)
         .truncate(false)
         .open(lock)
         .map_err(io_error(lock))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(StoreError::Locked {
-                path: path.to_path_buf(),
-                holder: wait_for_holder(lock),
-                lock: lock.to_path_buf(),
-            });
+    // A reader's probe ([`lock_holders`]) holds a shared lock for a moment: a lock still taken
+    // after a few tries is held by a process.
+    let mut tries = 0;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if tries < 10 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    path: path.to_path_buf(),
+                    holder: wait_for_holder(lock),
+                    lock: lock.to_path_buf(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error(lock)(e)),
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io_error(lock)(e)),
     }
     let mut before = String::new();
     file.read_to_string(&mut before).map_err(io_error(lock))?;
