@@ -391,7 +391,9 @@ pub(crate) struct ExperimentInfo {
 
 pub(crate) const EXPERIMENT_INFO: &str = "experiment.json";
 
-/// Writes `experiment.json` (and, for a shard, the one copy of the experiment the shards share).
+/// Writes `experiment.json` and `sweep.toml` when a sweep starts, so that readers of the folder
+/// (`report`, `plot`, `verify`, `merge`) can rebuild the experiment while it runs. Shards
+/// share one copy, the first one written.
 pub(crate) fn write_experiment_info(
     exp: &Experiment,
     shard: Option<Shard>,
@@ -411,6 +413,7 @@ pub(crate) fn write_experiment_info(
         publish(&exp.output.join("sweep.toml"), exp.text.as_bytes())?;
     } else {
         write_atomically(&info_path, text.as_bytes())?;
+        write_atomically(&exp.output.join("sweep.toml"), exp.text.as_bytes())?;
     }
     Ok(())
 }
