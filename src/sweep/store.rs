@@ -4,12 +4,16 @@
 //! temporary name, flushed to the disk, then renamed, so a record is complete or absent even
 //! after a power loss), `manifest.json` (the data section the records were computed on) and
 //! `.lock` (an operating-system lock held by the process using the folder, with its pid and host).
+//! The holder of `.lock` first removes what killed processes left behind (temporary files, a
+//! half-published set of tables).
 
 use super::record::{RunRecord, StoredRecord};
 use crate::cluster::shard::Shard;
 use crate::experiment::Experiment;
 use crate::identity::Field;
-use crate::io::{WriteError, hostname, publish, sync_dir, write_atomically};
+use crate::io::{
+    WriteError, hostname, publish, remove_stale_temporaries, sync_dir, write_atomically,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -179,6 +183,9 @@ impl ResultsDir {
             std::fs::create_dir_all(&records).map_err(io_error(path))?;
             sync_dir(path)?;
         }
+        if shard.is_none() {
+            remove_leftovers(path)?;
+        }
         Ok(dir)
     }
 
@@ -262,6 +269,26 @@ fn table_error(path: &Path, e: super::tableset::TableSetError) -> StoreError {
         path: path.to_path_buf(),
         source: e,
     }
+}
+
+/// Removes what processes killed while writing into results folder `dir` left: their temporary
+/// files (of this host's ended processes anywhere; of any process where only the main lock's
+/// holder writes) and a half-published set of tables. Shards may be writing records and rung
+/// states on other hosts right now, so a file of another host is left to that host.
+fn remove_leftovers(dir: &Path) -> Result<(), StoreError> {
+    remove_stale_temporaries(dir, super::tableset::is_published_name)?;
+    let mut folders = vec![dir.join(RECORDS_DIR)];
+    if let Ok(entries) = std::fs::read_dir(dir.join(RUNGS_DIR)) {
+        folders.extend(
+            entries
+                .filter_map(|e| Some(e.ok()?.path()))
+                .filter(|p| p.is_dir()),
+        );
+    }
+    for folder in folders {
+        remove_stale_temporaries(&folder, |_| false)?;
+    }
+    super::tableset::recover(dir).map_err(|e| table_error(dir, e))
 }
 
 /// The processes that hold a lock of results folder `dir` now, each as "process PID on HOST

@@ -339,6 +339,27 @@ fn remove_other_generations(tables: &Path, keep: Option<u64>) -> Result<(), Tabl
     Ok(())
 }
 
+/// Whether `name` is a top-level name of the published tables (the commit file or a plain
+/// name), which only the holder of the folder's main lock writes.
+pub fn is_published_name(name: &str) -> bool {
+    name == COMMIT_FILE || TOP_LEVEL.contains(&name)
+}
+
+/// What the holder of a results folder's main lock does first: finishes the publication of a
+/// set whose writer was killed after its commit point, or removes the half-written generation
+/// of one killed before it. A damaged commit file is left for readers to report and for the
+/// next set to replace.
+pub fn recover(dir: &Path) -> Result<(), TableSetError> {
+    let tables = dir.join(TABLES_DIR);
+    match read_commit(dir) {
+        Ok(Some(commit)) if tables.join(commit.generation.to_string()).is_dir() => {
+            show(dir, &commit)
+        }
+        Ok(None) => remove_other_generations(&tables, None),
+        _ => Ok(()),
+    }
+}
+
 /// Removes every set of tables from results folder `dir` (`--fresh`).
 pub fn discard(dir: &Path) -> Result<(), TableSetError> {
     for name in TOP_LEVEL.iter().chain([&COMMIT_FILE]) {
@@ -646,6 +667,32 @@ mod tests {
             problems[0].contains("runs.parquet: its SHA-256 differs"),
             "{problems:?}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn recover_finishes_a_publication_cut_after_its_commit_and_drops_half_written_sets() {
+        let dir = folder("recover");
+        std::fs::create_dir_all(dir.join("tables/1")).unwrap();
+        std::fs::write(dir.join("tables/1/runs.parquet"), "half").unwrap();
+        recover(&dir).unwrap();
+        assert!(
+            !dir.join("tables/1").exists(),
+            "a set never committed is removed"
+        );
+
+        publish(&dir, &[("runs.parquet", "one")], &[]);
+        publish(&dir, &[("runs.parquet", "two")], &[]);
+        // As if killed right after the commit point: the plain names still on generation 1,
+        // which is still there, and a half-written generation 3.
+        std::fs::create_dir_all(dir.join("tables/1")).unwrap();
+        std::fs::write(dir.join("tables/1/runs.parquet"), "one").unwrap();
+        symlink_atomically(&dir.join("tables/current"), Path::new("1")).unwrap();
+        std::fs::create_dir_all(dir.join("tables/3")).unwrap();
+        assert_eq!(text(&dir.join("runs.parquet")), "one");
+        recover(&dir).unwrap();
+        assert_eq!(text(&dir.join("runs.parquet")), "two");
+        assert!(!dir.join("tables/1").exists() && !dir.join("tables/3").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
