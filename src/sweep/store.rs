@@ -291,8 +291,8 @@ fn remove_leftovers(dir: &Path) -> Result<(), StoreError> {
     super::tableset::recover(dir).map_err(|e| table_error(dir, e))
 }
 
-/// The processes that hold a lock of results folder `dir` now, each as "process PID on HOST
-/// (lock file NAME)", sorted: a sweep, a merge or shards at work in it. Each lock file that
+/// The processes that hold a lock of results folder `dir` now, each as "process PID on HOST,
+/// lock file NAME", sorted: a sweep, a merge or shards at work in it. Each lock file that
 /// names a holder is probed with a shared lock on a handle of its own, released at once; an
 /// empty one was released cleanly and is not probed. (A process taking the lock during the
 /// probe retries for a moment: [`take_lock`].)
