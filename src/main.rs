@@ -299,9 +299,33 @@ fn ranked(by_run: bool) -> summary::Ranked {
     }
 }
 
-fn compare(dir: &Path, axis: &str) -> anyhow::Result<ExitCode> {
+/// A results folder read back for command `what`, with what its reader should know of it (a
+/// sweep in progress, tables that disagree with the records) said on stderr, but for the notes
+/// that `said_elsewhere` holds.
+fn read_folder(
+    dir: &Path,
+    what: &str,
+    said_elsewhere: impl Fn(&folder::Folder) -> Vec<String>,
+) -> anyhow::Result<(folder::Folder, Vec<String>)> {
     let folder =
-        folder::load_folder(dir).with_context(|| format!("cannot compare {}", dir.display()))?;
+        folder::load_folder(dir).with_context(|| format!("cannot {what} {}", dir.display()))?;
+    let elsewhere = said_elsewhere(&folder);
+    for note in folder.notes.iter().filter(|n| !elsewhere.contains(n)) {
+        eprintln!("note: {note}");
+    }
+    // verify reports damaged records as results of its own.
+    if what != "verify" {
+        warn_damaged(
+            dir,
+            &folder.damaged,
+            "their runs have no result until the sweep runs again",
+        );
+    }
+    Ok((folder, elsewhere))
+}
+
+fn compare(dir: &Path, axis: &str) -> anyhow::Result<ExitCode> {
+    let (folder, _) = read_folder(dir, "compare", |_| Vec::new())?;
     print!("{}", summary::comparison(&folder, axis)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -314,8 +338,7 @@ fn plan(file: &Path, max_runs: usize) -> anyhow::Result<ExitCode> {
 }
 
 fn draw(dir: &Path, options: plot::PlotOptions) -> anyhow::Result<ExitCode> {
-    let folder =
-        folder::load_folder(dir).with_context(|| format!("cannot plot {}", dir.display()))?;
+    let (folder, _) = read_folder(dir, "plot", |_| Vec::new())?;
     let written = plot::plot(&folder, dir, &options)?;
     let out = options.out.unwrap_or_else(|| dir.join("plots"));
     println!("wrote {} pictures under {}", written.len(), out.display());
@@ -331,13 +354,7 @@ fn write_report(
     ranked: summary::Ranked,
     out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let folder =
-        folder::load_folder(dir).with_context(|| format!("cannot report {}", dir.display()))?;
-    warn_damaged(
-        dir,
-        &folder.damaged,
-        "their runs have no result until the sweep runs again",
-    );
+    let (folder, _) = read_folder(dir, "report", |_| Vec::new())?;
     let path = html::write_report(&folder, dir, top, ranked, out)
         .with_context(|| format!("cannot report {}", dir.display()))?;
     println!("wrote {}", path.display());
@@ -350,62 +367,89 @@ fn verify(
     sample: usize,
     seed: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
-    let folder =
-        folder::load_folder(dir).with_context(|| format!("cannot verify {}", dir.display()))?;
+    // Problems of the tables are results of verify, on stdout, not notes.
+    let (folder, tables) = read_folder(dir, "verify", verify::check_tables)?;
     // A damaged record is a difference in itself, whichever runs are asked for.
     let damaged: Vec<(&str, String)> = folder
         .damaged
         .iter()
         .filter_map(|d| Some((d.run_id.as_deref()?, d.to_string())))
         .collect();
-    let named = !runs.is_empty();
-    let runs: Vec<String> = runs
-        .into_iter()
-        .filter(|prefix| {
-            !damaged
-                .iter()
-                .any(|(id, _)| id.starts_with(prefix.as_str()))
-        })
-        .collect();
-    let runs = if !named {
+    let runs = runs_to_verify(&folder, dir, runs, &damaged, sample, seed)?;
+    let verdicts = verify::verify(&folder, dir, &runs).map_err(anyhow::Error::msg)?;
+    for (run_id, damage) in &damaged {
+        println!("{run_id} damaged: {damage}");
+    }
+    let has_tables = matches!(folder.tables, Ok(Some(_)));
+    for v in &verdicts {
+        let only_record = if has_tables && !v.in_tables {
+            " (with its record only: the tables do not hold it yet)"
+        } else {
+            ""
+        };
+        match &v.difference {
+            None => println!("{} same{only_record}", v.run_id),
+            Some(difference) => println!("{} differs: {difference}", v.run_id),
+        }
+    }
+    for problem in &tables {
+        println!("{problem}");
+    }
+    let differ = verdicts.iter().filter(|v| v.difference.is_some()).count() + damaged.len();
+    if differ > 0 {
+        eprintln!(
+            "{differ} of {} runs differ or have a damaged record (the next sweep computes a damaged one again)",
+            verdicts.len() + damaged.len()
+        );
+    }
+    if !tables.is_empty() {
+        let plural = if tables.len() == 1 { "" } else { "s" };
+        eprintln!(
+            "{} problem{plural} with the committed tables of {}",
+            tables.len(),
+            dir.display()
+        );
+    }
+    Ok(if differ == 0 && tables.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The runs `verify` recomputes: those named (a unique prefix each; a damaged one is reported
+/// as damaged instead), or `sample` drawn with `seed`. Says which on stdout.
+fn runs_to_verify(
+    folder: &folder::Folder,
+    dir: &Path,
+    named: Vec<String>,
+    damaged: &[(&str, String)],
+    sample: usize,
+    seed: Option<u64>,
+) -> anyhow::Result<Vec<String>> {
+    if named.is_empty() {
         let seed = seed.unwrap_or_else(clock_seed);
-        let drawn = verify::sample_runs(&folder, sample, seed);
+        let drawn = verify::sample_runs(folder, sample, seed);
         println!(
             "recomputing {} of {} runs drawn with --seed {seed}",
             drawn.len(),
             folder.records.len()
         );
-        drawn
-    } else {
-        // A prefix of an id is resolved here, before any line is printed, as `plot` does.
-        let runs = runs
-            .iter()
-            .map(|id| Ok(folder.resolve_run(dir, id, false)?.spec.run_id.clone()))
-            .collect::<anyhow::Result<Vec<String>>>()?;
-        let plural = if runs.len() == 1 { "" } else { "s" };
-        println!("recomputing {} named run{plural}", runs.len());
-        runs
-    };
-    let verdicts = verify::verify(&folder, dir, &runs).map_err(anyhow::Error::msg)?;
-    for (run_id, damage) in &damaged {
-        println!("{run_id} damaged: {damage}");
+        return Ok(drawn);
     }
-    for v in &verdicts {
-        match &v.difference {
-            None => println!("{} same", v.run_id),
-            Some(difference) => println!("{} differs: {difference}", v.run_id),
-        }
-    }
-    let differ = verdicts.iter().filter(|v| v.difference.is_some()).count() + damaged.len();
-    if differ == 0 {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!(
-            "{differ} of {} runs differ or have a damaged record (the next sweep computes a damaged one again)",
-            verdicts.len() + damaged.len()
-        );
-        Ok(ExitCode::from(1))
-    }
+    // A prefix of an id is resolved here, before any line is printed, as `plot` does.
+    let runs = named
+        .iter()
+        .filter(|prefix| {
+            !damaged
+                .iter()
+                .any(|(id, _)| id.starts_with(prefix.as_str()))
+        })
+        .map(|id| Ok(folder.resolve_run(dir, id, false)?.spec.run_id.clone()))
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    let plural = if runs.len() == 1 { "" } else { "s" };
+    println!("recomputing {} named run{plural}", runs.len());
+    Ok(runs)
 }
 
 /// A seed for a draw the user did not seed: the clock's nanoseconds.

@@ -14,6 +14,7 @@ use crate::sweep::configs::{
 use crate::sweep::folder::Folder;
 use crate::sweep::provenance::{KEYS, shell_quote};
 use crate::sweep::record::{RunRecord, Status, best_runs};
+use crate::sweep::tableset::{COMMIT_FILE, TABLES_DIR, Tables};
 use crate::train::params::TrainConfig;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -123,10 +124,11 @@ pub fn report(
          <h1>grbm-sweep report: {name}</h1>\n"
     );
     page.push_str(&contents(by_config));
+    page.push_str(&status(folder));
     page.push_str(&experiment_section(folder));
     page.push_str(&recipe_section(&folder.experiment));
     page.push_str(&datasets_section(folder));
-    page.push_str(&provenance_section(dir)?);
+    page.push_str(&provenance_section(folder)?);
     if by_config {
         page.push_str(&best_configs_section(folder, &configs, dir, top));
     } else {
@@ -181,19 +183,50 @@ fn contents(by_config: bool) -> String {
     format!("<nav>{}</nav>\n", links.join(" | "))
 }
 
-/// The sweep's `provenance.json`, in one `<section id="provenance">` of its own: the only part of
-/// the page that depends on when and how the tables were written, so that comparisons of
-/// reports can cut it out whole.
-fn provenance_section(dir: &Path) -> Result<String, ReportError> {
-    let path = dir.join("provenance.json");
+/// What the page must say before anything else, when there is something: a sweep in progress
+/// (the page shows the runs saved so far), tables that disagree with the records or cannot be
+/// read.
+fn status(folder: &Folder) -> String {
+    folder
+        .notes
+        .iter()
+        .map(|note| format!("<p class=\"note status\">{}.</p>\n", escape(note)))
+        .collect()
+}
+
+/// The `provenance.json` of the sweep's committed tables and which set they are, in one
+/// `<section id="provenance">` of its own: the only part of the page that depends on when and
+/// how the tables were written, so that comparisons of reports can cut it out whole.
+fn provenance_section(folder: &Folder) -> Result<String, ReportError> {
     let mut out = String::from("<section id=\"provenance\">\n<h2>Provenance</h2>\n");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        out.push_str(
-            "<p class=\"note\">No provenance.json: the tables are not written yet \
-             (a sweep still running, or shards not merged).</p>\n</section>\n",
-        );
+    let tables = match &folder.tables {
+        Ok(Some(tables)) => tables,
+        Ok(None) => {
+            out.push_str(
+                "<p class=\"note\">No tables yet: a sweep still running or stopped before \
+                 writing them, or shards not merged.</p>\n</section>\n",
+            );
+            return Ok(out);
+        }
+        Err(e) => {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">{}.</p>\n</section>",
+                escape(&e.to_string())
+            );
+            return Ok(out);
+        }
+    };
+    let _ = writeln!(out, "<p>{}</p>", escape(&set_line(tables)));
+    let path = tables.path("provenance.json");
+    let Some(text) = tables.read_to_string("provenance.json") else {
+        out.push_str("<p class=\"note\">The tables have no provenance.json.</p>\n</section>\n");
         return Ok(out);
     };
+    let text = text.map_err(|e| ReportError::Provenance {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
     let map: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&text).map_err(|e| ReportError::Provenance {
             path: path.clone(),
@@ -217,6 +250,21 @@ fn provenance_section(dir: &Path) -> Result<String, ReportError> {
     }
     out.push_str("</table>\n</section>\n");
     Ok(out)
+}
+
+/// Which tables the page's provenance is of.
+fn set_line(tables: &Tables) -> String {
+    match &tables.commit {
+        Some(c) => format!(
+            "The committed set of tables {COMMIT_FILE} names: {TABLES_DIR}/{}/, built from {} \
+             records of the grid's {} runs.",
+            c.generation, c.records, c.runs
+        ),
+        None => format!(
+            "The tables of an earlier version of grbm-sweep, without {COMMIT_FILE}: nothing \
+             ties them together."
+        ),
+    }
 }
 
 /// The experiment file as run, the search and every grid axis with its size and values.

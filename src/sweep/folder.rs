@@ -3,8 +3,9 @@
 use super::halving::{RungRow, standing};
 use super::journal::{Damage, records_of, scan};
 use super::record::RunRecord;
-use super::store::{EXPERIMENT_INFO, ExperimentInfo, ResultsDir};
+use super::store::{EXPERIMENT_INFO, ExperimentInfo, ResultsDir, lock_holders};
 use super::tables::write_all;
+use super::tableset::{TableSetError, Tables, notes, open_tables};
 use super::{RunError, SweepReport, assign_shards, data_fields, halving_of, load_datasets};
 use crate::data::Dataset;
 use crate::experiment::Experiment;
@@ -44,6 +45,11 @@ pub struct Folder {
     pub shards: usize,
     /// Records found damaged: their runs count as without a result until computed again.
     pub damaged: Vec<Damage>,
+    /// The committed tables, opened before the records were read (`None`: none yet).
+    pub tables: Result<Option<Tables>, TableSetError>,
+    /// What a reader should say of the folder besides what it shows: a sweep in progress,
+    /// tables that disagree with the records or cannot be read (empty for a finished folder).
+    pub notes: Vec<String>,
 }
 
 /// Why a run id given on the command line (`verify --run`, `plot --run`) names no single run.
@@ -132,6 +138,8 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
     experiment.output = dir.to_path_buf();
     let datasets = load_datasets(&experiment)?;
     let runs = expand(&experiment);
+    // The tables before the records: a set committed meanwhile holds no run the records lack.
+    let tables = open_tables(dir);
     let (records, rungs, next_rung, damaged) = match halving_of(&experiment) {
         None => {
             let (records, damaged) = records_of(dir, &runs);
@@ -151,6 +159,7 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
             (standing.records, standing.rows, next, damaged)
         }
     };
+    let notes = notes(dir, &tables, &records, runs.len(), &lock_holders(dir));
     Ok(Folder {
         experiment,
         datasets,
@@ -160,6 +169,8 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
         next_rung,
         shards: info.shards,
         damaged,
+        tables,
+        notes,
     })
 }
 

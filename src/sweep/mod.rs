@@ -8,6 +8,7 @@ pub mod provenance;
 pub mod record;
 pub mod store;
 pub mod tables;
+pub mod tableset;
 pub mod verify;
 
 use crate::cluster::shard::{self, Shard};
@@ -249,6 +250,9 @@ pub fn run_sweep(
         opts.fresh,
         opts.shard,
     )?;
+    // Written before any run, so that `report`, `plot` and `verify` read the folder while the
+    // sweep runs.
+    store::write_experiment_info(exp, opts.shard)?;
     let batch = Batch {
         exp,
         datasets: &datasets,
@@ -285,7 +289,6 @@ pub fn run_sweep(
     };
     // Shards share the folder: each leaves only its records (and the one copy of the experiment);
     // `grbm-sweep merge` builds the tables once every shard is done.
-    store::write_experiment_info(exp, opts.shard)?;
     if opts.shard.is_none() {
         write_all(&exp.output, exp, &datasets, &records, &rungs)?;
     }

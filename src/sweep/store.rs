@@ -3,14 +3,17 @@
 //! Layout under the results folder: `records/<writer>-<seq>.log` (checksummed records, see
 //! [`super::journal`]), `manifest.json` (the data section the records were computed on) and
 //! `.lock` (an operating-system lock held by the process using the folder, with its pid and host;
-//! a shard holds `.lock-shard-I-of-N` instead).
+//! a shard holds `.lock-shard-I-of-N` instead). The holder of `.lock` first removes what killed
+//! processes left behind (temporary files, a half-published set of tables).
 
 use super::journal::{Journal, RECORDS_DIR, Scan, scan};
 use super::record::RunRecord;
 use crate::cluster::shard::Shard;
 use crate::experiment::Experiment;
 use crate::identity::Field;
-use crate::io::{WriteError, publish, sync_dir, write_atomically};
+use crate::io::{
+    WriteError, hostname, publish, remove_stale_temporaries, sync_dir, write_atomically,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -20,19 +23,9 @@ use std::path::{Path, PathBuf};
 pub(crate) const RUNGS_DIR: &str = "rungs";
 const MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";
-/// The final tables and copies a sweep writes beside its records; `--fresh` removes them too.
-const TABLE_FILES: [&str; 10] = [
-    "runs.parquet",
-    "configs.parquet",
-    "rungs.parquet",
-    "curves.parquet",
-    "models.parquet",
-    "data.parquet",
-    "sweep.toml",
-    "experiment.json",
-    "samples.parquet",
-    "provenance.json",
-];
+/// The copies of the experiment a sweep writes beside its records; `--fresh` removes them with
+/// the tables.
+const EXPERIMENT_FILES: [&str; 2] = ["sweep.toml", "experiment.json"];
 
 /// A problem with the results folder, naming it.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +63,11 @@ pub enum StoreError {
     Save {
         path: PathBuf,
         source: std::io::Error,
+    },
+    #[error("results folder {path} cannot be used")]
+    Tables {
+        path: PathBuf,
+        source: super::tableset::TableSetError,
     },
 }
 
@@ -141,19 +139,6 @@ pub struct ResultsDir {
     pub took_over: Option<String>,
 }
 
-/// This machine's name, for the lock file's message.
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
-    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    if ok && end > 0 {
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        "unknown host".into()
-    }
-}
-
 /// "process PID on HOST" as a lock file states it, or `None` for an empty (released) lock file.
 fn holder(text: &str) -> Option<String> {
     let mut parts = text.split_whitespace();
@@ -195,7 +180,8 @@ impl ResultsDir {
                     std::fs::remove_dir_all(&folder).map_err(io_error(&folder))?;
                 }
             }
-            for name in TABLE_FILES.iter().chain([&MANIFEST_FILE]) {
+            super::tableset::discard(path).map_err(|e| table_error(path, e))?;
+            for name in EXPERIMENT_FILES.iter().chain([&MANIFEST_FILE]) {
                 let file = path.join(name);
                 if file.exists() {
                     std::fs::remove_file(&file).map_err(io_error(&file))?;
@@ -207,6 +193,9 @@ impl ResultsDir {
         if !records.exists() {
             std::fs::create_dir_all(&records).map_err(io_error(path))?;
             sync_dir(path)?;
+        }
+        if shard.is_none() {
+            remove_leftovers(path)?;
         }
         Ok(dir)
     }
@@ -283,6 +272,64 @@ impl ResultsDir {
     }
 }
 
+/// An error of the folder's tables as one of the folder.
+fn table_error(path: &Path, e: super::tableset::TableSetError) -> StoreError {
+    StoreError::Tables {
+        path: path.to_path_buf(),
+        source: e,
+    }
+}
+
+/// Removes what processes killed while writing into results folder `dir` left: their temporary
+/// files (of this host's ended processes anywhere; of any process where only the main lock's
+/// holder writes) and a half-published set of tables. Shards may be writing records and rung
+/// states on other hosts right now, so a file of another host is left to that host.
+fn remove_leftovers(dir: &Path) -> Result<(), StoreError> {
+    remove_stale_temporaries(dir, super::tableset::is_published_name)?;
+    let mut folders = vec![dir.join(RECORDS_DIR)];
+    if let Ok(entries) = std::fs::read_dir(dir.join(RUNGS_DIR)) {
+        folders.extend(
+            entries
+                .filter_map(|e| Some(e.ok()?.path()))
+                .filter(|p| p.is_dir()),
+        );
+    }
+    for folder in folders {
+        remove_stale_temporaries(&folder, |_| false)?;
+    }
+    super::tableset::recover(dir).map_err(|e| table_error(dir, e))
+}
+
+/// The processes that hold a lock of results folder `dir` now, each as "process PID on HOST,
+/// lock file NAME", sorted: a sweep, a merge or shards at work in it. Each lock file that
+/// names a holder is probed with a shared lock on a handle of its own, released at once; an
+/// empty one was released cleanly and is not probed. (A process taking the lock during the
+/// probe retries for a moment: [`take_lock`].)
+pub fn lock_holders(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let shard_lock = format!("{LOCK_FILE}-shard-");
+    let mut holders: Vec<String> = entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            if name != LOCK_FILE && !name.starts_with(&shard_lock) {
+                return None;
+            }
+            let path = dir.join(&name);
+            let holder = holder(&std::fs::read_to_string(&path).ok()?)?;
+            match std::fs::File::open(&path).ok()?.try_lock_shared() {
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    Some(format!("{holder}, lock file {name}"))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    holders.sort();
+    holders
+}
+
 /// The holder a locked lock file names. A process that has just taken the lock writes its name
 /// right after, so an empty file is read again for up to a second.
 fn wait_for_holder(lock: &Path) -> String {
@@ -326,22 +373,34 @@ fn take_lock(path: &Path, lock: &Path) -> Result<(std::fs::File, Option<String>)
         .truncate(false)
         .open(lock)
         .map_err(io_error(lock))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(StoreError::Locked {
-                path: path.to_path_buf(),
-                holder: wait_for_holder(lock),
-                lock: lock.to_path_buf(),
-            });
+    // A reader's probe ([`lock_holders`]) holds a shared lock for a moment: a lock still taken
+    // after a few tries is held by a process.
+    let mut tries = 0;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if tries < 10 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    path: path.to_path_buf(),
+                    holder: wait_for_holder(lock),
+                    lock: lock.to_path_buf(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error(lock)(e)),
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io_error(lock)(e)),
     }
     let mut before = String::new();
     file.read_to_string(&mut before).map_err(io_error(lock))?;
     file.set_len(0)
         .and_then(|()| file.rewind())
-        .and_then(|()| writeln!(file, "{} {}", std::process::id(), hostname()))
+        // One write: a reader never finds the pid without the host.
+        .and_then(|()| {
+            file.write_all(format!("{} {}\n", std::process::id(), hostname()).as_bytes())
+        })
         .map_err(io_error(lock))?;
     Ok((file, holder(&before)))
 }
@@ -359,7 +418,9 @@ pub(crate) struct ExperimentInfo {
 
 pub(crate) const EXPERIMENT_INFO: &str = "experiment.json";
 
-/// Writes `experiment.json` (and, for a shard, the one copy of the experiment the shards share).
+/// Writes `experiment.json` and `sweep.toml` when a sweep starts, so that readers of the folder
+/// (`report`, `plot`, `verify`, `merge`) can rebuild the experiment while it runs. Shards
+/// share one copy, the first one written.
 pub(crate) fn write_experiment_info(
     exp: &Experiment,
     shard: Option<Shard>,
@@ -379,6 +440,7 @@ pub(crate) fn write_experiment_info(
         publish(&exp.output.join("sweep.toml"), exp.text.as_bytes())?;
     } else {
         write_atomically(&info_path, text.as_bytes())?;
+        write_atomically(&exp.output.join("sweep.toml"), exp.text.as_bytes())?;
     }
     Ok(())
 }

@@ -1,16 +1,17 @@
-//! The results folder's tables: `runs.parquet`, `configs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, each written whole or not at all.
+//! The results folder's tables: `runs.parquet`, `configs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, built from the records and published together as one set ([`super::tableset`]).
 
 use super::configs::{Config, config_keys, configs};
 use super::halving::RungRow;
 use super::provenance::Provenance;
 use super::record::{RunDetails, RunRecord};
+use super::tableset::{Commit, TableSet, TableSetError};
 use crate::data::Dataset;
 use crate::experiment::Experiment;
-use crate::experiment::grid::{RunSpec, seeds};
-use crate::io::{WriteError, write_atomically, write_atomically_with};
+use crate::experiment::grid::{RunSpec, run_count, seeds};
 use crate::train::params::ParamValue;
 use crate::train::{Outcome, TrainedRun};
 use polars::prelude::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// An error writing the results, naming the file.
@@ -24,7 +25,7 @@ pub enum OutputError {
     #[error("cannot write {path}")]
     Polars { path: PathBuf, source: PolarsError },
     #[error(transparent)]
-    Write(#[from] WriteError),
+    Tables(#[from] TableSetError),
     #[error(transparent)]
     Store(#[from] super::store::StoreError),
 }
@@ -77,21 +78,23 @@ fn id_columns(rows: &[&RunRecord], datasets: &[Dataset]) -> [Column; 2] {
     ]
 }
 
-/// Writes `df` to `path` through a temporary file and a rename, so a reader never sees half a
-/// table, with the provenance and then `extra` as the file's key-value metadata.
+/// Writes `df` as file `name` of `set`, with the provenance and then `extra` as the file's
+/// key-value metadata.
 fn write_parquet(
-    path: &Path,
+    set: &mut TableSet,
+    name: &str,
     df: DataFrame,
     provenance: &Provenance,
     extra: &[(&str, String)],
 ) -> Result<(), OutputError> {
-    write_parquet_groups(path, std::iter::once(Ok(df)), provenance, extra)
+    write_parquet_groups(set, name, std::iter::once(Ok(df)), provenance, extra)
 }
 
-/// Writes the frames of `groups` (one schema) as the row groups of one table, each frame built
-/// only when the one before is written, as [`write_parquet`] writes one frame.
+/// Writes the frames of `groups` (one schema) as the row groups of file `name` of `set`, each
+/// frame built only when the one before is written, as [`write_parquet`] writes one frame.
 fn write_parquet_groups(
-    path: &Path,
+    set: &mut TableSet,
+    name: &str,
     groups: impl Iterator<Item = Result<DataFrame, OutputError>>,
     provenance: &Provenance,
     extra: &[(&str, String)],
@@ -109,7 +112,7 @@ fn write_parquet_groups(
             std::io::Error::other("a row group could not be built")
         })
     });
-    let written = write_atomically_with(path, |file| {
+    let written = set.write_with(name, |file| {
         let Some(first) = groups.next().transpose()? else {
             return Ok(());
         };
@@ -126,7 +129,7 @@ fn write_parquet_groups(
     });
     match (failed, written) {
         (Some(e), _) => Err(e),
-        (None, written) => written.map_err(OutputError::Write),
+        (None, written) => Ok(written?),
     }
 }
 
@@ -563,59 +566,51 @@ pub fn configs_frame(
     frame(path, configs.len(), columns)
 }
 
-/// Writes every table, the experiment copy and `provenance.json` into `dir` (created if missing);
-/// `rungs.parquet` too when the sweep is a halving search (`rungs` then holds its rows).
+/// Writes every table, the experiment copy and `provenance.json` as a new set of tables of
+/// results folder `dir` (created if missing), `rungs.parquet` too when the sweep is a halving
+/// search (`rungs` then holds its rows), and commits the set: readers see the previous set until
+/// every file is on the disk, then this one.
 pub fn write_all(
     dir: &Path,
     exp: &Experiment,
     datasets: &[Dataset],
     records: &[RunRecord],
     rungs: &[RungRow],
-) -> Result<(), OutputError> {
+) -> Result<Commit, OutputError> {
     std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
     let provenance = Provenance::of_this_process(&exp.text);
+    let mut set = TableSet::begin(dir)?;
     // At least one group, so that a table of no runs still has its columns.
     let groups: Vec<&[RunRecord]> = match records.len() {
         0 => vec![&[]],
         _ => records.chunks(RUNS_PER_ROW_GROUP).collect(),
     };
     for (name, build) in RUN_TABLES {
-        let path = dir.join(format!("{name}.parquet"));
+        let name = format!("{name}.parquet");
+        let path = set.path(&name);
         let frames = groups.iter().map(|chunk| build(&path, chunk, datasets));
-        write_parquet_groups(&path, frames, &provenance, &[])?;
+        write_parquet_groups(&mut set, &name, frames, &provenance, &[])?;
     }
-    let path = dir.join("configs.parquet");
-    write_parquet(
-        &path,
-        configs_frame(&path, exp, records, datasets)?,
-        &provenance,
-        &[],
-    )?;
-    let path = dir.join("data.parquet");
-    write_parquet(
-        &path,
-        data_frame(&path, datasets)?,
-        &provenance,
-        &[(COLUMNS_KEY, columns_metadata(datasets))],
-    )?;
+    let name = "configs.parquet";
+    let df = configs_frame(&set.path(name), exp, records, datasets)?;
+    write_parquet(&mut set, name, df, &provenance, &[])?;
+    let name = "data.parquet";
+    let df = data_frame(&set.path(name), datasets)?;
+    let columns = [(COLUMNS_KEY, columns_metadata(datasets))];
+    write_parquet(&mut set, name, df, &provenance, &columns)?;
     if super::halving_of(exp).is_some() {
-        let path = dir.join("rungs.parquet");
-        write_parquet(
-            &path,
-            rungs_frame(&path, rungs, datasets)?,
-            &provenance,
-            &[],
-        )?;
+        let name = "rungs.parquet";
+        let df = rungs_frame(&set.path(name), rungs, datasets)?;
+        write_parquet(&mut set, name, df, &provenance, &[])?;
     }
-    write_atomically(&dir.join("sweep.toml"), exp.text.as_bytes())?;
-    write_atomically(
-        &dir.join("provenance.json"),
-        provenance.to_json().as_bytes(),
-    )?;
-    Ok(())
+    set.write_with("sweep.toml", |f| f.write_all(exp.text.as_bytes()))?;
+    set.write_with("provenance.json", |f| {
+        f.write_all(provenance.to_json().as_bytes())
+    })?;
+    Ok(set.commit(records, run_count(exp))?)
 }
 
 #[cfg(test)]
@@ -634,18 +629,21 @@ mod tests {
     }
 
     /// A table written group by group reads back as the groups one after another; a group that
-    /// cannot be built fails the write with its own error and leaves no file.
+    /// cannot be built fails the write with its own error.
     #[test]
-    fn a_table_written_in_row_groups_reads_back_whole_and_a_failed_group_leaves_no_file() {
+    fn a_table_written_in_row_groups_reads_back_whole_and_a_failed_group_fails_the_write() {
         let dir = std::env::temp_dir().join(format!("grbm-groups-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.parquet");
+        let mut set = TableSet::begin(&dir).unwrap();
+        let path = set.path("t.parquet");
         let provenance = Provenance::of_this_process("name = \"t\"\n");
         let group = |start: i64| {
             let ids: Vec<i64> = (start..start + 3).collect();
             frame(&path, 3, vec![col("id", ids)])
         };
-        write_parquet_groups(&path, [0, 3, 6].into_iter().map(group), &provenance, &[]).unwrap();
+        let groups = [0, 3, 6].into_iter().map(group);
+        write_parquet_groups(&mut set, "t.parquet", groups, &provenance, &[]).unwrap();
         let back = ParquetReader::new(std::fs::File::open(&path).unwrap())
             .finish()
             .unwrap();
@@ -658,17 +656,16 @@ mod tests {
             .collect();
         assert_eq!(ids, (0..9).collect::<Vec<i64>>());
 
-        let other = dir.join("u.parquet");
         let failing = [
             group(0),
             Err(OutputError::Io {
-                path: other.clone(),
+                path: path.clone(),
                 source: std::io::Error::other("no group"),
             }),
         ];
-        let e = write_parquet_groups(&other, failing.into_iter(), &provenance, &[]).unwrap_err();
+        let e = write_parquet_groups(&mut set, "u.parquet", failing.into_iter(), &provenance, &[])
+            .unwrap_err();
         assert!(matches!(e, OutputError::Io { .. }), "{e}");
-        assert!(!other.exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

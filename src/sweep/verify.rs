@@ -1,11 +1,13 @@
-//! `verify`: recomputes runs of a results folder from the experiment stored in it and compares every non-timing value of their table rows with the stored records and tables, bit for bit, writing nothing.
+//! `verify`: recomputes runs of a results folder from the experiment stored in it and compares every non-timing value of their table rows with the stored records and the committed tables, bit for bit, and checks the committed tables against their SHA-256 sums, writing nothing.
 
 use super::folder::Folder;
 use super::halving::recompute_pruned;
 use super::record::{RunRecord, Status};
 use super::tables::{OutputError, RUN_TABLES};
 use super::train_record;
-use polars::prelude::{AnyValue, ChunkCompareEq, DataFrame, DataType, ParquetReader, SerReader};
+use polars::prelude::{
+    AnyValue, ChunkCompareEq, DataFrame, DataType, ParquetReader, PolarsError, SerReader,
+};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
@@ -20,6 +22,34 @@ pub struct Verdict {
     pub run_id: String,
     /// The first difference, as `table.column row r: stored A, recomputed B (difference D)`.
     pub difference: Option<String>,
+    /// Whether the run was compared with rows of the committed tables too: false when the
+    /// folder has none yet, or its tables were built before the run's record was saved.
+    pub in_tables: bool,
+}
+
+/// The problems of the folder's committed tables: files missing, changed in size or in
+/// SHA-256 since the set was committed (each file is read whole), or a commit file that cannot
+/// be read. None for a folder without tables, or with tables of an earlier version (which
+/// have no sums to check: the folder's notes say so).
+pub fn check_tables(folder: &Folder) -> Vec<String> {
+    match &folder.tables {
+        Ok(Some(tables)) => tables
+            .checksum_problems()
+            .unwrap_or_else(|e| vec![error_chain(&e)]),
+        Ok(None) => Vec::new(),
+        Err(e) => vec![error_chain(e)],
+    }
+}
+
+/// An error with its causes, `outer: inner`.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 /// `count` run ids with a record, drawn without replacement by a PCG seeded with `seed`,
@@ -37,7 +67,7 @@ pub fn sample_runs(folder: &Folder, count: usize, seed: u64) -> Vec<String> {
 
 /// Recomputes each run of `run_ids` (which must have records in `folder`, read from `dir`) and
 /// compares its rows of runs, curves, models and samples with the stored record's, then with
-/// the rows of the Parquet tables in `dir`, where they exist.
+/// its rows in the folder's committed tables, where they hold it.
 pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Verdict>, String> {
     let stored: Vec<&RunRecord> = run_ids
         .iter()
@@ -49,7 +79,7 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
                 .ok_or_else(|| format!("{} has no record of a run {id}", dir.display()))
         })
         .collect::<Result<_, _>>()?;
-    let files = read_tables(dir)?;
+    let files = read_tables(folder)?;
     stored
         .par_iter()
         .map(|record| {
@@ -63,32 +93,53 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
                 }
                 _ => train_record(&record.spec, data, eval, &|| {}),
             };
-            let difference = first_difference(folder, dir, &files, record, &again)
+            let in_tables = holds(&files, id);
+            let files: &[_] = if in_tables { &files } else { &[] };
+            let difference = first_difference(folder, dir, files, record, &again)
                 .map_err(|e| format!("cannot build the tables of {id}: {e}"))?;
             Ok(Verdict {
                 run_id: id.clone(),
                 difference,
+                in_tables,
             })
         })
         .collect()
 }
 
-/// The tables a reader opens, where the folder has them (a sharded sweep before `merge` has none).
+/// The tables with rows per run of the folder's committed set, where it has one (a sweep
+/// still running or a sharded sweep before `merge` has none).
 type Tables = Vec<(&'static str, DataFrame)>;
 
-fn read_tables(dir: &Path) -> Result<Tables, String> {
+fn read_tables(folder: &Folder) -> Result<Tables, String> {
+    let Ok(Some(set)) = &folder.tables else {
+        return Ok(Vec::new());
+    };
     let mut tables = Vec::new();
     for (name, _) in RUN_TABLES {
-        let path = dir.join(format!("{name}.parquet"));
-        let Ok(file) = std::fs::File::open(&path) else {
+        let file_name = format!("{name}.parquet");
+        let Some(file) = set.file(&file_name) else {
             continue;
         };
-        let frame = ParquetReader::new(file)
-            .finish()
+        let path = set.path(&file_name);
+        let frame = file
+            .try_clone()
+            .map_err(PolarsError::from)
+            .and_then(|file| ParquetReader::new(file).finish())
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         tables.push((name, frame));
     }
     Ok(tables)
+}
+
+/// Whether the tables' `runs` has a row of run `id`.
+fn holds(tables: &Tables, id: &str) -> bool {
+    tables.iter().any(|(name, frame)| {
+        *name == "runs"
+            && frame
+                .column("run_id")
+                .and_then(|ids| ids.str().map(|ids| ids.equal(id).any()))
+                .unwrap_or(false)
+    })
 }
 
 /// A run's rows of every table of [`RUN_TABLES`], as the sweep would write them.
@@ -110,7 +161,7 @@ fn rows_of(folder: &Folder, dir: &Path, record: &RunRecord) -> Result<Tables, Ou
 fn first_difference(
     folder: &Folder,
     dir: &Path,
-    files: &Tables,
+    files: &[(&'static str, DataFrame)],
     stored: &RunRecord,
     again: &RunRecord,
 ) -> Result<Option<String>, OutputError> {

@@ -913,18 +913,6 @@ fn plot_errors_name_the_folder_and_the_run() {
     );
 }
 
-/// The key-value metadata of a Parquet file, in file order.
-fn parquet_metadata(path: &Path) -> Vec<(String, String)> {
-    let mut reader = ParquetReader::new(std::fs::File::open(path).unwrap());
-    let metadata = reader.get_metadata().unwrap();
-    metadata
-        .key_value_metadata()
-        .iter()
-        .flatten()
-        .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
-        .collect()
-}
-
 #[test]
 fn every_table_carries_the_provenance_that_provenance_json_holds() {
     let dir = tempdir();
@@ -1090,6 +1078,15 @@ fn verify_recomputes_runs_bit_for_bit_and_names_an_edited_value() {
     let out = run(dir.path(), &["verify", "results/check", "--run", &ids[2]]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // The file a reader opens is the committed one (runs.parquet leads to it), so it no longer
+    // matches tables.json.
+    assert!(
+        stdout.contains("results/check/tables/1/runs.parquet is ")
+            && stdout.contains("it changed after the set was committed")
+            && stderr(&out).contains("1 problem with the committed tables of results/check"),
+        "{stdout}{}",
+        stderr(&out)
+    );
     assert_ne!(format!("{stored:?}"), format!("{recomputed:?}"));
     assert!(
         stdout.contains(&format!(

@@ -95,6 +95,18 @@ pub fn read(path: &Path) -> DataFrame {
     .unwrap()
 }
 
+/// The key-value metadata of a Parquet file, in file order.
+pub fn parquet_metadata(path: &Path) -> Vec<(String, String)> {
+    let mut reader = ParquetReader::new(std::fs::File::open(path).unwrap());
+    let metadata = reader.get_metadata().unwrap();
+    metadata
+        .key_value_metadata()
+        .iter()
+        .flatten()
+        .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
+        .collect()
+}
+
 pub fn strings(df: &DataFrame, name: &str) -> Vec<String> {
     let ca = df.column(name).unwrap().str().unwrap().clone();
     (0..ca.len())

@@ -6,6 +6,7 @@
 mod common;
 
 mod cli;
+mod commit;
 mod configs;
 mod halving;
 mod layout;

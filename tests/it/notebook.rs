@@ -1,6 +1,6 @@
-//! experiments/analysis.ipynb executed headless against a small sweep run here: its NumPy
-//! recomputation of the best model's (by `valid_ll`) log-likelihoods must match `valid_ll` and
-//! `test_ll` within 1e-6.
+//! experiments/analysis.ipynb executed headless against a small sweep run here: it reads the
+//! committed set of tables, and its NumPy recomputation of the best model's (by `valid_ll`)
+//! log-likelihoods must match `valid_ll` and `test_ll` within 1e-6.
 
 use std::path::Path;
 use std::process::Command;
@@ -85,7 +85,8 @@ fn analysis_notebook_recomputes_test_ll_from_the_stored_parameters() {
         "the notebook shows the provenance: {stdout}"
     );
     assert!(
-        stdout.contains("4 runs"),
-        "the notebook read the sweep of this test: {stdout}"
+        stdout.contains("4 runs")
+            && stdout.contains("the committed set tables/1/ holds 4 of the grid's 4 runs"),
+        "the notebook read the committed set of the sweep of this test: {stdout}"
     );
 }
