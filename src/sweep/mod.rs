@@ -23,7 +23,7 @@ use crate::train::{RunState, Segment, train_until};
 use halving::Halving;
 use rayon::prelude::*;
 use record::{RunRecord, Status};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -509,15 +509,17 @@ impl Batch<'_> {
 /// The record of every run of `runs` that has one, in grid order: from the folder, or failed.
 fn collect_records(dir: &ResultsDir, runs: &[RunSpec], failed: Vec<RunRecord>) -> Vec<RunRecord> {
     let mut on_disk = dir.records();
+    // By run id, the first of each id kept: one lookup per run instead of a scan of `failed`.
+    let mut failed_by_id: HashMap<&str, &RunRecord> = HashMap::with_capacity(failed.len());
+    for f in &failed {
+        failed_by_id.entry(f.spec.run_id.as_str()).or_insert(f);
+    }
     runs.iter()
         .filter_map(|spec| match on_disk.remove(&spec.run_id) {
             Some(stored) if stored.status != Status::Failed => {
                 Some(stored.into_record(spec.clone()))
             }
-            _ => failed
-                .iter()
-                .find(|f| f.spec.run_id == spec.run_id)
-                .cloned(),
+            _ => failed_by_id.get(spec.run_id.as_str()).map(|f| (*f).clone()),
         })
         .collect()
 }
