@@ -5,10 +5,13 @@ use super::halving::recompute_pruned;
 use super::record::{RunRecord, Status};
 use super::tables::{OutputError, RUN_TABLES};
 use super::train_record;
-use polars::prelude::{AnyValue, ChunkCompareEq, DataFrame, DataType, ParquetReader, SerReader};
+use polars::prelude::{
+    AnyValue, DataFrame, DataType, IdxCa, IdxSize, ParquetReader, PolarsResult, SerReader,
+};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The columns whose values depend on the machine and its load, not on the seeds.
@@ -39,17 +42,22 @@ pub fn sample_runs(folder: &Folder, count: usize, seed: u64) -> Vec<String> {
 /// compares its rows of runs, curves, models and samples with the stored record's, then with
 /// the rows of the Parquet tables in `dir`, where they exist.
 pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Verdict>, String> {
+    // The records by id, the first of each kept: one lookup per run asked for, not a scan.
+    let mut by_id: HashMap<&str, &RunRecord> = HashMap::with_capacity(folder.records.len());
+    for r in &folder.records {
+        by_id.entry(r.spec.run_id.as_str()).or_insert(r);
+    }
     let stored: Vec<&RunRecord> = run_ids
         .iter()
         .map(|id| {
-            folder
-                .records
-                .iter()
-                .find(|r| &r.spec.run_id == id)
+            by_id
+                .get(id.as_str())
+                .copied()
                 .ok_or_else(|| format!("{} has no record of a run {id}", dir.display()))
         })
         .collect::<Result<_, _>>()?;
-    let files = read_tables(dir)?;
+    let ids: Vec<&str> = stored.iter().map(|r| r.spec.run_id.as_str()).collect();
+    let files = read_tables(dir, &ids)?;
     stored
         .par_iter()
         .map(|record| {
@@ -73,10 +81,21 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
         .collect()
 }
 
-/// The tables a reader opens, where the folder has them (a sharded sweep before `merge` has none).
+/// A run's rows of the tables of [`RUN_TABLES`].
 type Tables = Vec<(&'static str, DataFrame)>;
 
-fn read_tables(dir: &Path) -> Result<Tables, String> {
+/// A table file a reader opens, and where the runs being verified are in it.
+struct TableFile<'r> {
+    name: &'static str,
+    frame: DataFrame,
+    /// Each verified run's rows, in file order; or why the file has no run ids to find them by.
+    rows: Result<HashMap<&'r str, Vec<IdxSize>>, String>,
+}
+
+/// The table files of the folder, where it has them (a sharded sweep before `merge` has none),
+/// with the rows of each run of `run_ids`: found in one pass over each file's `run_id` column,
+/// not one pass per run.
+fn read_tables<'r>(dir: &Path, run_ids: &[&'r str]) -> Result<Vec<TableFile<'r>>, String> {
     let mut tables = Vec::new();
     for (name, _) in RUN_TABLES {
         let path = dir.join(format!("{name}.parquet"));
@@ -86,9 +105,25 @@ fn read_tables(dir: &Path) -> Result<Tables, String> {
         let frame = ParquetReader::new(file)
             .finish()
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        tables.push((name, frame));
+        let rows = rows_of_runs(&frame, run_ids).map_err(|e| e.to_string());
+        tables.push(TableFile { name, frame, rows });
     }
     Ok(tables)
+}
+
+/// The rows of `frame` whose `run_id` is each of `run_ids`, in order.
+fn rows_of_runs<'r>(
+    frame: &DataFrame,
+    run_ids: &[&'r str],
+) -> PolarsResult<HashMap<&'r str, Vec<IdxSize>>> {
+    let mut rows: HashMap<&'r str, Vec<IdxSize>> =
+        run_ids.iter().map(|id| (*id, Vec::new())).collect();
+    for (i, id) in frame.column("run_id")?.str()?.iter().enumerate() {
+        if let Some(mine) = id.and_then(|id| rows.get_mut(id)) {
+            mine.push(i as IdxSize);
+        }
+    }
+    Ok(rows)
 }
 
 /// A run's rows of every table of [`RUN_TABLES`], as the sweep would write them.
@@ -110,7 +145,7 @@ fn rows_of(folder: &Folder, dir: &Path, record: &RunRecord) -> Result<Tables, Ou
 fn first_difference(
     folder: &Folder,
     dir: &Path,
-    files: &Tables,
+    files: &[TableFile<'_>],
     stored: &RunRecord,
     again: &RunRecord,
 ) -> Result<Option<String>, OutputError> {
@@ -129,27 +164,25 @@ fn first_difference(
             return Ok(Some(format!("{name}.{difference}")));
         }
     }
-    for (name, file) in files {
+    for file in files {
+        let name = file.name;
         let (_, b) = recomputed
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .expect("every table file is one of RUN_TABLES");
-        let mask = file
-            .column("run_id")
-            .and_then(|ids| ids.str().map(|ids| ids.equal(again.spec.run_id.as_str())));
-        let (a, at) = match mask.and_then(|mask| Ok((file.filter(&mask)?, mask))) {
-            // The rows of the file the run's rows came from, so that a difference names the
-            // row a reader of the file finds it in, not the row among the run's own.
-            Ok((rows, mask)) => (
-                rows,
-                mask.iter()
-                    .enumerate()
-                    .filter(|(_, mine)| *mine == Some(true))
-                    .map(|(i, _)| i)
-                    .collect::<Vec<usize>>(),
-            ),
+        let rows = match &file.rows {
+            Ok(rows) => rows
+                .get(again.spec.run_id.as_str())
+                .map_or(&[][..], Vec::as_slice),
             Err(e) => return Ok(Some(format!("{name}.parquet: {e}"))),
         };
+        let a = match file.frame.take(&IdxCa::from_vec("".into(), rows.to_vec())) {
+            Ok(a) => a,
+            Err(e) => return Ok(Some(format!("{name}.parquet: {e}"))),
+        };
+        // The rows of the file the run's rows came from, so that a difference names the row a
+        // reader of the file finds it in, not the row among the run's own.
+        let at: Vec<usize> = rows.iter().map(|&i| i as usize).collect();
         if let Some(difference) = frame_difference(&a, b, |row| at[row]) {
             return Ok(Some(format!("{name}.parquet {difference}")));
         }
