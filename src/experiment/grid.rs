@@ -539,31 +539,35 @@ fn lists(exp: &Experiment) -> Vec<&[Setting]> {
 /// applied over the `[train]` defaults (the last axis fastest), or with `[search] samples`,
 /// the drawn configurations in order ([`draw_config`]).
 pub fn expand(exp: &Experiment) -> Vec<RunSpec> {
+    runs(exp).collect()
+}
+
+/// The runs of [`expand`], in its order, made one at a time: `plan` lists a million runs without
+/// holding them.
+pub fn runs(exp: &Experiment) -> Box<dyn Iterator<Item = RunSpec> + '_> {
     match exp.search.samples {
-        Some(samples) => drawn(exp, samples),
-        None => enumerated(exp),
+        Some(samples) => Box::new(drawn(exp, samples)),
+        None => Box::new(enumerated(exp)),
     }
 }
 
-fn enumerated(exp: &Experiment) -> Vec<RunSpec> {
+fn enumerated(exp: &Experiment) -> impl Iterator<Item = RunSpec> + '_ {
     let lists = lists(exp);
-    (0..run_count(exp))
-        .map(|index| {
-            let mut train = exp.train.clone();
-            let mut rest = index;
-            for values in lists.iter().rev() {
-                values[rest % values.len()].apply(&mut train);
-                rest /= values.len();
-            }
-            RunSpec {
-                index,
-                run_id: run_id(exp, rest, &train),
-                config_id: config_id(exp, rest, &train),
-                dataset: rest,
-                train,
-            }
-        })
-        .collect()
+    (0..run_count(exp)).map(move |index| {
+        let mut train = exp.train.clone();
+        let mut rest = index;
+        for values in lists.iter().rev() {
+            values[rest % values.len()].apply(&mut train);
+            rest /= values.len();
+        }
+        RunSpec {
+            index,
+            run_id: run_id(exp, rest, &train),
+            config_id: config_id(exp, rest, &train),
+            dataset: rest,
+            train,
+        }
+    })
 }
 
 /// Configuration `index` of a random search: the `[train]` values with one draw per axis but
@@ -598,31 +602,34 @@ pub fn seeds(exp: &Experiment) -> Vec<Setting> {
 /// The `samples` drawn configurations on every data set (the same configurations on each),
 /// each on every seed (the seed varies fastest). A draw that repeats an earlier configuration
 /// is dropped, the first kept: the same runs twice would be trained twice into one record.
-fn drawn(exp: &Experiment, samples: usize) -> Vec<RunSpec> {
-    let configs: Vec<TrainConfig> = (0..samples).map(|i| draw_config(exp, i)).collect();
+/// Each configuration is drawn again for every data set: a draw depends on `[search] seed` and
+/// its index alone, so it is the same configuration.
+fn drawn(exp: &Experiment, samples: usize) -> impl Iterator<Item = RunSpec> + '_ {
     let seeds = seeds(exp);
     let mut seen = HashSet::new();
-    let mut runs = Vec::new();
-    for dataset in 0..exp.data.sources.len() {
-        for config in &configs {
-            let config_id = config_id(exp, dataset, config);
-            if !seen.insert(config_id.clone()) {
-                continue;
-            }
-            for seed in &seeds {
+    (0..exp.data.sources.len())
+        .flat_map(move |dataset| (0..samples).map(move |i| (dataset, i)))
+        .filter_map(move |(dataset, i)| {
+            let config = draw_config(exp, i);
+            let config_id = config_id(exp, dataset, &config);
+            seen.insert(config_id.clone())
+                .then_some((dataset, config, config_id))
+        })
+        .flat_map(move |(dataset, config, config_id)| {
+            seeds.clone().into_iter().map(move |seed| {
                 let mut train = config.clone();
                 seed.apply(&mut train);
-                runs.push(RunSpec {
-                    index: runs.len(),
+                RunSpec {
+                    index: 0,
                     run_id: run_id(exp, dataset, &train),
                     config_id: config_id.clone(),
                     dataset,
                     train,
-                });
-            }
-        }
-    }
-    runs
+                }
+            })
+        })
+        .enumerate()
+        .map(|(index, run)| RunSpec { index, ..run })
 }
 
 /// The version line of a run's identity. It changes whenever a run's numbers for the same
