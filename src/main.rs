@@ -8,6 +8,7 @@ use grbm_sweep::experiment;
 use grbm_sweep::report::{html, plot, progress::Reporter, summary};
 use grbm_sweep::sweep::{self, folder, record::Status, verify};
 use signal_hook::consts::{SIGINT, SIGTERM};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -73,6 +74,9 @@ enum Command {
         /// Refuse (and do not list) a grid of more runs than this.
         #[arg(long, default_value_t = sweep::DEFAULT_MAX_RUNS)]
         max_runs: usize,
+        /// List every run (default: the first 20, then how many more there are).
+        #[arg(long)]
+        all: bool,
     },
     /// Build the tables of a sharded sweep from every shard's results in its results folder.
     Merge {
@@ -222,7 +226,11 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Plan { file, max_runs }) => plan(&file, max_runs),
+        Some(Command::Plan {
+            file,
+            max_runs,
+            all,
+        }) => plan(&file, max_runs, all),
         Some(Command::Merge {
             dir,
             partial,
@@ -330,10 +338,14 @@ fn compare(dir: &Path, axis: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn plan(file: &Path, max_runs: usize) -> anyhow::Result<ExitCode> {
+fn plan(file: &Path, max_runs: usize, all: bool) -> anyhow::Result<ExitCode> {
     let exp = experiment::load(file)?;
     sweep::check_size(&exp, max_runs)?;
-    print!("{}", summary::plan(&exp));
+    // Each line goes out as it is made (buffered), not as one string of every run.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    summary::write_plan(&exp, all, &mut out)
+        .and_then(|()| out.flush())
+        .context("cannot write the plan to stdout")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,7 +4,7 @@ use super::search::SearchConfig;
 use super::{ConfigError, Ctx, Experiment, Section};
 use crate::identity::{encode, hex_id};
 use crate::rng::{below, search_stream, unit};
-use crate::train::params::{ParamValue, Raw, Setting, TRAIN_KEYS, TrainConfig};
+use crate::train::params::{EqKey, ParamValue, Raw, Setting, TRAIN_KEYS, TrainConfig};
 use rand_pcg::Pcg64;
 use std::collections::HashSet;
 use toml::{Spanned, Value};
@@ -152,12 +152,16 @@ fn parse_list(
 ) -> Result<AxisValues, ConfigError> {
     let name = format!("grid.{}", key.get_ref());
     let mut settings: Vec<Setting> = Vec::with_capacity(raws.len());
+    // The values so far, looked up in one step each: a scan of `settings` per value made a
+    // 100 000-value axis take seconds in every command.
+    let mut seen: HashSet<EqKey> = HashSet::with_capacity(raws.len());
     for (i, raw) in raws.iter().enumerate() {
         let setting = ctx.setting("grid", key, value, raw).map_err(|e| match e {
             ConfigError::BadValue { rule, .. } => bad_item(ctx, &name, i, value, raw, &rule),
             other => other,
         })?;
-        if settings.contains(&setting) {
+        // The values of one axis are of one key, so equal keys are equal settings.
+        if !seen.insert(setting.value().eq_key()) {
             let rule =
                 "values of a [grid] axis must be distinct (a repeated value would repeat runs)";
             return Err(bad_item(ctx, &name, i, value, raw, rule));
@@ -535,31 +539,35 @@ fn lists(exp: &Experiment) -> Vec<&[Setting]> {
 /// applied over the `[train]` defaults (the last axis fastest), or with `[search] samples`,
 /// the drawn configurations in order ([`draw_config`]).
 pub fn expand(exp: &Experiment) -> Vec<RunSpec> {
+    runs(exp).collect()
+}
+
+/// The runs of [`expand`], in its order, made one at a time: `plan` lists a million runs without
+/// holding them.
+pub fn runs(exp: &Experiment) -> Box<dyn Iterator<Item = RunSpec> + '_> {
     match exp.search.samples {
-        Some(samples) => drawn(exp, samples),
-        None => enumerated(exp),
+        Some(samples) => Box::new(drawn(exp, samples)),
+        None => Box::new(enumerated(exp)),
     }
 }
 
-fn enumerated(exp: &Experiment) -> Vec<RunSpec> {
+fn enumerated(exp: &Experiment) -> impl Iterator<Item = RunSpec> + '_ {
     let lists = lists(exp);
-    (0..run_count(exp))
-        .map(|index| {
-            let mut train = exp.train.clone();
-            let mut rest = index;
-            for values in lists.iter().rev() {
-                values[rest % values.len()].apply(&mut train);
-                rest /= values.len();
-            }
-            RunSpec {
-                index,
-                run_id: run_id(exp, rest, &train),
-                config_id: config_id(exp, rest, &train),
-                dataset: rest,
-                train,
-            }
-        })
-        .collect()
+    (0..run_count(exp)).map(move |index| {
+        let mut train = exp.train.clone();
+        let mut rest = index;
+        for values in lists.iter().rev() {
+            values[rest % values.len()].apply(&mut train);
+            rest /= values.len();
+        }
+        RunSpec {
+            index,
+            run_id: run_id(exp, rest, &train),
+            config_id: config_id(exp, rest, &train),
+            dataset: rest,
+            train,
+        }
+    })
 }
 
 /// Configuration `index` of a random search: the `[train]` values with one draw per axis but
@@ -594,31 +602,34 @@ pub fn seeds(exp: &Experiment) -> Vec<Setting> {
 /// The `samples` drawn configurations on every data set (the same configurations on each),
 /// each on every seed (the seed varies fastest). A draw that repeats an earlier configuration
 /// is dropped, the first kept: the same runs twice would be trained twice into one record.
-fn drawn(exp: &Experiment, samples: usize) -> Vec<RunSpec> {
-    let configs: Vec<TrainConfig> = (0..samples).map(|i| draw_config(exp, i)).collect();
+/// Each configuration is drawn again for every data set: a draw depends on `[search] seed` and
+/// its index alone, so it is the same configuration.
+fn drawn(exp: &Experiment, samples: usize) -> impl Iterator<Item = RunSpec> + '_ {
     let seeds = seeds(exp);
     let mut seen = HashSet::new();
-    let mut runs = Vec::new();
-    for dataset in 0..exp.data.sources.len() {
-        for config in &configs {
-            let config_id = config_id(exp, dataset, config);
-            if !seen.insert(config_id.clone()) {
-                continue;
-            }
-            for seed in &seeds {
+    (0..exp.data.sources.len())
+        .flat_map(move |dataset| (0..samples).map(move |i| (dataset, i)))
+        .filter_map(move |(dataset, i)| {
+            let config = draw_config(exp, i);
+            let config_id = config_id(exp, dataset, &config);
+            seen.insert(config_id.clone())
+                .then_some((dataset, config, config_id))
+        })
+        .flat_map(move |(dataset, config, config_id)| {
+            seeds.clone().into_iter().map(move |seed| {
                 let mut train = config.clone();
                 seed.apply(&mut train);
-                runs.push(RunSpec {
-                    index: runs.len(),
+                RunSpec {
+                    index: 0,
                     run_id: run_id(exp, dataset, &train),
                     config_id: config_id.clone(),
                     dataset,
                     train,
-                });
-            }
-        }
-    }
-    runs
+                }
+            })
+        })
+        .enumerate()
+        .map(|(index, run)| RunSpec { index, ..run })
 }
 
 /// The version line of a run's identity. It changes whenever a run's numbers for the same
@@ -882,6 +893,41 @@ mod tests {
             assert!(e.starts_with("e.toml:5: `grid."), "{grid}: {e}");
             assert!(e.contains(expected), "{grid}: {e}");
         }
+    }
+
+    /// The duplicate check looks values up in a hash set: it still names the first repeat with
+    /// its index, takes -0.0 for a repeat of 0.0 (they are `==`, so they would make the same
+    /// runs), finds a repeat at the end of a long list, and keeps values one ulp apart.
+    #[test]
+    fn a_repeated_grid_value_is_refused_at_its_first_repeat() {
+        let err = |grid: &str| {
+            parse(
+                Path::new("e.toml"),
+                &format!("name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[grid]\n{grid}\n"),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let rule = "values of a [grid] axis must be distinct (a repeated value would repeat runs)";
+        assert_eq!(
+            err("hidden = [4, 8, 4, 8]"),
+            format!("e.toml:5: `grid.hidden[2]` = 4: {rule}")
+        );
+        assert_eq!(
+            err("momentum = [0.5, 0.0, -0.0]"),
+            format!("e.toml:5: `grid.momentum[2]` = -0.0: {rule}")
+        );
+        assert_eq!(
+            err("sampler = [\"cd\", \"pcd\", \"cd\"]"),
+            format!("e.toml:5: `grid.sampler[2]` = \"cd\": {rule}")
+        );
+        let seeds: Vec<String> = (0..5000).chain([4999]).map(|s| s.to_string()).collect();
+        assert_eq!(
+            err(&format!("seed = [{}]", seeds.join(", "))),
+            format!("e.toml:5: `grid.seed[5000]` = 4999: {rule}")
+        );
+        let close = exp("lr = [0.1, 0.10000000000000002]\n");
+        assert_eq!(expand(&close).len(), 2);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::sweep::configs::{
 use crate::sweep::folder::{Folder, RunIdError};
 use crate::sweep::halving::{Decision, RungRow};
 use crate::sweep::record::{RunDetails, RunRecord, best_runs};
-use crate::train::params::ParamValue;
+use crate::train::params::{EqKey, ParamValue};
 use plotters::coord::Shift;
 use plotters::coord::combinators::LogCoord;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -1130,12 +1130,22 @@ impl<'k, 'c> GridCells<'k, 'c> {
     fn collect(specs: &[&RunSpec], ranked: &'k [Candidate<'c>], a: &str, b: &str) -> Self {
         let values_a = sorted_values(specs, a);
         let values_b = sorted_values(specs, b);
+        // Each value's place, looked up in one step (the first place of values that are `==`,
+        // as a scan finds it): a scan per candidate made a 1000 x 1000 grid cost 10^9 steps.
+        let places = |values: &[ParamValue]| {
+            let mut places: HashMap<EqKey, usize> = HashMap::with_capacity(values.len());
+            for (i, v) in values.iter().enumerate() {
+                places.entry(v.eq_key()).or_insert(i);
+            }
+            places
+        };
+        let (places_a, places_b) = (places(&values_a), places(&values_b));
         let mut best = vec![vec![None; values_b.len()]; values_a.len()];
         for c in ranked {
-            let at = |values: &[ParamValue], key: &str| {
-                values.iter().position(|v| *v == param(&c.run.spec, key))
+            let at = |places: &HashMap<EqKey, usize>, key: &str| {
+                places.get(&param(&c.run.spec, key).eq_key()).copied()
             };
-            if let (Some(i), Some(j)) = (at(&values_a, a), at(&values_b, b)) {
+            if let (Some(i), Some(j)) = (at(&places_a, a), at(&places_b, b)) {
                 // The first to arrive is the cell's best.
                 best[i][j].get_or_insert(c);
             }
@@ -1841,24 +1851,23 @@ struct RungPath {
 /// The runs of `rows` in grid order; the finished ones last, by final valid_ll, and the run
 /// `pick` last of all.
 fn rung_paths(folder: &Folder, rows: &[&RungRow], pick: Option<&str>) -> Vec<RungPath> {
-    let mut ids: Vec<&str> = Vec::new();
+    // A run's path and a run's recipe by its id, one lookup each instead of a scan per row.
+    let specs: HashMap<&str, &RunSpec> =
+        folder.runs.iter().map(|r| (r.run_id.as_str(), r)).collect();
+    let mut ids: HashMap<&str, usize> = HashMap::new();
     let mut paths: Vec<RungPath> = Vec::new();
     for row in rows {
-        let at = ids
-            .iter()
-            .position(|id| *id == row.run_id)
-            .unwrap_or_else(|| {
-                let spec = folder.runs.iter().find(|r| r.run_id == row.run_id);
-                ids.push(&row.run_id);
-                paths.push(RungPath {
-                    label: spec.map_or(row.run_id.clone(), |s| run_name(&folder.experiment, s)),
-                    points: Vec::new(),
-                    promoted: false,
-                    finished: false,
-                    pick: pick == Some(row.run_id.as_str()),
-                });
-                paths.len() - 1
+        let at = *ids.entry(row.run_id.as_str()).or_insert_with(|| {
+            let spec = specs.get(row.run_id.as_str());
+            paths.push(RungPath {
+                label: spec.map_or(row.run_id.clone(), |s| run_name(&folder.experiment, s)),
+                points: Vec::new(),
+                promoted: false,
+                finished: false,
+                pick: pick == Some(row.run_id.as_str()),
             });
+            paths.len() - 1
+        });
         if let Some(v) = row.valid_ll {
             paths[at].points.push((row.epoch as f64, v));
         }

@@ -3,24 +3,39 @@
 use crate::data::Dataset;
 use crate::experiment::Experiment;
 use crate::experiment::grid::SEED_KEY;
-use crate::experiment::grid::{RunSpec, expand, run_count, seeds};
+use crate::experiment::grid::{RunSpec, run_count, runs, seeds};
 use crate::experiment::search::Strategy;
-use crate::sweep::SweepReport;
 use crate::sweep::configs::{
     Config, best_configs, compare, config_keys, configs, distinct_values, param, replicated,
 };
 use crate::sweep::folder::Folder;
+use crate::sweep::provenance::shell_quote;
 use crate::sweep::record::{RunRecord, Status, best_runs};
+use crate::sweep::{DEFAULT_MAX_RUNS, SweepReport};
+use std::io::{self, Write};
 
-/// The text `grbm-sweep plan` prints: the run count and one line per run.
-pub fn plan(exp: &Experiment) -> String {
-    let runs = expand(exp);
+/// The runs `plan` lists unless `--all` asks for every one.
+pub const PLAN_RUNS_SHOWN: usize = 20;
+
+/// Writes what `grbm-sweep plan` prints: the run count, the search, the axes, then one line per
+/// run (index, `run_id`, swept values): every run with `all`, else the first
+/// [`PLAN_RUNS_SHOWN`] and a line that counts the others and gives the command that lists them.
+/// The runs are made one at a time and each line is written as it is made, so listing a million
+/// runs holds none of them in memory (for drawn configurations, a set of the configuration ids).
+pub fn write_plan(exp: &Experiment, all: bool, out: &mut impl Write) -> io::Result<()> {
+    let count = match exp.search.samples {
+        // A grid makes exactly its product of the axes' sizes.
+        None => run_count(exp),
+        // Repeated draws are dropped: count what is left.
+        Some(_) => runs(exp).count(),
+    };
     let axes: Vec<&str> = exp.grid.iter().map(|a| a.key).collect();
-    let mut out = format!(
-        "{}: {} run{} on {}, results in {}\n",
+    writeln!(
+        out,
+        "{}: {} run{} on {}, results in {}",
         exp.name,
-        runs.len(),
-        if runs.len() == 1 { "" } else { "s" },
+        count,
+        if count == 1 { "" } else { "s" },
         exp.data
             .sources
             .iter()
@@ -28,10 +43,10 @@ pub fn plan(exp: &Experiment) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         exp.output.display()
-    );
-    out.push_str(&search_line(exp, runs.len()));
+    )?;
+    out.write_all(search_line(exp, count).as_bytes())?;
     if axes.is_empty() {
-        out.push_str("grid: none (one run with the [train] values)\n");
+        writeln!(out, "grid: none (one run with the [train] values)")?;
     } else {
         let sizes: Vec<String> = exp
             .grid
@@ -42,20 +57,41 @@ pub fn plan(exp: &Experiment) -> String {
             })
             .collect();
         let joint = if exp.search.draws() { ", " } else { " x " };
-        out.push_str(&format!("grid: {}\n", sizes.join(joint)));
+        writeln!(out, "grid: {}", sizes.join(joint))?;
         for axis in &exp.grid {
-            out.push_str(&format!("  {}: {}\n", axis.key, axis.values.describe()));
+            writeln!(out, "  {}: {}", axis.key, axis.values.describe())?;
         }
     }
-    for run in &runs {
-        out.push_str(&format!(
-            "{:>5}  {}  {}\n",
+    let shown = if all {
+        count
+    } else {
+        count.min(PLAN_RUNS_SHOWN)
+    };
+    for run in runs(exp).take(shown) {
+        writeln!(
+            out,
+            "{:>5}  {}  {}",
             run.index,
             run.run_id,
-            describe(exp, run, &axes)
-        ));
+            describe(exp, &run, &axes)
+        )?;
     }
-    out
+    if shown < count {
+        let rest = count - shown;
+        // The same --max-runs as it took to plan them, when the default is not enough.
+        let max_runs = if count > DEFAULT_MAX_RUNS {
+            format!(" --max-runs {count}")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "... and {rest} more run{} (grbm-sweep plan --all {}{max_runs} lists every run)",
+            if rest == 1 { "" } else { "s" },
+            shell_quote(&exp.path.display().to_string())
+        )?;
+    }
+    Ok(())
 }
 
 /// The `search:` line of the plan (and of the HTML report): the strategy, the seeds every
@@ -437,4 +473,69 @@ pub fn comparison(folder: &Folder, axis: &str) -> Result<String, CompareError> {
          are left out (unpaired). Each interval holds on its own: with many values, some will miss by chance.\n",
     );
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::parse;
+    use std::path::Path;
+
+    fn plan_of(path: &str, grid: &str, all: bool) -> String {
+        let text = format!("name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[grid]\n{grid}\n");
+        let exp = parse(Path::new(path), &text).unwrap();
+        let mut out = Vec::new();
+        write_plan(&exp, all, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The lines of runs: index, run id, swept values.
+    fn run_lines(plan: &str) -> Vec<&str> {
+        plan.lines().filter(|l| l.contains(" seed=")).collect()
+    }
+
+    /// By default the plan lists the first runs and counts the others, naming the command that
+    /// lists them (with the --max-runs that planning them took, and the file quoted for a
+    /// shell); with `all` it lists every run, the same lines, and no count.
+    #[test]
+    fn the_plan_lists_the_first_runs_then_counts_the_others() {
+        let grid = "hidden = [2, 3]\nseed = { range = [0, 13] }";
+        let short = plan_of("dir/e.toml", grid, false);
+        let all = plan_of("dir/e.toml", grid, true);
+        assert_eq!(run_lines(&short).len(), PLAN_RUNS_SHOWN);
+        assert_eq!(run_lines(&all).len(), 26);
+        assert_eq!(run_lines(&short), run_lines(&all)[..PLAN_RUNS_SHOWN]);
+        assert!(
+            short.starts_with("t: 26 runs on gmm_iso, results in "),
+            "{short}"
+        );
+        assert!(
+            short.ends_with(
+                "\n... and 6 more runs (grbm-sweep plan --all dir/e.toml lists every run)\n"
+            ),
+            "{short}"
+        );
+        let header = |plan: &str| plan[..plan.find(run_lines(plan)[0]).unwrap()].to_string();
+        assert_eq!(header(&short), header(&all));
+        assert!(!all.contains("more run"), "{all}");
+
+        let exactly = plan_of("e.toml", "seed = { range = [0, 20] }", false);
+        assert_eq!(run_lines(&exactly).len(), 20);
+        assert!(!exactly.contains("more run"), "{exactly}");
+        let one_more = plan_of("my dir/e.toml", "seed = { range = [0, 21] }", false);
+        assert!(
+            one_more.ends_with(
+                "\n... and 1 more run (grbm-sweep plan --all 'my dir/e.toml' lists every run)\n"
+            ),
+            "{one_more}"
+        );
+        let many = plan_of("e.toml", "seed = { range = [0, 100001] }", false);
+        assert!(
+            many.ends_with(
+                "\n... and 99981 more runs (grbm-sweep plan --all e.toml --max-runs 100001 lists every run)\n"
+            ),
+            "{}",
+            &many[many.len() - 200..]
+        );
+    }
 }

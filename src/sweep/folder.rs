@@ -10,6 +10,7 @@ use super::{RunError, SweepReport, assign_shards, data_fields, halving_of, load_
 use crate::data::Dataset;
 use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, expand};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -187,9 +188,24 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
         Some((rung, entering, _)) => (entering, Some(*rung)),
         None => (&folder.runs, None),
     };
-    let has_result = |run: &RunSpec| match &folder.next_rung {
-        Some((_, _, todo)) => !todo.contains(&run.run_id),
-        None => folder.records.iter().any(|r| r.spec.run_id == run.run_id),
+    // The ids a run is looked up in, as a hash set: one lookup per run, not a scan of a list.
+    enum Known<'a> {
+        Todo(HashSet<&'a str>),
+        Recorded(HashSet<&'a str>),
+    }
+    let known = match &folder.next_rung {
+        Some((_, _, todo)) => Known::Todo(todo.iter().map(String::as_str).collect()),
+        None => Known::Recorded(
+            folder
+                .records
+                .iter()
+                .map(|r| r.spec.run_id.as_str())
+                .collect(),
+        ),
+    };
+    let has_result = |run: &RunSpec| match &known {
+        Known::Todo(todo) => !todo.contains(run.run_id.as_str()),
+        Known::Recorded(recorded) => recorded.contains(run.run_id.as_str()),
     };
     let shard_of = assign_shards(pool, &folder.datasets, folder.shards);
     let mut missing: Vec<(usize, Vec<String>)> =

@@ -25,7 +25,7 @@ use crate::train::{RunState, Segment, train_until};
 use halving::Halving;
 use rayon::prelude::*;
 use record::{RunRecord, Status};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -584,7 +584,7 @@ impl Batch<'_> {
 /// this process (a failed record on disk is of an earlier try, and its run was tried again).
 fn collect_records(dir: &ResultsDir, runs: &[RunSpec], failed: Vec<RunRecord>) -> Vec<RunRecord> {
     let (on_disk, _) = journal::records_of(dir.path(), runs);
-    let mut failed: std::collections::HashMap<String, RunRecord> = failed
+    let mut failed: HashMap<String, RunRecord> = failed
         .into_iter()
         .map(|f| (f.spec.run_id.clone(), f))
         .collect();

@@ -6,11 +6,13 @@ use super::record::{RunRecord, Status};
 use super::tables::{OutputError, RUN_TABLES};
 use super::train_record;
 use polars::prelude::{
-    AnyValue, ChunkCompareEq, DataFrame, DataType, ParquetReader, PolarsError, SerReader,
+    AnyValue, DataFrame, DataType, IdxCa, IdxSize, ParquetReader, PolarsError, PolarsResult,
+    SerReader,
 };
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The columns whose values depend on the machine and its load, not on the seeds.
@@ -69,17 +71,22 @@ pub fn sample_runs(folder: &Folder, count: usize, seed: u64) -> Vec<String> {
 /// compares its rows of runs, curves, models and samples with the stored record's, then with
 /// its rows in the folder's committed tables, where they hold it.
 pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Verdict>, String> {
+    // The records by id, the first of each kept: one lookup per run asked for, not a scan.
+    let mut by_id: HashMap<&str, &RunRecord> = HashMap::with_capacity(folder.records.len());
+    for r in &folder.records {
+        by_id.entry(r.spec.run_id.as_str()).or_insert(r);
+    }
     let stored: Vec<&RunRecord> = run_ids
         .iter()
         .map(|id| {
-            folder
-                .records
-                .iter()
-                .find(|r| &r.spec.run_id == id)
+            by_id
+                .get(id.as_str())
+                .copied()
                 .ok_or_else(|| format!("{} has no record of a run {id}", dir.display()))
         })
         .collect::<Result<_, _>>()?;
-    let files = read_tables(folder)?;
+    let ids: HashSet<&str> = stored.iter().map(|r| r.spec.run_id.as_str()).collect();
+    let files = read_tables(folder, &ids)?;
     stored
         .par_iter()
         .map(|record| {
@@ -93,7 +100,9 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
                 }
                 _ => train_record(&record.spec, data, eval, &|| {}),
             };
-            let in_tables = holds(&files, id);
+            let in_tables = files
+                .iter()
+                .any(|f| f.name == "runs" && f.rows.contains_key(id.as_str()));
             let files: &[_] = if in_tables { &files } else { &[] };
             let difference = first_difference(folder, dir, files, record, &again)
                 .map_err(|e| format!("cannot build the tables of {id}: {e}"))?;
@@ -106,11 +115,31 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
         .collect()
 }
 
-/// The tables with rows per run of the folder's committed set, where it has one (a sweep
-/// still running or a sharded sweep before `merge` has none).
+/// A run's rows of the tables of [`RUN_TABLES`].
 type Tables = Vec<(&'static str, DataFrame)>;
 
-fn read_tables(folder: &Folder) -> Result<Tables, String> {
+/// Rows read from a table file at a time: reading a table holds this many of its rows, not the
+/// whole file, whatever the size of the sweep.
+const ROWS_PER_READ: usize = 1 << 18;
+
+/// The rows of the verified runs in one table file of the committed set.
+struct TableFile<'r> {
+    name: &'static str,
+    /// Those rows, in file order.
+    frame: DataFrame,
+    /// Each verified run's rows of `frame`.
+    rows: HashMap<&'r str, Vec<IdxSize>>,
+    /// The row of the file each row of `frame` is.
+    at: Vec<usize>,
+}
+
+/// The rows of the runs `run_ids` in each table with rows per run of the folder's committed set,
+/// where it has one (a sweep still running or a sharded sweep before `merge` has none), read
+/// [`ROWS_PER_READ`] rows at a time.
+fn read_tables<'r>(
+    folder: &Folder,
+    run_ids: &HashSet<&'r str>,
+) -> Result<Vec<TableFile<'r>>, String> {
     let Ok(Some(set)) = &folder.tables else {
         return Ok(Vec::new());
     };
@@ -121,25 +150,57 @@ fn read_tables(folder: &Folder) -> Result<Tables, String> {
             continue;
         };
         let path = set.path(&file_name);
-        let frame = file
-            .try_clone()
-            .map_err(PolarsError::from)
-            .and_then(|file| ParquetReader::new(file).finish())
+        let table = rows_of_runs(name, file, run_ids)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        tables.push((name, frame));
+        tables.push(table);
     }
     Ok(tables)
 }
 
-/// Whether the tables' `runs` has a row of run `id`.
-fn holds(tables: &Tables, id: &str) -> bool {
-    tables.iter().any(|(name, frame)| {
-        *name == "runs"
-            && frame
-                .column("run_id")
-                .and_then(|ids| ids.str().map(|ids| ids.equal(id).any()))
-                .unwrap_or(false)
-    })
+/// The rows of the runs `run_ids` in the table `name` read from `file`, slice by slice.
+fn rows_of_runs<'r>(
+    name: &'static str,
+    file: &std::fs::File,
+    run_ids: &HashSet<&'r str>,
+) -> PolarsResult<TableFile<'r>> {
+    let reader = || -> PolarsResult<ParquetReader<std::fs::File>> {
+        Ok(ParquetReader::new(
+            file.try_clone().map_err(PolarsError::from)?,
+        ))
+    };
+    let total = reader()?.num_rows()?;
+    let mut table = TableFile {
+        name,
+        frame: DataFrame::empty(),
+        rows: HashMap::new(),
+        at: Vec::new(),
+    };
+    let mut start = 0;
+    // One read when the file is empty, so that the rows found have the file's columns.
+    while start < total || (start == 0 && table.frame.width() == 0) {
+        let slice = reader()?
+            .with_slice(Some((start, ROWS_PER_READ)))
+            .finish()?;
+        let mut mine: Vec<IdxSize> = Vec::new();
+        for (i, id) in slice.column("run_id")?.str()?.iter().enumerate() {
+            if let Some(id) = id.and_then(|id| run_ids.get(id)) {
+                let row = (table.at.len() + mine.len()) as IdxSize;
+                table.rows.entry(*id).or_default().push(row);
+                mine.push(i as IdxSize);
+            }
+        }
+        table.at.extend(mine.iter().map(|&i| start + i as usize));
+        let found = slice.take(&IdxCa::from_vec("".into(), mine))?;
+        table.frame = match table.frame.width() {
+            0 => found,
+            _ => table.frame.vstack(&found)?,
+        };
+        start += ROWS_PER_READ;
+        if total == 0 {
+            break;
+        }
+    }
+    Ok(table)
 }
 
 /// A run's rows of every table of [`RUN_TABLES`], as the sweep would write them.
@@ -161,7 +222,7 @@ fn rows_of(folder: &Folder, dir: &Path, record: &RunRecord) -> Result<Tables, Ou
 fn first_difference(
     folder: &Folder,
     dir: &Path,
-    files: &[(&'static str, DataFrame)],
+    files: &[TableFile<'_>],
     stored: &RunRecord,
     again: &RunRecord,
 ) -> Result<Option<String>, OutputError> {
@@ -180,27 +241,23 @@ fn first_difference(
             return Ok(Some(format!("{name}.{difference}")));
         }
     }
-    for (name, file) in files {
+    for file in files {
+        let name = file.name;
         let (_, b) = recomputed
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .expect("every table file is one of RUN_TABLES");
-        let mask = file
-            .column("run_id")
-            .and_then(|ids| ids.str().map(|ids| ids.equal(again.spec.run_id.as_str())));
-        let (a, at) = match mask.and_then(|mask| Ok((file.filter(&mask)?, mask))) {
-            // The rows of the file the run's rows came from, so that a difference names the
-            // row a reader of the file finds it in, not the row among the run's own.
-            Ok((rows, mask)) => (
-                rows,
-                mask.iter()
-                    .enumerate()
-                    .filter(|(_, mine)| *mine == Some(true))
-                    .map(|(i, _)| i)
-                    .collect::<Vec<usize>>(),
-            ),
+        let rows = file
+            .rows
+            .get(again.spec.run_id.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        let a = match file.frame.take(&IdxCa::from_vec("".into(), rows.to_vec())) {
+            Ok(a) => a,
             Err(e) => return Ok(Some(format!("{name}.parquet: {e}"))),
         };
+        // The rows of the file the run's rows came from, so that a difference names the row a
+        // reader of the file finds it in, not the row among the run's own.
+        let at: Vec<usize> = rows.iter().map(|&i| file.at[i as usize]).collect();
         if let Some(difference) = frame_difference(&a, b, |row| at[row]) {
             return Ok(Some(format!("{name}.parquet {difference}")));
         }

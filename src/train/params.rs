@@ -48,6 +48,30 @@ impl fmt::Display for ParamValue {
     }
 }
 
+/// A [`ParamValue`] as a hash key that is equal exactly when the values are `==`: a float by its
+/// bits, -0.0 as 0.0 (which `==` takes for equal). Every value a key takes is finite (its rule
+/// says so, and a draw lies between two finite ends), so no NaN, which `==` never matches,
+/// reaches it. Sets and maps of these make "is this value among those" one lookup, not a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EqKey {
+    Int(i64),
+    Float(u64),
+    Bool(bool),
+    Text(&'static str),
+}
+
+impl ParamValue {
+    pub fn eq_key(self) -> EqKey {
+        match self {
+            ParamValue::Int(v) => EqKey::Int(v),
+            // 0.0 has the bits 0; -0.0 == 0.0 takes them too.
+            ParamValue::Float(v) => EqKey::Float(if v == 0.0 { 0 } else { v.to_bits() }),
+            ParamValue::Bool(v) => EqKey::Bool(v),
+            ParamValue::Text(v) => EqKey::Text(v),
+        }
+    }
+}
+
 impl From<ParamValue> for crate::identity::Field {
     fn from(value: ParamValue) -> Self {
         use crate::identity::Field;
