@@ -213,6 +213,31 @@ pub fn scan(dir: &Path) -> Scan {
     scan
 }
 
+/// The status of the record of each run of `runs` that the folder `dir` holds (`None`: no usable
+/// record), and the damage to records of those runs that have no usable one: what a sweep needs
+/// to know which runs to compute, at a few bytes per run of its own share.
+pub fn statuses_of(dir: &Path, runs: &[RunSpec]) -> (Vec<Option<Status>>, Vec<Damage>) {
+    let slot_of: HashMap<&str, usize> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.run_id.as_str(), i))
+        .collect();
+    let mut statuses: Vec<Option<Status>> = vec![None; runs.len()];
+    let mut damaged = read_folder(dir, |record, _| {
+        if let Some(&i) = slot_of.get(record.run_id.as_str())
+            && supersedes(record.status, statuses[i])
+        {
+            statuses[i] = Some(record.status);
+        }
+    });
+    damaged.retain(|d| {
+        d.run_id
+            .as_deref()
+            .is_none_or(|id| slot_of.get(id).is_some_and(|&i| statuses[i].is_none()))
+    });
+    (statuses, damaged)
+}
+
 /// The records of the runs of `runs` (in their order; failed ones included) that the folder
 /// `dir` holds, curves and samples dropped, and the damage to records of those runs that have no
 /// usable one (and damage that names no run). Records go straight to their place, with no map

@@ -371,16 +371,18 @@ fn runs_to_compute<'r>(
     runs: &'r [RunSpec],
     datasets: &[Dataset],
 ) -> (Vec<&'r RunSpec>, usize, Vec<journal::Damage>) {
-    let done = dir.records();
-    let is_reusable = |r: &RunSpec| {
-        done.runs
-            .get(&r.run_id)
-            .is_some_and(|d| d.record.status != Status::Failed)
-    };
-    let reused = runs.iter().filter(|r| is_reusable(r)).count();
-    let mut todo: Vec<&RunSpec> = runs.iter().filter(|r| !is_reusable(r)).collect();
+    // Only this process's runs are looked for: a shard holds the statuses of its share.
+    let (statuses, damaged) = journal::statuses_of(dir.path(), runs);
+    let reusable = |s: &Option<Status>| s.is_some_and(|s| s != Status::Failed);
+    let reused = statuses.iter().filter(|s| reusable(s)).count();
+    let mut todo: Vec<&RunSpec> = runs
+        .iter()
+        .zip(&statuses)
+        .filter(|(_, s)| !reusable(s))
+        .map(|(r, _)| r)
+        .collect();
     todo.sort_by_key(|r| std::cmp::Reverse(shard::cost(r, datasets[r.dataset].train.len())));
-    (todo, reused, done.damaged)
+    (todo, reused, damaged)
 }
 
 /// What the worker threads of one sweep share while they train its runs.
