@@ -585,7 +585,12 @@ impl Batch<'_> {
 /// The record of every run of `runs` that has one, in grid order: from the folder, or failed in
 /// this process (a failed record on disk is of an earlier try, and its run was tried again).
 fn collect_records(dir: &ResultsDir, runs: &[RunSpec], failed: Vec<RunRecord>) -> Vec<RunRecord> {
-    let (on_disk, _) = journal::records_of(dir.path(), runs);
+    let (mut on_disk, _) = journal::records_of(dir.path(), runs);
+    if failed.is_empty() {
+        // In place: no second list of every record beside the first.
+        on_disk.retain(|r| r.status != Status::Failed);
+        return on_disk;
+    }
     let mut failed: HashMap<String, RunRecord> = failed
         .into_iter()
         .map(|f| (f.spec.run_id.clone(), f))
