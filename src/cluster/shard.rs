@@ -80,12 +80,16 @@ pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
 
 /// The shard of every run (by position in `runs`): longest runs first, each to the shard with the
 /// least cost so far (lowest index on ties). A fixed function of the runs and their costs.
-pub fn assign(runs: &[RunSpec], costs: &[u128], count: usize) -> Vec<usize> {
+pub fn assign<S: std::borrow::Borrow<RunSpec>>(
+    runs: &[S],
+    costs: &[u128],
+    count: usize,
+) -> Vec<usize> {
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by(|&a, &b| {
         costs[b]
             .cmp(&costs[a])
-            .then(runs[a].index.cmp(&runs[b].index))
+            .then(runs[a].borrow().index.cmp(&runs[b].borrow().index))
     });
     // The shards by (load, index), lightest on top: log(count) steps per run instead of a scan
     // of every shard, for arrays of hundreds of tasks.

@@ -1007,7 +1007,7 @@ fn missing_section(folder: &Folder, dir: &Path) -> String {
             .records
             .iter()
             .filter(|r| r.status == status)
-            .map(|r| &r.spec)
+            .map(|r| &*r.spec)
             .collect();
         row(&mut out, what, &specs);
     }
@@ -1022,6 +1022,7 @@ fn missing_section(folder: &Folder, dir: &Path) -> String {
         .runs
         .iter()
         .filter(|spec| !recorded.contains(spec.run_id.as_str()))
+        .map(|spec| &**spec)
         .collect();
     row(&mut out, "without a result", &without);
     out.push_str("</tbody>\n</table>\n");

@@ -1098,6 +1098,7 @@ fn draw_grids(
         .runs
         .iter()
         .filter(|r| r.dataset == dataset)
+        .map(|r| &**r)
         .collect();
     let data = &folder.datasets[dataset];
     let suffix = dataset_suffix(folder, dataset);
@@ -1432,8 +1433,11 @@ fn pruned_at_last_rung(
     dataset: usize,
     by_config: bool,
 ) -> Vec<(&RunSpec, Estimate)> {
-    let specs: HashMap<&str, &RunSpec> =
-        folder.runs.iter().map(|s| (s.run_id.as_str(), s)).collect();
+    let specs: HashMap<&str, &RunSpec> = folder
+        .runs
+        .iter()
+        .map(|s| (s.run_id.as_str(), &**s))
+        .collect();
     let mut order: Vec<&str> = Vec::new();
     let mut groups: HashMap<&str, (&RunSpec, Vec<f64>)> = HashMap::new();
     for row in &folder.rungs {
@@ -1852,8 +1856,11 @@ struct RungPath {
 /// `pick` last of all.
 fn rung_paths(folder: &Folder, rows: &[&RungRow], pick: Option<&str>) -> Vec<RungPath> {
     // A run's path and a run's recipe by its id, one lookup each instead of a scan per row.
-    let specs: HashMap<&str, &RunSpec> =
-        folder.runs.iter().map(|r| (r.run_id.as_str(), r)).collect();
+    let specs: HashMap<&str, &RunSpec> = folder
+        .runs
+        .iter()
+        .map(|r| (r.run_id.as_str(), &**r))
+        .collect();
     let mut ids: HashMap<&str, usize> = HashMap::new();
     let mut paths: Vec<RungPath> = Vec::new();
     for row in rows {
@@ -2096,7 +2103,7 @@ mod tests {
         };
         let configs = configs(records, &[data], 2);
         let candidates = ranked_candidates(&configs, &finished, 1, ranked);
-        let specs: Vec<&RunSpec> = records.iter().map(|r| &r.spec).collect();
+        let specs: Vec<&RunSpec> = records.iter().map(|r| &*r.spec).collect();
         let cells = GridCells::collect(&specs, &candidates[0], "hidden", "lr");
         let values = cells.values_a.iter().map(|v| v.to_string()).collect();
         let shown = cells

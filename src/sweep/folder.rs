@@ -12,6 +12,7 @@ use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, expand};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What `merge` found.
@@ -33,7 +34,7 @@ pub struct Folder {
     pub experiment: Experiment,
     pub datasets: Vec<Dataset>,
     /// Every run of the grid, in grid order.
-    pub runs: Vec<RunSpec>,
+    pub runs: Vec<Arc<RunSpec>>,
     /// The runs that have a record, in grid order (for a halving search: the runs whose fate
     /// is decided, pruned ones included).
     pub records: Vec<RunRecord>,
@@ -141,10 +142,14 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
     let runs = expand(&experiment);
     // The tables before the records: a set committed meanwhile holds no run the records lack.
     let tables = open_tables(dir);
-    let (records, rungs, next_rung, damaged) = match halving_of(&experiment) {
+    // Shared by the list of runs and their records: each run's specification is held once.
+    let shared =
+        |runs: Vec<RunSpec>| -> Vec<Arc<RunSpec>> { runs.into_iter().map(Arc::new).collect() };
+    let (runs, records, rungs, next_rung, damaged) = match halving_of(&experiment) {
         None => {
+            let runs = shared(runs);
             let (records, damaged) = records_of(dir, &runs);
-            (records, Vec::new(), None, damaged)
+            (runs, records, Vec::new(), None, damaged)
         }
         Some(halving) => {
             let damaged = scan(dir).damaged;
@@ -157,7 +162,8 @@ pub fn load_folder(dir: &Path) -> Result<Folder, RunError> {
                     n.todo.iter().map(|r| r.run_id.clone()).collect(),
                 )
             });
-            (standing.records, standing.rows, next, damaged)
+            let (records, rows) = (standing.records, standing.rows);
+            (shared(runs), records, rows, next, damaged)
         }
     };
     let notes = notes(dir, &tables, &records, runs.len(), &lock_holders(dir));
@@ -184,9 +190,9 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
     let store = ResultsDir::open(dir, &fields, false, None)?;
     // A halving search's shards split each rung's runs; only the lowest rung not done can lack
     // results (the later ones have not started).
-    let (pool, rung): (&[RunSpec], _) = match &folder.next_rung {
-        Some((rung, entering, _)) => (entering, Some(*rung)),
-        None => (&folder.runs, None),
+    let (pool, rung): (Vec<&RunSpec>, _) = match &folder.next_rung {
+        Some((rung, entering, _)) => (entering.iter().collect(), Some(*rung)),
+        None => (folder.runs.iter().map(|r| &**r).collect(), None),
     };
     // The ids a run is looked up in, as a hash set: one lookup per run, not a scan of a list.
     enum Known<'a> {
@@ -207,10 +213,10 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
         Known::Todo(todo) => !todo.contains(run.run_id.as_str()),
         Known::Recorded(recorded) => recorded.contains(run.run_id.as_str()),
     };
-    let shard_of = assign_shards(pool, &folder.datasets, folder.shards);
+    let shard_of = assign_shards(&pool, &folder.datasets, folder.shards);
     let mut missing: Vec<(usize, Vec<String>)> =
         (0..folder.shards).map(|s| (s, Vec::new())).collect();
-    for (run, shard) in pool.iter().zip(&shard_of) {
+    for (run, shard) in pool.into_iter().zip(&shard_of) {
         if !has_result(run) {
             missing[*shard].1.push(run.run_id.clone());
         }

@@ -447,7 +447,7 @@ fn pruned_record(spec: &RunSpec, data: &Dataset, saved: RungState) -> RunRecord 
         curve: state.curve,
     };
     RunRecord {
-        spec: spec.clone(),
+        spec: spec.clone().into(),
         status: Status::Pruned,
         error: None,
         run: Some(run),

@@ -242,11 +242,14 @@ pub fn statuses_of(dir: &Path, runs: &[RunSpec]) -> (Vec<Option<Status>>, Vec<Da
 /// `dir` holds, curves and samples dropped, and the damage to records of those runs that have no
 /// usable one (and damage that names no run). Records go straight to their place, with no map
 /// of the records beside them, so reading a folder holds each run's record once.
-pub fn records_of(dir: &Path, runs: &[RunSpec]) -> (Vec<RunRecord>, Vec<Damage>) {
+pub fn records_of<S>(dir: &Path, runs: &[S]) -> (Vec<RunRecord>, Vec<Damage>)
+where
+    S: std::borrow::Borrow<RunSpec> + Clone + Into<std::sync::Arc<RunSpec>>,
+{
     let slot_of: HashMap<&str, usize> = runs
         .iter()
         .enumerate()
-        .map(|(i, r)| (r.run_id.as_str(), i))
+        .map(|(i, r)| (r.borrow().run_id.as_str(), i))
         .collect();
     let mut slots: Vec<Option<RunRecord>> = runs.iter().map(|_| None).collect();
     let mut damaged = read_folder(dir, |mut record, at| {

@@ -610,10 +610,17 @@ fn collect_records(dir: &ResultsDir, runs: &[RunSpec], failed: Vec<RunRecord>) -
 }
 
 /// The shard of every run, from the runs' costs on their data sets.
-pub(crate) fn assign_shards(runs: &[RunSpec], datasets: &[Dataset], count: usize) -> Vec<usize> {
+pub(crate) fn assign_shards<S: std::borrow::Borrow<RunSpec>>(
+    runs: &[S],
+    datasets: &[Dataset],
+    count: usize,
+) -> Vec<usize> {
     let costs: Vec<u128> = runs
         .iter()
-        .map(|r| shard::cost(r, datasets[r.dataset].train.len()))
+        .map(|r| {
+            let r = r.borrow();
+            shard::cost(r, datasets[r.dataset].train.len())
+        })
         .collect();
     shard::assign(runs, &costs, count)
 }

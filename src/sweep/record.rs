@@ -6,6 +6,7 @@ use crate::experiment::grid::RunSpec;
 use crate::model::Grbm;
 use crate::train::{CurvePoint, Outcome, TrainedRun};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// How a run ended, as written in the `status` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,7 +42,9 @@ pub struct RunDetails {
 /// One finished run: what it was asked to do and what it produced (`run` is `None` when it failed).
 #[derive(Debug, Clone)]
 pub struct RunRecord {
-    pub spec: RunSpec,
+    /// Shared with the folder's list of runs ([`super::folder::Folder::runs`]): a sweep of a
+    /// million runs holds each run's specification once.
+    pub spec: Arc<RunSpec>,
     pub status: Status,
     pub error: Option<String>,
     /// For a record read from the results folder, `model`, `curve` and `samples` are empty: they
@@ -51,7 +54,8 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    pub fn from_trained(spec: RunSpec, run: TrainedRun) -> Self {
+    pub fn from_trained(spec: impl Into<Arc<RunSpec>>, run: TrainedRun) -> Self {
+        let spec = spec.into();
         let (status, error) = match run.outcome {
             Outcome::Ok => (Status::Ok, None),
             Outcome::Diverged { epoch } => (
@@ -70,7 +74,8 @@ impl RunRecord {
         }
     }
 
-    pub fn failed(spec: RunSpec, error: String) -> Self {
+    pub fn failed(spec: impl Into<Arc<RunSpec>>, error: String) -> Self {
+        let spec = spec.into();
         RunRecord {
             spec,
             status: Status::Failed,
@@ -199,7 +204,8 @@ impl StoredRecord {
     }
 
     /// The record of `spec`, which must be the run this record was computed for, stored `at`.
-    pub fn into_record(self, spec: RunSpec, at: EntryAt) -> RunRecord {
+    pub fn into_record(self, spec: impl Into<Arc<RunSpec>>, at: EntryAt) -> RunRecord {
+        let spec = spec.into();
         let run = self.run.map(|stored| TrainedRun {
             model: stored.model,
             evaluation: stored.evaluation,

@@ -199,7 +199,7 @@ fn as_float(v: ParamValue) -> f64 {
 
 /// Each run's configuration id and every resolved train parameter.
 fn recipe_columns(records: &[RunRecord]) -> Vec<Column> {
-    let specs: Vec<&RunSpec> = records.iter().map(|r| &r.spec).collect();
+    let specs: Vec<&RunSpec> = records.iter().map(|r| &*r.spec).collect();
     let config_ids: Vec<&str> = specs.iter().map(|s| s.config_id.as_str()).collect();
     let mut columns = vec![col("config_id", config_ids)];
     columns.extend(param_columns(&specs, |_| true));
