@@ -120,7 +120,7 @@ type Tables = Vec<(&'static str, DataFrame)>;
 
 /// Rows read from a table file at a time: reading a table holds this many of its rows, not the
 /// whole file, whatever the size of the sweep.
-const ROWS_PER_READ: usize = 1 << 18;
+const ROWS_PER_READ: usize = 1 << 16;
 
 /// The rows of the verified runs in one table file of the committed set.
 struct TableFile<'r> {
