@@ -174,6 +174,10 @@ fn a_full_disk_stops_the_sweep_with_status_3_and_a_rerun_completes() {
             && err.contains("run the same command again"),
         "{err}"
     );
+    assert!(
+        !err.contains("Os {") && !err.contains("Error("),
+        "Rust debug syntax in a message: {err}"
+    );
     let saved = scan(&results);
     assert_eq!(saved.runs.len(), 2, "the two runs saved before are kept");
     assert!(saved.damaged.is_empty());
