@@ -46,8 +46,17 @@ pub fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
+    replace_with(path, |tmp| write_synced(tmp, write))
+}
+
+/// Lets `create` make a file (or link) under a temporary name beside `path`, renames it into
+/// place and flushes the folder; on failure removes the temporary one.
+fn replace_with(
+    path: &Path,
+    create: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     let tmp = temporary_name(path);
-    let result = write_synced(&tmp, write)
+    let result = create(&tmp)
         .map_err(io_error(&tmp))
         .and_then(|()| std::fs::rename(&tmp, path).map_err(io_error(path)))
         .and_then(|()| sync_parent(path));
@@ -168,16 +177,11 @@ pub fn remove_stale_temporaries(
 /// Makes `path` a symbolic link to `target` (relative to `path`'s folder), replacing whatever
 /// was there in one rename, and flushes the folder.
 pub fn symlink_atomically(path: &Path, target: &Path) -> Result<(), WriteError> {
-    let tmp = temporary_name(path);
-    let _ = std::fs::remove_file(&tmp);
-    let result = std::os::unix::fs::symlink(target, &tmp)
-        .map_err(io_error(&tmp))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_error(path)))
-        .and_then(|()| sync_parent(path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    replace_with(path, |tmp| {
+        // A link cannot be created over a leftover of this process's, as a file can.
+        let _ = std::fs::remove_file(tmp);
+        std::os::unix::fs::symlink(target, tmp)
+    })
 }
 
 /// Creates `path`, lets `write` fill it and waits until its contents are on the disk.

@@ -625,8 +625,8 @@ pub(crate) fn assign_shards<S: std::borrow::Borrow<RunSpec>>(
     shard::assign(runs, &costs, count)
 }
 
-/// An error with its causes, `outer: inner: ...`, for the `error` column.
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error with its causes, `outer: inner: ...`, for the `error` column and `verify`'s lines.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

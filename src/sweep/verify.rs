@@ -4,7 +4,7 @@ use super::folder::Folder;
 use super::halving::recompute_pruned;
 use super::record::{RunRecord, Status};
 use super::tables::{OutputError, RUN_TABLES};
-use super::train_record;
+use super::{error_chain, train_record};
 use polars::prelude::{
     AnyValue, DataFrame, DataType, IdxCa, IdxSize, ParquetReader, PolarsError, PolarsResult,
     SerReader,
@@ -41,17 +41,6 @@ pub fn check_tables(folder: &Folder) -> Vec<String> {
         Ok(None) => Vec::new(),
         Err(e) => vec![error_chain(e)],
     }
-}
-
-/// An error with its causes, `outer: inner`.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    text
 }
 
 /// `count` run ids with a record, drawn without replacement by a PCG seeded with `seed`,
