@@ -213,52 +213,23 @@ pub fn scan(dir: &Path) -> Scan {
     scan
 }
 
-/// The status of the record of each run of `runs` that the folder `dir` holds (`None`: no usable
-/// record), and the damage to records of those runs that have no usable one: what a sweep needs
-/// to know which runs to compute, at a few bytes per run of its own share.
-pub fn statuses_of(dir: &Path, runs: &[RunSpec]) -> (Vec<Option<Status>>, Vec<Damage>) {
-    let slot_of: HashMap<&str, usize> = runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.run_id.as_str(), i))
-        .collect();
-    let mut statuses: Vec<Option<Status>> = vec![None; runs.len()];
-    let mut damaged = read_folder(dir, |record, _| {
+/// For each of the runs `run_ids` (in their order), what `make` made of the record that counts
+/// ([`supersedes`]; `status` tells a slot's status back), and the damage to records of those
+/// runs that have no usable one (and damage that names no run). A record goes straight to its
+/// run's slot, with no map of the records beside them.
+fn in_run_order<'r, T>(
+    dir: &Path,
+    run_ids: impl ExactSizeIterator<Item = &'r str>,
+    status: impl Fn(&T) -> Status,
+    mut make: impl FnMut(usize, StoredRecord, EntryAt) -> T,
+) -> (Vec<Option<T>>, Vec<Damage>) {
+    let mut slots: Vec<Option<T>> = (0..run_ids.len()).map(|_| None).collect();
+    let slot_of: HashMap<&str, usize> = run_ids.enumerate().map(|(i, id)| (id, i)).collect();
+    let mut damaged = read_folder(dir, |record, at| {
         if let Some(&i) = slot_of.get(record.run_id.as_str())
-            && supersedes(record.status, statuses[i])
+            && supersedes(record.status, slots[i].as_ref().map(&status))
         {
-            statuses[i] = Some(record.status);
-        }
-    });
-    damaged.retain(|d| {
-        d.run_id
-            .as_deref()
-            .is_none_or(|id| slot_of.get(id).is_some_and(|&i| statuses[i].is_none()))
-    });
-    (statuses, damaged)
-}
-
-/// The records of the runs of `runs` (in their order; failed ones included) that the folder
-/// `dir` holds, curves and samples dropped, and the damage to records of those runs that have no
-/// usable one (and damage that names no run). Records go straight to their place, with no map
-/// of the records beside them, so reading a folder holds each run's record once.
-pub fn records_of<S>(dir: &Path, runs: &[S]) -> (Vec<RunRecord>, Vec<Damage>)
-where
-    S: std::borrow::Borrow<RunSpec> + Clone + Into<std::sync::Arc<RunSpec>>,
-{
-    let slot_of: HashMap<&str, usize> = runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.borrow().run_id.as_str(), i))
-        .collect();
-    let mut slots: Vec<Option<RunRecord>> = runs.iter().map(|_| None).collect();
-    let mut damaged = read_folder(dir, |mut record, at| {
-        let Some(&i) = slot_of.get(record.run_id.as_str()) else {
-            return;
-        };
-        if supersedes(record.status, slots[i].as_ref().map(|b| b.status)) {
-            record.drop_details();
-            slots[i] = Some(record.into_record(runs[i].clone(), at));
+            slots[i] = Some(make(i, record, at));
         }
     });
     damaged.retain(|d| {
@@ -266,6 +237,34 @@ where
             .as_deref()
             .is_none_or(|id| slot_of.get(id).is_some_and(|&i| slots[i].is_none()))
     });
+    (slots, damaged)
+}
+
+/// The status of the record of each run of `runs` that the folder `dir` holds (`None`: no usable
+/// record), and the damage to records of those runs that have no usable one: what a sweep needs
+/// to know which runs to compute, at a few bytes per run of its own share.
+pub fn statuses_of(dir: &Path, runs: &[RunSpec]) -> (Vec<Option<Status>>, Vec<Damage>) {
+    let ids = runs.iter().map(|r| r.run_id.as_str());
+    in_run_order(dir, ids, |s| *s, |_, record, _| record.status)
+}
+
+/// The records of the runs of `runs` (in their order; failed ones included) that the folder
+/// `dir` holds, curves and samples dropped, and the damage to records of those runs that have no
+/// usable one (and damage that names no run): a folder read holds each run's record once.
+pub fn records_of<S>(dir: &Path, runs: &[S]) -> (Vec<RunRecord>, Vec<Damage>)
+where
+    S: std::borrow::Borrow<RunSpec> + Clone + Into<std::sync::Arc<RunSpec>>,
+{
+    let ids = runs.iter().map(|r| r.borrow().run_id.as_str());
+    let (slots, damaged) = in_run_order(
+        dir,
+        ids,
+        |r: &RunRecord| r.status,
+        |i, mut record, at| {
+            record.drop_details();
+            record.into_record(runs[i].clone(), at)
+        },
+    );
     // `filter_map` collects in place (the records reuse the slots' memory), which the `flatten`
     // clippy suggests does not promise.
     #[allow(clippy::filter_map_identity)]
@@ -273,20 +272,29 @@ where
     (records, damaged)
 }
 
-/// A run's curve and samples, read back from its entry.
-pub fn details(at: &EntryAt) -> Result<Option<RunDetails>, StoreError> {
-    Details::default().read(at)
-}
-
-/// Reads the curves and samples of many runs, keeping their logs open between reads.
+/// Reads the models, curves and samples of many runs, keeping their logs open between reads.
 #[derive(Default)]
 pub struct Details {
     open: HashMap<Arc<Path>, File>,
 }
 
 impl Details {
+    /// `record`'s model, curve and samples: from its entry for a record read from the folder,
+    /// else from memory; `None` for a run that failed.
+    pub fn of(&mut self, record: &RunRecord) -> Result<Option<RunDetails>, StoreError> {
+        match (&record.stored_at, &record.run) {
+            (Some(at), Some(_)) => self.read(at),
+            (None, Some(run)) => Ok(Some(RunDetails {
+                model: run.model.clone(),
+                curve: run.curve.clone(),
+                samples: run.samples.clone(),
+            })),
+            (_, None) => Ok(None),
+        }
+    }
+
     /// The curve and samples of the run whose entry is `at`, checked against its checksum.
-    pub fn read(&mut self, at: &EntryAt) -> Result<Option<RunDetails>, StoreError> {
+    fn read(&mut self, at: &EntryAt) -> Result<Option<RunDetails>, StoreError> {
         if at.offset == LEGACY {
             return read_legacy(&at.log)
                 .map(StoredRecord::into_details)

@@ -88,15 +88,7 @@ impl RunRecord {
     /// The run's model, learning curve and samples: from the results folder for a record read
     /// from it, else from memory; `None` for a run that failed.
     pub fn details(&self) -> Result<Option<RunDetails>, StoreError> {
-        match (&self.stored_at, &self.run) {
-            (Some(at), Some(_)) => super::journal::details(at),
-            (None, Some(run)) => Ok(Some(RunDetails {
-                model: run.model.clone(),
-                curve: run.curve.clone(),
-                samples: run.samples.clone(),
-            })),
-            (_, None) => Ok(None),
-        }
+        super::journal::Details::default().of(self)
     }
 
     pub fn test_ll(&self) -> Option<f64> {

@@ -36,13 +36,7 @@ fn with_details(records: &[RunRecord]) -> Result<Vec<(&RunRecord, RunDetails)>, 
     let mut logs = super::journal::Details::default();
     records
         .iter()
-        .map(|r| {
-            let details = match (&r.stored_at, &r.run) {
-                (Some(at), Some(_)) => logs.read(at)?,
-                _ => r.details()?,
-            };
-            Ok(details.map(|d| (r, d)))
-        })
+        .map(|r| Ok(logs.of(r)?.map(|d| (r, d))))
         .filter_map(Result::transpose)
         .collect()
 }
