@@ -43,7 +43,7 @@ fn counts(exp: &Experiment, report: &SweepReport) -> Counts {
     for record in &report.records {
         let (t, run) = (
             &record.spec.train,
-            record.run.as_ref().expect("no run of bench.toml fails"),
+            record.result.as_ref().expect("no run of bench.toml fails"),
         );
         let (n, k, b) = (t.hidden as u64, t.k as u64, t.batch_size as u64);
         let epochs = if run.evaluation.is_some() {

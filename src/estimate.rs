@@ -21,6 +21,9 @@ pub struct EvalConfig {
     pub burn_in: usize,
     /// Gibbs steps between two samples of a chain.
     pub thin: usize,
+    /// Minutes between two saves of a long run's state (0 = never), so that a kill loses at
+    /// most this much of it. Not part of a run's identity: it changes no number.
+    pub checkpoint_minutes: f64,
 }
 
 impl Default for EvalConfig {
@@ -32,6 +35,7 @@ impl Default for EvalConfig {
             sample_chains: 100,
             burn_in: 200,
             thin: 10,
+            checkpoint_minutes: 10.0,
         }
     }
 }

@@ -575,9 +575,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// 128 + the signal after an interrupt, 1 when runs failed, 0 otherwise; says why on stderr.
 fn exit_code(file: &Path, report: &sweep::SweepReport) -> ExitCode {
     let resume = format!(
-        "run `grbm-sweep {}` again to compute the {} missing runs",
+        "run `grbm-sweep {}` again to compute the {} missing run{}",
         file.display(),
-        report.missing
+        report.missing,
+        if report.missing == 1 { "" } else { "s" }
     );
     if let Some(signal) = report.interrupted {
         let name = if signal == SIGINT {
@@ -585,7 +586,14 @@ fn exit_code(file: &Path, report: &sweep::SweepReport) -> ExitCode {
         } else {
             "SIGTERM"
         };
-        eprintln!("interrupted by {name}: every finished run is saved; {resume}");
+        let paused = match report.paused {
+            0 => String::new(),
+            1 => ", and the state of the 1 run it stopped (the next sweep continues it)".into(),
+            n => format!(
+                ", and the state of the {n} runs it stopped (the next sweep continues them)"
+            ),
+        };
+        eprintln!("interrupted by {name}: every finished run is saved{paused}; {resume}");
         return ExitCode::from((128 + signal) as u8);
     }
     let failed: Vec<&str> = report

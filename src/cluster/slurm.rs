@@ -28,6 +28,10 @@ pub struct SlurmScripts {
     pub command: String,
 }
 
+/// How long before a task's time limit Slurm sends it SIGTERM (Slurm may send it up to a
+/// minute early): time for the runs in progress to end their epoch and save their state.
+pub const SIGNAL_SECONDS_BEFORE_LIMIT: u32 = 300;
+
 fn quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
 }
@@ -98,8 +102,13 @@ pub fn write_scripts(
          {common}\
          #SBATCH --output={logs}/task-%A_%a.out\n\
          #SBATCH --chdir={workdir}\n\
+         # SIGTERM {warn} s before the time limit (to this shell, which exec makes grbm-sweep): the\n\
+         # runs in progress save their state at the end of their epoch, and a resubmission\n\
+         # continues them.\n\
+         #SBATCH --signal=B:TERM@{warn}\n\
          exec {binary} run {experiment} --quiet --threads \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\n",
         tasks = opts.tasks,
+        warn = SIGNAL_SECONDS_BEFORE_LIMIT,
         last = opts.tasks - 1,
         cpus = opts.cpus_per_task,
         common = common_lines(opts),

@@ -453,13 +453,14 @@ fn parse_test_source(ctx: &Ctx<'_>, v: &Value) -> Result<DataFile, String> {
     }
 }
 
-const EVAL_KEYS: [&str; 6] = [
+const EVAL_KEYS: [&str; 7] = [
     "every",
     "grid_points",
     "samples",
     "sample_chains",
     "burn_in",
     "thin",
+    "checkpoint_minutes",
 ];
 
 fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, ConfigError> {
@@ -487,6 +488,13 @@ fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, Co
                 eval.burn_in = int_at_least(v, 0, "burn_in").map_err(|r| bad(&r))? as usize
             }
             "thin" => eval.thin = int_at_least(v, 1, "thin").map_err(|r| bad(&r))? as usize,
+            "checkpoint_minutes" => {
+                eval.checkpoint_minutes = v
+                    .as_float()
+                    .or_else(|| v.as_integer().map(|i| i as f64))
+                    .filter(|m| m.is_finite() && *m >= 0.0)
+                    .ok_or_else(|| bad("checkpoint_minutes must be a number >= 0 (0: never)"))?
+            }
             "grid_points" => {
                 eval.grid_points = match v {
                     Value::String(s) if s == "auto" => None,

@@ -138,7 +138,9 @@ pub fn report(
     page.push_str(&configs_section(folder, &configs));
     page.push_str(&comparisons_section(folder));
     let pictured = pictured_runs(folder, &configs, by_config);
-    page.push_str(&pictures_section(folder, dir, top, ranked, &pictured)?);
+    page.push_str(&pictures_section(
+        folder, dir, top, ranked, &pictured, &configs,
+    )?);
     page.push_str(&missing_section(folder, dir));
     page.push_str(&format!(
         "<script>\n{SCRIPT}\n</script>\n</body>\n</html>\n"
@@ -720,6 +722,10 @@ fn best_run_row(
 
 /// Every configuration of every data set with the numbers of `configs.parquet`, by data set
 /// and rank (configurations without a finished seed last).
+/// The most configurations of a data set the page lists: a page of a million runs' every
+/// configuration would be hundreds of megabytes, more than a browser shows or a reader reads.
+pub const MAX_CONFIG_ROWS: usize = 1000;
+
 fn configs_section(folder: &Folder, configs: &[Config<'_>]) -> String {
     let keys = config_keys(&folder.experiment);
     let seeds = if replicated(configs) {
@@ -730,18 +736,36 @@ fn configs_section(folder: &Folder, configs: &[Config<'_>]) -> String {
         "Each configuration runs on one seed: there is no spread to measure, so sd, se and the \
          interval are missing."
     };
+    let mut rows: Vec<&Config<'_>> = configs.iter().collect();
+    rows.sort_by_key(|c| (c.dataset, c.rank.is_none(), c.rank));
+    let mut shown = vec![0usize; folder.datasets.len()];
+    rows.retain(|c| {
+        shown[c.dataset] += 1;
+        shown[c.dataset] <= MAX_CONFIG_ROWS
+    });
     let mut out = format!(
         "<section id=\"configs\">\n<h2>Every configuration</h2>\n<p class=\"note\">One row per \
          configuration (the runs that differ only in their seed) of each data set: the numbers \
-         of <code>configs.parquet</code>. {seeds} {INTERVAL_NOTE}</p>\n\
-         <table class=\"sortable configs\">\n<thead><tr><th>data set</th>{}<th>config_id</th>\
+         of <code>configs.parquet</code>. {seeds} {INTERVAL_NOTE}</p>\n"
+    );
+    for (dataset, &n) in shown.iter().enumerate() {
+        if n > MAX_CONFIG_ROWS {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">{}: the {MAX_CONFIG_ROWS} best of {n} configurations, by \
+                 rank; <code>configs.parquet</code> has every one.</p>",
+                escape(&folder.datasets[dataset].name)
+            );
+        }
+    }
+    let _ = write!(
+        out,
+        "<table class=\"sortable configs\">\n<thead><tr><th>data set</th>{}<th>config_id</th>\
          <th>n_runs</th><th>n_seeds</th><th>valid_ll_mean</th><th>test_ll_mean</th><th>test_ll_sd</th>\
          <th>test_ll_se</th><th>test_ll_ci_low</th><th>test_ll_ci_high</th><th>gap_mean</th>\
          <th>rank</th></tr></thead>\n<tbody>\n",
         key_headers(&keys)
     );
-    let mut rows: Vec<&Config<'_>> = configs.iter().collect();
-    rows.sort_by_key(|c| (c.dataset, c.rank.is_none(), c.rank));
     for c in rows {
         let test = c.test_ll;
         let ci = test.and_then(|e| e.ci);
@@ -903,6 +927,7 @@ fn pictures_section(
     top: usize,
     ranked: Ranked,
     pictured: &[(&RunRecord, &str)],
+    configs: &[Config<'_>],
 ) -> Result<String, ReportError> {
     let mut out = String::from("<section id=\"pictures\">\n<h2>Pictures</h2>\n");
     // Densities of one run of each data set only: each is a few megabytes of SVG.
@@ -916,7 +941,7 @@ fn pictures_section(
         svg: false,
         out: None,
     };
-    let pictures = match plot::inline_pictures(folder, dir, &opts) {
+    let pictures = match plot::inline_pictures(folder, dir, &opts, configs) {
         Ok(pictures) => pictures,
         Err(PlotError::NoResults { .. }) => {
             out.push_str(

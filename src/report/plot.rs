@@ -8,7 +8,7 @@ use crate::experiment::grid::{AxisValues, GridAxis, RunSpec, SEED_KEY, seeds};
 use crate::model::Grbm;
 use crate::stats::Estimate;
 use crate::sweep::configs::{
-    Config, best_configs, config_keys, configs, distinct_values, param, replicated,
+    Config, best_configs, compare_values, config_keys, configs, distinct_values, param, replicated,
 };
 use crate::sweep::folder::{Folder, RunIdError};
 use crate::sweep::halving::{Decision, RungRow};
@@ -90,11 +90,25 @@ fn spread<T: Copy>(runs: &[T], max: usize) -> Vec<T> {
     (0..max).map(|i| runs[i * runs.len() / max]).collect()
 }
 
+/// A heat map's cells stay readable (a value and a seed count each) up to this many values per
+/// axis; a grid with a longer axis is drawn as slices.
+pub const MAX_GRID_VALUES: usize = 40;
+
 /// Whether a search is drawn as slices rather than heat maps: drawn configurations rarely share
 /// a cell, and a halving search trains few configurations to the end, so either's heat maps
-/// would be mostly empty cells.
+/// would be mostly empty cells; and an axis of more than [`MAX_GRID_VALUES`] values would make
+/// cells narrower than their text (and, at a million runs, an SVG of hundreds of megabytes).
 fn sliced(exp: &crate::experiment::Experiment) -> bool {
-    exp.search.draws() || exp.search.strategy == crate::experiment::search::Strategy::Halving
+    let long_axis = exp.grid.iter().any(|axis| {
+        axis.key != SEED_KEY
+            && axis
+                .values
+                .list()
+                .is_some_and(|values| values.len() > MAX_GRID_VALUES)
+    });
+    exp.search.draws()
+        || exp.search.strategy == crate::experiment::search::Strategy::Halving
+        || long_axis
 }
 
 /// Pixel sizes of the pictures.
@@ -244,7 +258,12 @@ fn slug(text: &str) -> String {
 pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
     let out = opts.out.clone().unwrap_or_else(|| dir.join("plots"));
     let mut pictures = Pictures::in_folder(out, opts.svg)?;
-    draw_all(&mut pictures, folder, dir, opts)?;
+    let configs = configs(
+        &folder.records,
+        &folder.datasets,
+        seeds(&folder.experiment).len(),
+    );
+    draw_all(&mut pictures, folder, dir, opts, &configs)?;
     match pictures {
         Pictures::Files { written, .. } => Ok(written),
         Pictures::Inline(_) => unreachable!("made as files above"),
@@ -252,15 +271,16 @@ pub fn plot(folder: &Folder, dir: &Path, opts: &PlotOptions) -> Result<Vec<PathB
 }
 
 /// The pictures `plot` would write, as (file stem, picture) pairs in the same order, drawn in
-/// memory (SVG, or PNG where the SVG would be too large to inline); `dir` only names the
-/// folder in errors.
+/// memory (SVG, or PNG where the SVG would be too large to inline); `configs` are the folder's
+/// ([`configs`]), which the page has computed already; `dir` only names the folder in errors.
 pub fn inline_pictures(
     folder: &Folder,
     dir: &Path,
     opts: &PlotOptions,
+    configs: &[Config<'_>],
 ) -> Result<Vec<(String, Inline)>, PlotError> {
     let mut pictures = Pictures::Inline(Vec::new());
-    draw_all(&mut pictures, folder, dir, opts)?;
+    draw_all(&mut pictures, folder, dir, opts, configs)?;
     match pictures {
         Pictures::Inline(drawn) => Ok(drawn),
         Pictures::Files { .. } => unreachable!("made in memory above"),
@@ -273,15 +293,11 @@ fn draw_all(
     folder: &Folder,
     dir: &Path,
     opts: &PlotOptions,
+    configs: &[Config<'_>],
 ) -> Result<(), PlotError> {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     let finished = finished_runs(folder, dir)?;
-    let configs = configs(
-        &folder.records,
-        &folder.datasets,
-        seeds(&folder.experiment).len(),
-    );
-    let ranked = ranked_candidates(&configs, &finished, folder.datasets.len(), opts.ranked);
+    let ranked = ranked_candidates(configs, &finished, folder.datasets.len(), opts.ranked);
     for (record, chosen) in chosen_runs(folder, dir, &ranked, opts)? {
         draw_density(pictures, folder, record, chosen)?;
     }
@@ -911,7 +927,7 @@ fn density_figure<DB: DrawingBackend>(
     title: &[String],
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
-    let run = record.run.as_ref().expect("plotted runs have a model");
+    let run = record.result.as_ref().expect("plotted runs have a model");
     let (model, samples) = (&details.model, details.samples.as_slice());
     let log_z = log_z_grid(model, None).log_z;
     let e = run.evaluation.expect("plotted runs are evaluated");
@@ -1536,6 +1552,33 @@ struct Slice {
     /// The best candidate's name, for the legend.
     best: Option<String>,
     of_configs: bool,
+    /// The number of points before [`thinned`]: more than `points.len()` when some are not drawn.
+    total: usize,
+}
+
+/// The most points a slice draws: beyond a few thousand, points on 840 pixels only hide each
+/// other, and a million runs' slice would be an SVG of hundreds of megabytes.
+pub const MAX_SLICE_POINTS: usize = 2000;
+
+/// `points`, or when there are more than [`MAX_SLICE_POINTS`], that many of them evenly spread
+/// in the order of their values (so the density of points along the axis is kept), with the
+/// point at `best` always among them; the points kept stay in their order.
+fn thinned(points: Vec<SlicePoint>, best: Option<usize>) -> Vec<SlicePoint> {
+    if points.len() <= MAX_SLICE_POINTS {
+        return points;
+    }
+    let mut by_value: Vec<usize> = (0..points.len()).collect();
+    by_value.sort_by(|&i, &j| compare_values(&points[i].value, &points[j].value));
+    let mut keep = vec![false; points.len()];
+    for i in spread(&by_value, MAX_SLICE_POINTS - 1) {
+        keep[i] = true;
+    }
+    if let Some(best) = best {
+        keep[best] = true;
+    }
+    (points.into_iter().zip(keep))
+        .filter_map(|(point, keep)| keep.then_some(point))
+        .collect()
 }
 
 impl Slice {
@@ -1554,10 +1597,13 @@ impl Slice {
             .chain(ranked.iter().map(|c| point(&c.run.spec, c.valid_ll, false)))
             .collect();
         let values: Vec<ParamValue> = points.iter().map(|p| p.value).collect();
+        let total = points.len();
+        let best = (!ranked.is_empty()).then_some(pruned.len());
         Self {
             key: axis.key,
             scale: slice_scale(&axis.values, &values),
-            points,
+            points: thinned(points, best),
+            total,
             best: ranked.first().map(|c| c.name(exp)),
             of_configs: ranked.iter().any(|c| c.config_id.is_some()),
         }
@@ -1609,10 +1655,23 @@ fn slice_figure<DB: DrawingBackend>(
     } else {
         "valid_ll"
     };
-    let title = [format!(
+    let mut title = vec![format!(
         "{}: {measure} by {} (nats per point)",
         data.name, slice.key
     )];
+    if slice.points.len() < slice.total {
+        let what = if slice.of_configs {
+            "configurations"
+        } else {
+            "runs"
+        };
+        title.push(format!(
+            "{} of {} {what} drawn, evenly spread along {}, the best among them",
+            slice.points.len(),
+            slice.total,
+            slice.key
+        ));
+    }
     let key = slice_key(slice);
     let body = titled_lines(root, &title, 17)?;
     let (area, footer) = body.split_vertically(body.dim_in_pixel().1 - 8 - 20 * key.len() as u32);
@@ -2049,6 +2108,47 @@ mod tests {
     }
     use super::*;
     use crate::sweep::record::measured;
+    /// A slice of 5000 points keeps MAX_SLICE_POINTS of them, in their order, the best among
+    /// them, spread over the whole range of values (the lowest and highest kept, and every
+    /// tenth of the range holding about a tenth of the points kept, as it does of all).
+    #[test]
+    fn a_slice_of_many_points_keeps_the_best_and_the_spread_of_values() {
+        let n = 5000;
+        // Values in a scrambled order, so that keeping the first points would not spread them.
+        let points: Vec<SlicePoint> = (0..n)
+            .map(|i| SlicePoint {
+                value: ParamValue::Int((i * 7919 % n) as i64),
+                valid_ll: Estimate::of(&[-(i as f64)]).unwrap(),
+                pruned: false,
+            })
+            .collect();
+        let best = 1234;
+        let kept = thinned(points.clone(), Some(best));
+        assert!(kept.len() <= MAX_SLICE_POINTS && kept.len() >= MAX_SLICE_POINTS - 1);
+        let index = |p: &SlicePoint| -p.valid_ll.mean as usize;
+        assert!(kept.iter().any(|p| index(p) == best), "the best is dropped");
+        assert!(
+            kept.windows(2).all(|w| index(&w[0]) < index(&w[1])),
+            "order changed"
+        );
+        let values: Vec<i64> = kept
+            .iter()
+            .map(|p| match p.value {
+                ParamValue::Int(v) => v,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(values.iter().min(), Some(&0));
+        assert!(*values.iter().max().unwrap() >= n as i64 - 3);
+        for tenth in 0..10 {
+            let range = (tenth * n / 10) as i64..((tenth + 1) * n / 10) as i64;
+            let inside = values.iter().filter(|v| range.contains(v)).count();
+            assert!((195..=205).contains(&inside), "{tenth}: {inside}");
+        }
+        // Few points are all kept.
+        assert_eq!(thinned(points[..10].to_vec(), None).len(), 10);
+    }
+
     use crate::train::params::{Setting, TrainConfig};
 
     /// A run of `hidden` units and `k` Gibbs steps on seed `seed` that measured `lls`

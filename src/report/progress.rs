@@ -54,6 +54,14 @@ impl Observer for Reporter<'_> {
         let _ = self.bar.set(bar);
     }
 
+    fn stopping(&self, in_progress: usize) {
+        let message = crate::sweep::stopping_message(in_progress);
+        match self.bar.get() {
+            Some(bar) => bar.println(message),
+            None => eprintln!("{message}"),
+        }
+    }
+
     fn epoch_done(&self) {
         if let Some(bar) = self.bar.get() {
             bar.inc(1);
@@ -84,7 +92,7 @@ impl Observer for Reporter<'_> {
             (Status::Ok, Some((valid, test))) => format!("valid_ll={valid:.4} test_ll={test:.4}"),
             (Status::Pruned, Some((valid, _))) => format!(
                 "pruned at epoch {} (valid_ll={valid:.4})",
-                record.run.as_ref().map_or(0, |r| r.epochs_done)
+                record.result.as_ref().map_or(0, |r| r.epochs_done)
             ),
             _ => format!(
                 "{}: {}",

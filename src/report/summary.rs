@@ -370,8 +370,7 @@ fn run_table(
 /// One row of the table of best runs.
 fn best_line(exp: &Experiment, r: &RunRecord, true_ll: Option<f64>, axes: &[&str]) -> String {
     let e = r
-        .run
-        .as_ref()
+        .result
         .and_then(|run| run.evaluation)
         .expect("ranked runs are evaluated");
     let gap = true_ll.map_or("-".to_string(), |t| format!("{:.4}", t - e.test_ll));

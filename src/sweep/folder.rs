@@ -237,6 +237,7 @@ pub fn merge(dir: &Path) -> Result<MergeReport, RunError> {
     let report = SweepReport {
         output: dir.to_path_buf(),
         missing: folder.runs.len() - folder.records.len(),
+        paused: 0,
         reused: folder.records.len(),
         records: folder.records,
         seconds: start.elapsed().as_secs_f64(),

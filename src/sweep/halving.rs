@@ -11,7 +11,6 @@ use crate::data::Dataset;
 use crate::estimate::EvalConfig;
 use crate::estimate::Evaluation;
 use crate::experiment::grid::RunSpec;
-use crate::io::{sync_dir, write_atomically};
 use crate::train::{Outcome, RunState, Segment, TrainedRun, evaluate_paused, paused_model};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -112,23 +111,7 @@ pub fn save_rung(
     run_id: &str,
     rung: &RungState,
 ) -> Result<(), StoreError> {
-    let text = serde_json::to_string(rung).expect("rung states serialize");
-    let path = rung_path(dir.path(), epoch, run_id);
-    if serde_json::from_str::<RungState>(&text).is_err() {
-        return Err(StoreError::Unsavable {
-            path,
-            reason: "the run's state holds a non-finite number".into(),
-        });
-    }
-    let folder = path.parent().expect("a rung file has a folder");
-    if !folder.exists() {
-        std::fs::create_dir_all(folder).map_err(|source| StoreError::Io {
-            path: folder.to_path_buf(),
-            source,
-        })?;
-        sync_dir(folder.parent().expect("rungs/ is in the results folder"))?;
-    }
-    Ok(write_atomically(&path, text.as_bytes())?)
+    super::store::save_json(&rung_path(dir.path(), epoch, run_id), rung)
 }
 
 fn rung_path(dir: &Path, epoch: usize, run_id: &str) -> PathBuf {
@@ -317,7 +300,7 @@ fn decide<'r>(
                 } else {
                     Decision::Ended
                 };
-                let e = record.run.as_ref().and_then(|r| r.evaluation);
+                let e = record.result.as_ref().and_then(|r| r.evaluation);
                 (e, decision, Some(record))
             }
             AtRung::Paused(saved) if promoted.contains(spec.run_id.as_str()) => {
@@ -357,7 +340,7 @@ fn result_at(
     ended: &HashMap<&str, RunRecord>,
 ) -> Option<AtRung> {
     if let Some(record) = ended.get(spec.run_id.as_str()) {
-        let ended_before = match (record.status, record.run.as_ref().map(|r| r.outcome)) {
+        let ended_before = match (record.status, record.result.as_ref().map(|r| r.outcome)) {
             (Status::Failed, _) => true,
             (_, Some(Outcome::Diverged { epoch: at })) => at <= epoch,
             _ => false,
@@ -446,13 +429,7 @@ fn pruned_record(spec: &RunSpec, data: &Dataset, saved: RungState) -> RunRecord 
         eval_seconds: state.eval_seconds,
         curve: state.curve,
     };
-    RunRecord {
-        spec: spec.clone().into(),
-        status: Status::Pruned,
-        error: None,
-        run: Some(run),
-        stored_at: None,
-    }
+    RunRecord::trained(spec.clone(), Status::Pruned, None, run)
 }
 
 #[cfg(test)]

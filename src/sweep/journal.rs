@@ -140,8 +140,14 @@ fn read_legacy(path: &Path) -> Result<StoredRecord, (Option<String>, DamageKind)
 
 /// Reads every log of the results folder `dir` (no lock needed: a log only grows, and an entry
 /// being written reads as incomplete), earlier versions' JSON records first, and hands each
-/// usable record to `found` in the order written; returns the damage met.
-fn read_folder(dir: &Path, mut found: impl FnMut(StoredRecord, EntryAt)) -> Vec<Damage> {
+/// usable record of a run that `wanted` names to `found` in the order written; returns the
+/// damage met. The entries of other runs are checked but not decoded: a shard reads the whole
+/// folder, but decodes its own runs' records only.
+fn read_folder(
+    dir: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    mut found: impl FnMut(StoredRecord, EntryAt),
+) -> Vec<Damage> {
     let mut damaged = Vec::new();
     for path in files(dir, "json") {
         let at = EntryAt {
@@ -168,13 +174,14 @@ fn read_folder(dir: &Path, mut found: impl FnMut(StoredRecord, EntryAt)) -> Vec<
             });
             continue;
         }
-        while let Some((offset, entry)) = reader.next_entry() {
+        while let Some((offset, entry)) = reader.next_entry(wanted) {
             let at = EntryAt {
                 log: log.clone(),
                 offset,
             };
-            match entry.and_then(|entry| entry.decoded()) {
-                Ok(record) => found(record, at),
+            match entry.and_then(|entry| entry.map(|entry| entry.decoded()).transpose()) {
+                Ok(None) => {}
+                Ok(Some(record)) => found(record, at),
                 Err((run_id, kind)) => damaged.push(Damage { at, run_id, kind }),
             }
         }
@@ -192,7 +199,7 @@ fn supersedes(status: Status, before: Option<Status>) -> bool {
 /// the damage to records of runs that have no usable one.
 pub fn scan(dir: &Path) -> Scan {
     let mut scan = Scan::default();
-    let mut damaged = read_folder(dir, |mut record, at| {
+    let mut damaged = read_folder(dir, &|_| true, |mut record, at| {
         record.drop_details();
         if supersedes(
             record.status,
@@ -225,7 +232,8 @@ fn in_run_order<'r, T>(
 ) -> (Vec<Option<T>>, Vec<Damage>) {
     let mut slots: Vec<Option<T>> = (0..run_ids.len()).map(|_| None).collect();
     let slot_of: HashMap<&str, usize> = run_ids.enumerate().map(|(i, id)| (id, i)).collect();
-    let mut damaged = read_folder(dir, |record, at| {
+    let wanted = |id: &str| slot_of.contains_key(id);
+    let mut damaged = read_folder(dir, &wanted, |record, at| {
         if let Some(&i) = slot_of.get(record.run_id.as_str())
             && supersedes(record.status, slots[i].as_ref().map(&status))
         {
@@ -260,10 +268,7 @@ where
         dir,
         ids,
         |r: &RunRecord| r.status,
-        |i, mut record, at| {
-            record.drop_details();
-            record.into_record(runs[i].clone(), at)
-        },
+        |i, record, at| record.into_record(runs[i].clone(), at),
     );
     // `filter_map` collects in place (the records reuse the slots' memory), which the `flatten`
     // clippy suggests does not promise.
@@ -282,14 +287,13 @@ impl Details {
     /// `record`'s model, curve and samples: from its entry for a record read from the folder,
     /// else from memory; `None` for a run that failed.
     pub fn of(&mut self, record: &RunRecord) -> Result<Option<RunDetails>, StoreError> {
-        match (&record.stored_at, &record.run) {
-            (Some(at), Some(_)) => self.read(at),
-            (None, Some(run)) => Ok(Some(RunDetails {
-                model: run.model.clone(),
-                curve: run.curve.clone(),
-                samples: run.samples.clone(),
-            })),
-            (_, None) => Ok(None),
+        match (&record.in_memory, &record.stored_at, &record.result) {
+            (_, _, None) => Ok(None),
+            (Some(details), _, Some(_)) => Ok(Some((**details).clone())),
+            (None, Some(at), Some(_)) => self.read(at),
+            (None, None, Some(_)) => Err(StoreError::NoDetails {
+                run_id: record.spec.run_id.clone(),
+            }),
         }
     }
 
@@ -317,10 +321,10 @@ impl Details {
             .seek(SeekFrom::Start(at.offset))
             .map_err(unreadable)?;
         let (_, found) = reader
-            .next_entry()
+            .next_entry(&|_| true)
             .ok_or_else(|| unreadable(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)))?;
         let record = found
-            .and_then(|e| e.decoded())
+            .and_then(|e| e.ok_or((None, DamageKind::Garbage))?.decoded())
             .map_err(|found| damage_error(at, found))?;
         Ok(record.into_details())
     }
@@ -345,11 +349,16 @@ struct Entry {
 }
 
 impl Entry {
-    fn run_id(&self) -> Option<String> {
+    fn id(&self) -> Option<&str> {
         let len = *self.body.first()? as usize;
         let id = self.body.get(1..1 + len)?;
         (id.iter().all(u8::is_ascii_alphanumeric) && !id.is_empty())
-            .then(|| String::from_utf8_lossy(id).into_owned())
+            .then(|| std::str::from_utf8(id).ok())
+            .flatten()
+    }
+
+    fn run_id(&self) -> Option<String> {
+        self.id().map(str::to_string)
     }
 
     fn decoded(&self) -> Result<StoredRecord, (Option<String>, DamageKind)> {
@@ -370,8 +379,9 @@ struct EntryReader<R> {
     offset: u64,
 }
 
-/// An entry read (checksum verified), or the damage found where one should be.
-type Found = Result<Entry, (Option<String>, DamageKind)>;
+/// An entry read (checksum verified; `None` for an entry of a run not wanted), or the damage
+/// found where one should be.
+type Found = Result<Option<Entry>, (Option<String>, DamageKind)>;
 
 impl<R: Read + Seek> EntryReader<R> {
     fn new(reader: R) -> Self {
@@ -389,8 +399,9 @@ impl<R: Read + Seek> EntryReader<R> {
         ok
     }
 
-    /// The offset and contents of the next entry, `None` at the end of the log.
-    fn next_entry(&mut self) -> Option<(u64, Found)> {
+    /// The offset and contents of the next entry, `None` at the end of the log; the contents of
+    /// an entry of a run that `wanted` does not name are checked but not kept.
+    fn next_entry(&mut self, wanted: &dyn Fn(&str) -> bool) -> Option<(u64, Found)> {
         let start = self.offset;
         let mut head = [0u8; ENTRY_HEAD];
         let got = read_up_to(&mut self.reader, &mut head);
@@ -416,12 +427,15 @@ impl<R: Read + Seek> EntryReader<R> {
             return Some((start, Err((id, DamageKind::Incomplete))));
         }
         let entry = Entry { body };
+        // Checked even when not wanted: a damaged length would otherwise swallow the entries
+        // after it unseen, where the checksum steps to the next MARK.
         if Sha256::digest(&entry.body)[..16] != head[8..] {
             self.skip_to_mark(start);
             return Some((start, Err((entry.run_id(), DamageKind::Checksum))));
         }
         self.offset = start + (ENTRY_HEAD + len as usize) as u64;
-        Some((start, Ok(entry)))
+        let wanted = entry.id().is_none_or(wanted);
+        Some((start, Ok(wanted.then_some(entry))))
     }
 
     /// After damage at `start`: moves to the next `MARK` after it, or to the end of the log.
@@ -464,10 +478,11 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> usize {
 }
 
 /// The bytes of one entry for `record`.
-pub fn encode(record: &RunRecord) -> Vec<u8> {
-    let stored = StoredRecord::from_record(record);
+pub fn encode(record: &RunRecord) -> Result<Vec<u8>, StoreError> {
+    let details = Details::default().of(record)?;
+    let stored = StoredRecord::from_record(record, details);
     let payload = rmp_serde::to_vec(&stored).expect("records serialize");
-    entry(&stored.run_id, &payload)
+    Ok(entry(&stored.run_id, &payload))
 }
 
 /// The entry of run `run_id` holding `payload` (a record in MessagePack), with its checksum.
@@ -516,7 +531,7 @@ impl Journal {
 
     /// Appends `record`'s entry; syncs the log when its batch is full or old enough.
     pub fn append(&self, record: &RunRecord) -> Result<(), StoreError> {
-        let entry = encode(record);
+        let entry = encode(record)?;
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if open.is_none() {
             *open = Some(self.create()?);
@@ -690,7 +705,10 @@ mod tests {
     #[test]
     fn records_of_an_earlier_version_are_read() {
         let dir = folder("legacy");
-        let stored = StoredRecord::from_record(&record("old", -2.0));
+        let stored = {
+            let old = record("old", -2.0);
+            StoredRecord::from_record(&old, old.details().unwrap())
+        };
         let path = dir.join(RECORDS_DIR).join("old.json");
         std::fs::write(&path, serde_json::to_string(&stored).unwrap()).unwrap();
         std::fs::write(dir.join(RECORDS_DIR).join("other.json"), "{").unwrap();

@@ -21,7 +21,7 @@ use crate::identity::{Field, hex_id};
 use crate::io::WriteError;
 use crate::model::MAX_ENUMERATION_HIDDEN;
 use crate::train::params::Sampler;
-use crate::train::{RunState, Segment, train_until};
+use crate::train::{AfterEpoch, EpochEnd, RunState, Segment, Steer, train_until};
 use halving::Halving;
 use rayon::prelude::*;
 use record::{RunRecord, Status};
@@ -106,6 +106,9 @@ pub struct SweepReport {
     pub reused: usize,
     /// Runs of the grid that have no result (not started after an interrupt or a failure with `fail_fast`).
     pub missing: usize,
+    /// Of the `missing` runs, those an interrupt paused: their state is saved, and the next
+    /// sweep continues them from it.
+    pub paused: usize,
     /// The signal that stopped the sweep early, if one did.
     pub interrupted: Option<i32>,
     /// Set when the lock of a process that ended without releasing it was taken over: that
@@ -224,6 +227,20 @@ pub trait Observer: Sync {
     /// A run ended; `skipped` of its epochs never ran (it diverged or failed).
     fn run_done(&self, _record: &RunRecord, _skipped: usize) {}
     fn finish(&self) {}
+    /// The sweep was asked to stop (SIGINT or SIGTERM): says at once what happens next, even
+    /// when the progress is not shown.
+    fn stopping(&self, in_progress: usize) {
+        eprintln!("{}", stopping_message(in_progress));
+    }
+}
+
+/// What the first SIGINT or SIGTERM is answered with.
+pub fn stopping_message(in_progress: usize) -> String {
+    let runs = match in_progress {
+        1 => "the 1 run in progress saves its state at the end of its epoch".to_string(),
+        n => format!("the {n} runs in progress save their state at the end of their epoch"),
+    };
+    format!("stopping: no new run starts, {runs}; press Ctrl-C again to stop now")
 }
 
 /// An observer that shows nothing.
@@ -261,15 +278,18 @@ pub fn run_sweep(
         observer,
         failed_once: AtomicBool::new(false),
         storage_error: std::sync::Mutex::new(None),
+        in_progress: AtomicUsize::new(0),
+        paused: AtomicUsize::new(0),
     };
+    let n_runs = runs.len();
     let (records, rungs, reused, damaged) = match halving_of(exp) {
         None => {
             let (todo, reused, damaged) = runs_to_compute(&dir, &runs, &datasets);
             observer.start(todo.len(), todo.iter().map(|r| r.train.epochs).sum());
-            let failed = pool.install(|| batch.train_all(todo));
+            let failed = batch.train_answering(&pool, todo);
             observer.finish();
             batch.stored()?;
-            let records = collect_records(&dir, &runs, failed);
+            let records = collect_records(&dir, runs, failed);
             (records, Vec::new(), reused, damaged)
         }
         Some(halving) => {
@@ -295,7 +315,8 @@ pub fn run_sweep(
     let signal = opts.interrupt.load(Ordering::SeqCst);
     Ok(SweepReport {
         output: exp.output.clone(),
-        missing: runs.len() - records.len(),
+        missing: n_runs - records.len(),
+        paused: batch.paused.load(Ordering::SeqCst),
         records,
         seconds: start.elapsed().as_secs_f64(),
         datasets,
@@ -395,6 +416,9 @@ struct Batch<'a> {
     failed_once: AtomicBool,
     /// The first failure to save a result (not the run's fault): no run starts after it.
     storage_error: std::sync::Mutex<Option<StoreError>>,
+    /// Runs in training now, and runs paused by an interrupt (their state saved).
+    in_progress: AtomicUsize,
+    paused: AtomicUsize,
 }
 
 impl Batch<'_> {
@@ -407,10 +431,38 @@ impl Batch<'_> {
                 if self.should_stop() {
                     return None;
                 }
-                let record = self.train_one(spec);
+                let record = self.train_one(spec)?;
                 (record.status == Status::Failed).then_some(record)
             })
             .collect()
+    }
+
+    /// Trains `todo` as [`Self::train_all`] does, and answers the first interrupt at once (a
+    /// signal handler cannot print): a thread watches for it while the runs train.
+    fn train_answering(&self, pool: &rayon::ThreadPool, todo: Vec<&RunSpec>) -> Vec<RunRecord> {
+        let trained = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                loop {
+                    // Read before the interrupt: a signal that stopped the last run is answered.
+                    let done = trained.load(Ordering::SeqCst);
+                    if self.opts.interrupt.load(Ordering::SeqCst) != 0 {
+                        // A short epoch may have ended, and its run paused, since the signal.
+                        let stopped = self.in_progress.load(Ordering::SeqCst)
+                            + self.paused.load(Ordering::SeqCst);
+                        self.observer.stopping(stopped);
+                        return;
+                    }
+                    if done {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            });
+            let failed = pool.install(|| self.train_all(todo));
+            trained.store(true, Ordering::SeqCst);
+            failed
+        })
     }
 
     fn should_stop(&self) -> bool {
@@ -552,18 +604,52 @@ impl Batch<'_> {
         (record.status == Status::Failed).then_some(record)
     }
 
-    /// One run, trained, saved and reported; a panic or a failed save makes a failed record.
-    fn train_one(&self, spec: &RunSpec) -> RunRecord {
-        let epochs_done = AtomicUsize::new(0);
-        let epoch_done = || {
-            epochs_done.fetch_add(1, Ordering::Relaxed);
-            self.observer.epoch_done();
+    /// One run, trained (from its paused state, if one is saved), saved and reported; a panic
+    /// makes a failed record. `None` when an interrupt paused it (its state saved) or its save
+    /// failed.
+    fn train_one(&self, spec: &RunSpec) -> Option<RunRecord> {
+        self.in_progress.fetch_add(1, Ordering::SeqCst);
+        let from = self.dir.paused(&spec.run_id);
+        let steer = Steered {
+            batch: self,
+            run_id: &spec.run_id,
+            epochs_done: AtomicUsize::new(0),
+            saved: std::cell::Cell::new(Instant::now()),
         };
         let data = &self.datasets[spec.dataset];
-        let record = train_record(spec, data, &self.exp.eval, &epoch_done);
+        let trained = train_segment(spec, data, &self.exp.eval, from, spec.train.epochs, &steer);
+        self.in_progress.fetch_sub(1, Ordering::SeqCst);
+        let record = match trained {
+            Ok(Segment::Ended(run)) => RunRecord::from_trained(spec.clone(), run),
+            Ok(Segment::Paused(state)) => {
+                if self.save_paused(&spec.run_id, &state) {
+                    self.paused.fetch_add(1, Ordering::SeqCst);
+                }
+                return None;
+            }
+            Err(panic) => RunRecord::failed(spec.clone(), panic),
+        };
         // A run that diverged or failed skips its remaining epochs.
-        let skipped = spec.train.epochs - epochs_done.load(Ordering::Relaxed);
-        self.keep(record, skipped)
+        let skipped = spec.train.epochs - steer.epochs_done.load(Ordering::Relaxed);
+        let record = self.keep(record, skipped);
+        if !self.storage_failed() {
+            self.dir.forget_paused(&spec.run_id);
+        }
+        Some(record)
+    }
+
+    /// Saves a run's paused state; whether it is saved. A state that cannot be written as JSON
+    /// (a non-finite number) is left unsaved: the run starts over next time. Any other failure
+    /// is the storage's, which stops the sweep.
+    fn save_paused(&self, run_id: &str, state: &RunState) -> bool {
+        match self.dir.save_paused(run_id, state) {
+            Ok(()) => true,
+            Err(StoreError::Unsavable { .. }) => false,
+            Err(e) => {
+                self.storage_failure(e);
+                false
+            }
+        }
     }
 
     /// A run's record saved, noted if it failed, and reported with the `skipped` epochs it did
@@ -584,8 +670,11 @@ impl Batch<'_> {
 
 /// The record of every run of `runs` that has one, in grid order: from the folder, or failed in
 /// this process (a failed record on disk is of an earlier try, and its run was tried again).
-fn collect_records(dir: &ResultsDir, runs: &[RunSpec], failed: Vec<RunRecord>) -> Vec<RunRecord> {
-    let (mut on_disk, _) = journal::records_of(dir.path(), runs);
+fn collect_records(dir: &ResultsDir, runs: Vec<RunSpec>, failed: Vec<RunRecord>) -> Vec<RunRecord> {
+    // Each record shares its run's specification, as a folder read does, rather than holding a
+    // copy of it beside the list of runs (200 bytes per run).
+    let runs: Vec<Arc<RunSpec>> = runs.into_iter().map(Arc::new).collect();
+    let (mut on_disk, _) = journal::records_of(dir.path(), &runs);
     if failed.is_empty() {
         // In place: no second list of every record beside the first.
         on_disk.retain(|r| r.status != Status::Failed);
@@ -600,7 +689,7 @@ fn collect_records(dir: &ResultsDir, runs: &[RunSpec], failed: Vec<RunRecord>) -
         .filter(|r| r.status != Status::Failed)
         .peekable();
     let mut records = Vec::with_capacity(runs.len());
-    for spec in runs {
+    for spec in &runs {
         match on_disk.next_if(|r| r.spec.run_id == spec.run_id) {
             Some(record) => records.push(record),
             None => records.extend(failed.remove(&spec.run_id)),
@@ -636,6 +725,39 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// How a sweep steers one of its runs: progress, a pause when the sweep is interrupted or its
+/// storage failed, and the run's state saved every `[eval] checkpoint_minutes`, so that a kill
+/// loses at most that much of it.
+struct Steered<'b> {
+    batch: &'b Batch<'b>,
+    run_id: &'b str,
+    /// Epochs trained by this process (the progress counts a resumed run's earlier epochs as
+    /// skipped).
+    epochs_done: AtomicUsize,
+    /// When the run's state was last saved (or the run started).
+    saved: std::cell::Cell<Instant>,
+}
+
+impl Steer for Steered<'_> {
+    fn epoch_done(&self) {
+        self.epochs_done.fetch_add(1, Ordering::Relaxed);
+        self.batch.observer.epoch_done();
+    }
+
+    fn after_epoch(&self, end: &EpochEnd<'_, '_>) -> AfterEpoch {
+        let batch = self.batch;
+        if batch.opts.interrupt.load(Ordering::SeqCst) != 0 || batch.storage_failed() {
+            return AfterEpoch::Pause;
+        }
+        let minutes = batch.exp.eval.checkpoint_minutes;
+        if minutes > 0.0 && self.saved.get().elapsed().as_secs_f64() >= 60.0 * minutes {
+            batch.save_paused(self.run_id, &end.state());
+            self.saved.set(Instant::now());
+        }
+        AfterEpoch::Continue
+    }
+}
+
 /// One run trained on its data set as a sweep trains it; a panic makes a failed record.
 pub(crate) fn train_record(
     spec: &RunSpec,
@@ -643,7 +765,7 @@ pub(crate) fn train_record(
     eval: &EvalConfig,
     epoch_done: &dyn Fn(),
 ) -> RunRecord {
-    match train_segment(spec, data, eval, None, spec.train.epochs, epoch_done) {
+    match train_segment(spec, data, eval, None, spec.train.epochs, &epoch_done) {
         Ok(Segment::Ended(run)) => RunRecord::from_trained(spec.clone(), run),
         Ok(Segment::Paused(_)) => unreachable!("a run trained to its last epoch ends"),
         Err(panic) => RunRecord::failed(spec.clone(), panic),
@@ -657,13 +779,13 @@ pub(crate) fn train_segment(
     eval: &EvalConfig,
     from: Option<RunState>,
     until: usize,
-    epoch_done: &dyn Fn(),
+    steer: &dyn Steer,
 ) -> Result<Segment, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         if crate::io::panics_in(&spec.run_id) {
             panic!("a fault injected by GRBM_SWEEP_FAULT");
         }
-        train_until(&spec.train, data, eval, from, until, epoch_done)
+        train_until(&spec.train, data, eval, from, until, steer)
     }))
     .map_err(|panic| panic_message(panic.as_ref()))
 }

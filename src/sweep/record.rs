@@ -39,7 +39,33 @@ pub struct RunDetails {
     pub samples: Vec<[f64; 2]>,
 }
 
-/// One finished run: what it was asked to do and what it produced (`run` is `None` when it failed).
+/// What a run produced but its model, curve and samples ([`RunDetails`]): what a record keeps in
+/// memory for every run of a sweep, about 120 bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct RunResult {
+    /// `None` for a diverged run.
+    pub evaluation: Option<crate::estimate::Evaluation>,
+    pub outcome: Outcome,
+    /// Epochs completed with finite parameters.
+    pub epochs_done: usize,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+}
+
+impl RunResult {
+    fn of(run: &TrainedRun) -> Self {
+        RunResult {
+            evaluation: run.evaluation,
+            outcome: run.outcome,
+            epochs_done: run.epochs_done,
+            train_seconds: run.train_seconds,
+            eval_seconds: run.eval_seconds,
+        }
+    }
+}
+
+/// One finished run: what it was asked to do and what it produced (`result` is `None` when it
+/// failed).
 #[derive(Debug, Clone)]
 pub struct RunRecord {
     /// Shared with the folder's list of runs ([`super::folder::Folder::runs`]): a sweep of a
@@ -47,9 +73,11 @@ pub struct RunRecord {
     pub spec: Arc<RunSpec>,
     pub status: Status,
     pub error: Option<String>,
-    /// For a record read from the results folder, `model`, `curve` and `samples` are empty: they
-    /// stay in its entry (`stored_at`) until [`RunRecord::details`] reads them.
-    pub run: Option<TrainedRun>,
+    pub result: Option<RunResult>,
+    /// The model, curve and samples of a run trained in this process, until they are saved.
+    /// `None` for a record read from the results folder: they stay in its entry (`stored_at`)
+    /// until [`RunRecord::details`] reads them, so that a million records fit in memory.
+    pub in_memory: Option<Box<RunDetails>>,
     pub stored_at: Option<EntryAt>,
 }
 
@@ -65,22 +93,37 @@ impl RunRecord {
                 )),
             ),
         };
+        RunRecord::trained(spec, status, error, run)
+    }
+
+    /// The record of `run`, which ended as `status` (`error` saying why when not `Ok`).
+    pub fn trained(
+        spec: impl Into<Arc<RunSpec>>,
+        status: Status,
+        error: Option<String>,
+        run: TrainedRun,
+    ) -> Self {
         RunRecord {
-            spec,
+            spec: spec.into(),
             status,
             error,
-            run: Some(run),
+            result: Some(RunResult::of(&run)),
+            in_memory: Some(Box::new(RunDetails {
+                model: run.model,
+                curve: run.curve,
+                samples: run.samples,
+            })),
             stored_at: None,
         }
     }
 
     pub fn failed(spec: impl Into<Arc<RunSpec>>, error: String) -> Self {
-        let spec = spec.into();
         RunRecord {
-            spec,
+            spec: spec.into(),
             status: Status::Failed,
             error: Some(error),
-            run: None,
+            result: None,
+            in_memory: None,
             stored_at: None,
         }
     }
@@ -92,12 +135,12 @@ impl RunRecord {
     }
 
     pub fn test_ll(&self) -> Option<f64> {
-        self.run.as_ref()?.evaluation.map(|e| e.test_ll)
+        self.result?.evaluation.map(|e| e.test_ll)
     }
 
     /// What runs are ranked by ([`ranking`]).
     pub fn valid_ll(&self) -> Option<f64> {
-        self.run.as_ref()?.evaluation.map(|e| e.valid_ll)
+        self.result?.evaluation.map(|e| e.valid_ll)
     }
 }
 
@@ -157,17 +200,22 @@ pub struct StoredRecord {
 }
 
 impl StoredRecord {
-    pub fn from_record(record: &RunRecord) -> Self {
-        let run = record.run.as_ref().map(|run| StoredRun {
-            model: run.model.clone(),
-            evaluation: run.evaluation,
-            curve: run.curve.clone(),
-            samples: run.samples.clone(),
-            outcome: run.outcome,
-            epochs_done: run.epochs_done,
-            train_seconds: run.train_seconds,
-            eval_seconds: run.eval_seconds,
-        });
+    /// The record of `record`, whose model, curve and samples are `details` (`None` for a
+    /// failed run).
+    pub fn from_record(record: &RunRecord, details: Option<RunDetails>) -> Self {
+        let run = record
+            .result
+            .zip(details)
+            .map(|(result, details)| StoredRun {
+                model: details.model,
+                evaluation: result.evaluation,
+                curve: details.curve,
+                samples: details.samples,
+                outcome: result.outcome,
+                epochs_done: result.epochs_done,
+                train_seconds: result.train_seconds,
+                eval_seconds: result.eval_seconds,
+            });
         StoredRecord {
             run_id: record.spec.run_id.clone(),
             status: record.status,
@@ -195,24 +243,22 @@ impl StoredRecord {
         })
     }
 
-    /// The record of `spec`, which must be the run this record was computed for, stored `at`.
+    /// The record of `spec`, which must be the run this record was computed for, stored `at`;
+    /// its model, curve and samples stay there.
     pub fn into_record(self, spec: impl Into<Arc<RunSpec>>, at: EntryAt) -> RunRecord {
-        let spec = spec.into();
-        let run = self.run.map(|stored| TrainedRun {
-            model: stored.model,
+        let result = self.run.map(|stored| RunResult {
             evaluation: stored.evaluation,
-            curve: stored.curve,
-            samples: stored.samples,
             outcome: stored.outcome,
             epochs_done: stored.epochs_done,
             train_seconds: stored.train_seconds,
             eval_seconds: stored.eval_seconds,
         });
         RunRecord {
-            spec,
+            spec: spec.into(),
             status: self.status,
             error: self.error,
-            run,
+            result,
+            in_memory: None,
             stored_at: Some(at),
         }
     }

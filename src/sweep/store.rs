@@ -21,6 +21,9 @@ use std::path::{Path, PathBuf};
 
 /// Halving's paused runs (see [`super::halving`]).
 pub(crate) const RUNGS_DIR: &str = "rungs";
+/// The runs an interrupt paused, and the checkpoints of long runs: `paused/<run_id>.json`, a
+/// run's state at the end of an epoch, which the next sweep continues from.
+pub(crate) const PAUSED_DIR: &str = "paused";
 const MANIFEST_FILE: &str = "manifest.json";
 const LOCK_FILE: &str = ".lock";
 /// The copies of the experiment a sweep writes beside its records; `--fresh` removes them with
@@ -64,6 +67,10 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A record made in this process lost its model, curve and samples before they were saved
+    /// (a bug of this program, not of the folder).
+    #[error("the model, curve and samples of run {run_id} are neither in memory nor saved")]
+    NoDetails { run_id: String },
     #[error("results folder {path} cannot be used")]
     Tables {
         path: PathBuf,
@@ -174,7 +181,7 @@ impl ResultsDir {
             took_over,
         };
         if fresh {
-            for folder in [RECORDS_DIR, RUNGS_DIR] {
+            for folder in [RECORDS_DIR, RUNGS_DIR, PAUSED_DIR] {
                 let folder = path.join(folder);
                 if folder.exists() {
                     std::fs::remove_dir_all(&folder).map_err(io_error(&folder))?;
@@ -266,6 +273,31 @@ impl ResultsDir {
         self.journal.append(record)
     }
 
+    /// Saves the state of run `run_id` paused at the end of an epoch (by an interrupt, or as a
+    /// checkpoint of a long run), for the next sweep to continue from.
+    pub fn save_paused(
+        &self,
+        run_id: &str,
+        state: &crate::train::RunState,
+    ) -> Result<(), StoreError> {
+        save_json(
+            &self.path.join(PAUSED_DIR).join(format!("{run_id}.json")),
+            state,
+        )
+    }
+
+    /// The paused state of run `run_id`, if a complete one is saved.
+    pub fn paused(&self, run_id: &str) -> Option<crate::train::RunState> {
+        let path = self.path.join(PAUSED_DIR).join(format!("{run_id}.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    }
+
+    /// Removes the paused state of run `run_id` once its record is saved. A state left behind
+    /// (the removal failed) is harmless: a run with a record is not trained again.
+    pub fn forget_paused(&self, run_id: &str) {
+        let _ = std::fs::remove_file(self.path.join(PAUSED_DIR).join(format!("{run_id}.json")));
+    }
+
     /// Makes every record saved so far durable.
     pub fn sync(&self) -> Result<(), StoreError> {
         self.journal.sync()
@@ -280,13 +312,42 @@ fn table_error(path: &Path, e: super::tableset::TableSetError) -> StoreError {
     }
 }
 
+/// Writes `value` as JSON to `path` in a results folder, durably (its folder created and synced
+/// if new), as a record is. A value that would not read back (a non-finite number has no JSON
+/// form) is refused.
+pub(crate) fn save_json<T: Serialize + serde::de::DeserializeOwned>(
+    path: &Path,
+    value: &T,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(value).expect("states serialize");
+    if serde_json::from_str::<T>(&text).is_err() {
+        return Err(StoreError::Unsavable {
+            path: path.to_path_buf(),
+            reason: "the run's state holds a non-finite number".into(),
+        });
+    }
+    let folder = path.parent().expect("a state file has a folder");
+    if !folder.exists() {
+        std::fs::create_dir_all(folder).map_err(|source| StoreError::Io {
+            path: folder.to_path_buf(),
+            source,
+        })?;
+        sync_dir(
+            folder
+                .parent()
+                .expect("a state folder is in the results folder"),
+        )?;
+    }
+    Ok(write_atomically(path, text.as_bytes())?)
+}
+
 /// Removes what processes killed while writing into results folder `dir` left: their temporary
 /// files (of this host's ended processes anywhere; of any process where only the main lock's
 /// holder writes) and a half-published set of tables. Shards may be writing records and rung
 /// states on other hosts right now, so a file of another host is left to that host.
 fn remove_leftovers(dir: &Path) -> Result<(), StoreError> {
     remove_stale_temporaries(dir, super::tableset::is_published_name)?;
-    let mut folders = vec![dir.join(RECORDS_DIR)];
+    let mut folders = vec![dir.join(RECORDS_DIR), dir.join(PAUSED_DIR)];
     if let Ok(entries) = std::fs::read_dir(dir.join(RUNGS_DIR)) {
         folders.extend(
             entries

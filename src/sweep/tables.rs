@@ -3,13 +3,13 @@
 use super::configs::{Config, config_keys, configs};
 use super::halving::RungRow;
 use super::provenance::Provenance;
-use super::record::{RunDetails, RunRecord};
+use super::record::{RunDetails, RunRecord, RunResult};
 use super::tableset::{Commit, TableSet, TableSetError};
 use crate::data::Dataset;
 use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, run_count, seeds};
+use crate::train::Outcome;
 use crate::train::params::ParamValue;
-use crate::train::{Outcome, TrainedRun};
 use polars::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,10 +41,29 @@ fn with_details(records: &[RunRecord]) -> Result<Vec<(&RunRecord, RunDetails)>, 
         .collect()
 }
 
-/// Runs per row group of the tables with rows per run: a table is built and written this many
-/// runs at a time, so writing it holds this many runs' rows (and curves and samples), not the
-/// sweep's.
+/// Runs per row group of the tables with rows per run, at most: a table is built and written
+/// this many runs at a time, so writing it holds this many runs' rows (and curves and samples),
+/// not the sweep's.
 pub const RUNS_PER_ROW_GROUP: usize = 4096;
+
+/// Samples and curve points, at most, that building one row group holds: 4096 runs of 1000
+/// samples each would be 4 million, 65 MB of decoded details and 330 MB of rows.
+pub const POINTS_PER_ROW_GROUP: usize = 131_072;
+
+/// The runs of each row group of table `name`: at most [`RUNS_PER_ROW_GROUP`], and for a
+/// table built from the runs' details (every one but `runs`), which hold each run's samples
+/// and curve whichever table asks, at most [`POINTS_PER_ROW_GROUP`] of those.
+fn runs_per_group(name: &str, exp: &Experiment, records: &[RunRecord]) -> usize {
+    let points_per_run = match name {
+        "runs" => 1,
+        _ => {
+            // The curve: epoch 0, every `every`-th epoch, and the last.
+            let epochs = records.iter().map(|r| r.spec.train.epochs).max();
+            exp.eval.samples + epochs.unwrap_or(0) / exp.eval.every.max(1) + 2
+        }
+    };
+    (POINTS_PER_ROW_GROUP / points_per_run.max(1)).clamp(1, RUNS_PER_ROW_GROUP)
+}
 
 fn col<T, P>(name: &str, values: T) -> Column
 where
@@ -134,61 +153,53 @@ fn frame(path: &Path, height: usize, columns: Vec<Column>) -> Result<DataFrame, 
     })
 }
 
-/// One column per resolved train parameter that `keep` selects, typed as the parameter.
+/// One column per resolved train parameter that `keep` selects, typed as the parameter. Built in
+/// one pass over `specs` into typed columns (8 bytes per value): holding every run's list of
+/// parameters first cost 420 bytes per run, 420 MB for the configurations of a million runs.
 fn param_columns(specs: &[&RunSpec], keep: impl Fn(&str) -> bool) -> Vec<Column> {
+    enum Values {
+        Int(Vec<i64>),
+        Float(Vec<f64>),
+        Bool(Vec<bool>),
+        Text(Vec<&'static str>),
+    }
     let Some(first) = specs.first() else {
         return Vec::new();
     };
-    let params: Vec<Vec<(&str, ParamValue)>> = specs.iter().map(|s| s.train.params()).collect();
-    (0..first.train.params().len())
-        .filter(|&k| keep(params[0][k].0))
-        .map(|k| {
-            let name = params[0][k].0;
-            match params[0][k].1 {
-                ParamValue::Int(_) => col(
-                    name,
-                    params.iter().map(|p| as_int(p[k].1)).collect::<Vec<i64>>(),
-                ),
-                ParamValue::Float(_) => col(
-                    name,
-                    params
-                        .iter()
-                        .map(|p| as_float(p[k].1))
-                        .collect::<Vec<f64>>(),
-                ),
-                ParamValue::Bool(_) => col(
-                    name,
-                    params
-                        .iter()
-                        .map(|p| p[k].1 == ParamValue::Bool(true))
-                        .collect::<Vec<bool>>(),
-                ),
-                ParamValue::Text(_) => col(
-                    name,
-                    params
-                        .iter()
-                        .map(|p| p[k].1.to_string())
-                        .collect::<Vec<String>>(),
-                ),
+    let mut kept: Vec<(usize, &'static str, Values)> = (first.train.params().into_iter())
+        .enumerate()
+        .filter(|(_, (name, _))| keep(name))
+        .map(|(k, (name, value))| {
+            let n = specs.len();
+            let values = match value {
+                ParamValue::Int(_) => Values::Int(Vec::with_capacity(n)),
+                ParamValue::Float(_) => Values::Float(Vec::with_capacity(n)),
+                ParamValue::Bool(_) => Values::Bool(Vec::with_capacity(n)),
+                ParamValue::Text(_) => Values::Text(Vec::with_capacity(n)),
+            };
+            (k, name, values)
+        })
+        .collect();
+    for spec in specs {
+        let params = spec.train.params();
+        for (k, _, values) in &mut kept {
+            match (values, params[*k].1) {
+                (Values::Int(v), ParamValue::Int(x)) => v.push(x),
+                (Values::Float(v), ParamValue::Float(x)) => v.push(x),
+                (Values::Bool(v), ParamValue::Bool(x)) => v.push(x),
+                (Values::Text(v), ParamValue::Text(x)) => v.push(x),
+                _ => unreachable!("a parameter keeps its type across runs"),
             }
+        }
+    }
+    kept.into_iter()
+        .map(|(_, name, values)| match values {
+            Values::Int(v) => col(name, v),
+            Values::Float(v) => col(name, v),
+            Values::Bool(v) => col(name, v),
+            Values::Text(v) => col(name, v),
         })
         .collect()
-}
-
-fn as_int(v: ParamValue) -> i64 {
-    if let ParamValue::Int(i) = v {
-        i
-    } else {
-        unreachable!("a parameter keeps its type across runs")
-    }
-}
-
-fn as_float(v: ParamValue) -> f64 {
-    if let ParamValue::Float(f) = v {
-        f
-    } else {
-        unreachable!("a parameter keeps its type across runs")
-    }
 }
 
 /// Each run's configuration id and every resolved train parameter.
@@ -208,10 +219,10 @@ pub fn runs_frame(
 ) -> Result<DataFrame, OutputError> {
     let evals: Vec<_> = records
         .iter()
-        .map(|r| r.run.as_ref().and_then(|run| run.evaluation))
+        .map(|r| r.result.as_ref().and_then(|run| run.evaluation))
         .collect();
-    let run_f64 = |f: &dyn Fn(&TrainedRun) -> f64| -> Vec<Option<f64>> {
-        records.iter().map(|r| r.run.as_ref().map(f)).collect()
+    let run_f64 = |f: &dyn Fn(&RunResult) -> f64| -> Vec<Option<f64>> {
+        records.iter().map(|r| r.result.as_ref().map(f)).collect()
     };
     let eval_f64 = |f: &dyn Fn(&crate::estimate::Evaluation) -> Option<f64>| -> Vec<Option<f64>> {
         evals.iter().map(|e| e.as_ref().and_then(f)).collect()
@@ -251,14 +262,14 @@ pub fn runs_frame(
             "epochs_done",
             records
                 .iter()
-                .map(|r| r.run.as_ref().map(|run| run.epochs_done as i64))
+                .map(|r| r.result.as_ref().map(|run| run.epochs_done as i64))
                 .collect::<Vec<_>>(),
         ),
         col(
             "diverged_epoch",
             records
                 .iter()
-                .map(|r| match r.run.as_ref().map(|run| run.outcome) {
+                .map(|r| match r.result.as_ref().map(|run| run.outcome) {
                     Some(Outcome::Diverged { epoch }) => Some(epoch as i64),
                     _ => None,
                 })
@@ -577,12 +588,12 @@ pub fn write_all(
     })?;
     let provenance = Provenance::of_this_process(&exp.text);
     let mut set = TableSet::begin(dir)?;
-    // At least one group, so that a table of no runs still has its columns.
-    let groups: Vec<&[RunRecord]> = match records.len() {
-        0 => vec![&[]],
-        _ => records.chunks(RUNS_PER_ROW_GROUP).collect(),
-    };
     for (name, build) in RUN_TABLES {
+        // At least one group, so that a table of no runs still has its columns.
+        let groups: Vec<&[RunRecord]> = match records.len() {
+            0 => vec![&[]],
+            _ => records.chunks(runs_per_group(name, exp, records)).collect(),
+        };
         let name = format!("{name}.parquet");
         let path = set.path(&name);
         let frames = groups.iter().map(|chunk| build(&path, chunk, datasets));
@@ -624,6 +635,32 @@ mod tests {
 
     /// A table written group by group reads back as the groups one after another; a group that
     /// cannot be built fails the write with its own error.
+    /// A row group of a table built from the runs' details holds at most POINTS_PER_ROW_GROUP
+    /// samples and curve points (each run's details hold both, whichever table asks); `runs`
+    /// holds RUNS_PER_ROW_GROUP runs whatever their samples.
+    #[test]
+    fn row_groups_hold_a_bounded_number_of_samples_and_curve_points() {
+        let text = "name = \"g\"\n[data]\nsource = \"gmm_iso\"\n[train]\nepochs = 98\n\
+                    [eval]\nsamples = 1000\nevery = 10\n";
+        let exp = crate::experiment::parse(Path::new("g.toml"), text).unwrap();
+        let records: Vec<RunRecord> = crate::experiment::grid::expand(&exp)
+            .into_iter()
+            .map(|spec| RunRecord::failed(spec, "none".into()))
+            .collect();
+        // 1000 samples and 98 / 10 + 2 = 11 curve points per run.
+        for name in ["curves", "models", "samples"] {
+            assert_eq!(
+                runs_per_group(name, &exp, &records),
+                131_072 / 1011,
+                "{name}"
+            );
+        }
+        assert_eq!(runs_per_group("runs", &exp, &records), RUNS_PER_ROW_GROUP);
+        let huge = text.replace("samples = 1000", "samples = 1000000");
+        let exp = crate::experiment::parse(Path::new("g.toml"), &huge).unwrap();
+        assert_eq!(runs_per_group("samples", &exp, &records), 1);
+    }
+
     #[test]
     fn a_table_written_in_row_groups_reads_back_whole_and_a_failed_group_fails_the_write() {
         let dir = std::env::temp_dir().join(format!("grbm-groups-{}", std::process::id()));

@@ -82,7 +82,7 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
             let id = &record.spec.run_id;
             let data = &folder.datasets[record.spec.dataset];
             let eval = &folder.experiment.eval;
-            let again = match (record.status, &record.run) {
+            let again = match (record.status, &record.result) {
                 // A pruned run is checked up to the epoch its search stopped it at.
                 (Status::Pruned, Some(run)) => {
                     recompute_pruned(&record.spec, data, eval, run.epochs_done)

@@ -239,16 +239,16 @@ impl<'a> Trainer<'a> {
     }
 
     /// What a trainer made by [`Trainer::resume`] needs to continue from here.
-    pub fn into_state(self) -> TrainerState {
+    pub fn state(&self) -> TrainerState {
         TrainerState {
             chains: rows(self.chains.as_ref()),
             tempering: self.tempering.as_ref().map(|t| t.state()),
-            model: self.model,
-            velocity: self.velocity,
-            second_moment: self.second_moment,
+            model: self.model.clone(),
+            velocity: self.velocity.clone(),
+            second_moment: self.second_moment.clone(),
             updates: self.updates,
             chains_started: self.chains_started,
-            gibbs_rng: self.gibbs_rng,
+            gibbs_rng: self.gibbs_rng.clone(),
             step: self.step,
         }
     }
@@ -443,9 +443,53 @@ pub fn train_run(
     eval: &EvalConfig,
     epoch_done: &dyn Fn(),
 ) -> TrainedRun {
-    match train_until(cfg, data, eval, None, cfg.epochs, epoch_done) {
+    match train_until(cfg, data, eval, None, cfg.epochs, &epoch_done) {
         Segment::Ended(run) => run,
-        Segment::Paused(_) => unreachable!("a run trained to its last epoch ends"),
+        Segment::Paused(_) => unreachable!("a run that is never paused ends"),
+    }
+}
+
+/// What the caller of [`train_until`] decides at the end of an epoch that is not the run's last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterEpoch {
+    Continue,
+    /// Stop here: the run ends as [`Segment::Paused`].
+    Pause,
+}
+
+/// A run at the end of an epoch, as [`train_until`] shows it to its caller.
+pub struct EpochEnd<'r, 'a> {
+    run: &'r Run<'a>,
+}
+
+impl EpochEnd<'_, '_> {
+    /// Epochs trained.
+    pub fn epoch(&self) -> usize {
+        self.run.epoch
+    }
+
+    /// The run's state now (a copy): continuing from it gives the numbers of the run trained
+    /// straight through, so it can be saved as a checkpoint.
+    pub fn state(&self) -> RunState {
+        self.run.state()
+    }
+}
+
+/// How the caller of [`train_until`] follows and steers a run. A closure `Fn()` is a `Steer`
+/// that counts epochs and never pauses.
+pub trait Steer {
+    /// After every epoch trained (for progress reports).
+    fn epoch_done(&self);
+
+    /// After every epoch that is not the run's last, once the run is known to be finite.
+    fn after_epoch(&self, _end: &EpochEnd<'_, '_>) -> AfterEpoch {
+        AfterEpoch::Continue
+    }
+}
+
+impl<F: Fn()> Steer for F {
+    fn epoch_done(&self) {
+        self()
     }
 }
 
@@ -475,15 +519,16 @@ pub struct RunState {
 }
 
 /// Trains a run, from its start (`from` = `None`) or from a saved state, up to epoch `until`
-/// (at most its `epochs`). A run that stops before its last epoch is paused, exactly as it
-/// stood: continuing it later gives the numbers of the same run trained straight through.
+/// (at most its `epochs`), or until `steer` pauses it. A run that stops before its last epoch is
+/// paused, exactly as it stood: continuing it later gives the numbers of the same run trained
+/// straight through.
 pub fn train_until(
     cfg: &TrainConfig,
     data: &Dataset,
     eval: &EvalConfig,
     from: Option<RunState>,
     until: usize,
-    epoch_done: &dyn Fn(),
+    steer: &dyn Steer,
 ) -> Segment {
     let starting = from.is_none();
     let mut run = Run::start(cfg, data, eval, from);
@@ -495,7 +540,7 @@ pub fn train_until(
     while run.epoch < until {
         run.train_epoch();
         run.epoch += 1;
-        epoch_done();
+        steer.epoch_done();
         let epoch = run.epoch;
         if epoch == cfg.epochs {
             return Segment::Ended(run.finish(epoch));
@@ -507,8 +552,11 @@ pub fn train_until(
             return Segment::Ended(run.diverged(epoch));
         }
         run.last_finite.clone_from(&run.trainer.model);
+        if steer.after_epoch(&EpochEnd { run: &run }) == AfterEpoch::Pause {
+            break;
+        }
     }
-    Segment::Paused(run.into_state())
+    Segment::Paused(run.state())
 }
 
 /// The model of a paused run in data units, as its record reports it.
@@ -607,14 +655,14 @@ impl<'a> Run<'a> {
     }
 
     /// What [`Run::start`] needs to continue this run as if it had not stopped.
-    fn into_state(self) -> RunState {
+    fn state(&self) -> RunState {
         RunState {
             epoch: self.epoch,
-            trainer: self.trainer.into_state(),
-            order_rng: self.order_rng,
-            order: self.order,
-            curve: self.curve,
-            last_finite: self.last_finite,
+            trainer: self.trainer.state(),
+            order_rng: self.order_rng.clone(),
+            order: self.order.clone(),
+            curve: self.curve.clone(),
+            last_finite: self.last_finite.clone(),
             train_seconds: self.train_seconds,
             eval_seconds: self.eval_seconds,
         }
@@ -734,6 +782,7 @@ mod tests {
         sample_chains: 1,
         burn_in: 0,
         thin: 1,
+        checkpoint_minutes: 0.0,
     };
 
     /// One-Gaussian fit of gmm_iso: about -5.85 nats. The default recipe must get well above it quickly.

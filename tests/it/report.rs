@@ -679,3 +679,36 @@ fn report_of_a_halving_search_lists_pruned_runs_and_draws_the_rungs() {
         "no rungs picture"
     );
 }
+
+/// A grid with an axis of 1010 values (1010 configurations, one seed): the page lists the 1000
+/// best configurations by rank and says where the rest are, and the grid is drawn as slices,
+/// not as a heat map of 1010 x 2 cells narrower than their text.
+#[test]
+fn report_of_a_long_axis_lists_the_best_configurations_and_draws_slices() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "e.toml",
+        "name = \"long\"\noutput = \"out\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 40\n\
+         n_test = 20\nn_valid = 20\nseed = 1\n\n[train]\nhidden = 1\nepochs = 1\nbatch_size = 40\n\n\
+         [eval]\nsamples = 5\nsample_chains = 5\ngrid_points = 32\n\n\
+         [grid]\nlr = { logspace = [0.0001, 0.1], num = 505 }\nk = [1, 2]\n",
+    );
+    let out = run(dir.path(), &["e.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = report_of(dir.path());
+    let table = section(&page, "configs");
+    assert!(
+        table.contains("gmm_iso: the 1000 best of 1010 configurations, by rank"),
+        "{}",
+        &table[..table.find("<table").unwrap()]
+    );
+    assert_eq!(table.matches("<tr><td>").count(), 1000);
+    // Rank 1000 is the last row listed, rank 1001 is not.
+    assert!(table.contains("<td class=\"num\">1000</td></tr>"));
+    assert!(!table.contains("<td class=\"num\">1001</td></tr>"));
+    let pictures = section(&page, "pictures");
+    assert!(pictures.contains("slice-lr"), "no slice of lr");
+    assert!(pictures.contains("slice-k"), "no slice of k");
+    assert!(!pictures.contains("grid-lr-k"), "a heat map of 1010 cells");
+}

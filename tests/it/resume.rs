@@ -107,6 +107,164 @@ fn sigterm_stops_new_runs_exits_143_and_resumes() {
     interrupt_then_resume("TERM", 143);
 }
 
+/// One run of 20 000 short epochs (about 10 s here): a signal reaches it mid-training.
+fn one_long_run(output: &str) -> String {
+    format!(
+        "name = \"long\"\noutput = \"{output}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 2000\n\
+         n_test = 200\nn_valid = 200\nseed = 3\n\n[train]\nhidden = 8\nepochs = 20000\nbatch_size = 50\n\
+         k = 5\n\n[eval]\nevery = 0\nsamples = 50\nsample_chains = 10\n"
+    )
+}
+
+/// The first SIGINT or SIGTERM during a single long run is answered at once, the run stops at
+/// the end of its epoch within a few seconds and saves its state, and the next sweep continues
+/// it to the very tables of the same run trained straight through.
+fn stop_one_long_run_then_continue(signal: &str, exit_code: i32) {
+    let dir = tempdir();
+    write(dir.path(), "ref.toml", &one_long_run("ref"));
+    let out = run(dir.path(), &["ref.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    write(dir.path(), "exp.toml", &one_long_run("out"));
+    let child = spawn(dir.path(), &["exp.toml", "--quiet"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let signalled = Instant::now();
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let took = signalled.elapsed();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(exit_code), "{err}");
+    assert!(
+        took < Duration::from_secs(5),
+        "stopped {took:?} after the signal"
+    );
+    assert!(
+        err.contains("stopping: no new run starts, the 1 run in progress saves its state")
+            && err.contains("press Ctrl-C again to stop now"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("interrupted by SIG{signal}"))
+            && err.contains("the state of the 1 run it stopped")
+            && err.contains("again to compute the 1 missing run"),
+        "{err}"
+    );
+    let results = dir.path().join("out");
+    let paused: Vec<_> = std::fs::read_dir(results.join("paused")).unwrap().collect();
+    assert_eq!(paused.len(), 1, "one paused state");
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_same_tables(&results, &dir.path().join("ref"));
+    assert_eq!(
+        std::fs::read_dir(results.join("paused")).unwrap().count(),
+        0,
+        "the paused state is removed once the run's record is saved"
+    );
+}
+
+#[test]
+fn sigint_stops_a_long_run_at_its_epoch_and_the_next_sweep_continues_it() {
+    stop_one_long_run_then_continue("INT", 130);
+}
+
+#[test]
+fn sigterm_stops_a_long_run_as_sigint_does() {
+    stop_one_long_run_then_continue("TERM", 143);
+}
+
+/// With `[eval] checkpoint_minutes`, a long run saves its state as it trains: killed with
+/// SIGKILL, it continues from its last checkpoint (not from its start) to the tables of the run
+/// trained straight through. The key changes no run id.
+#[test]
+fn a_killed_long_run_continues_from_its_last_checkpoint() {
+    let dir = tempdir();
+    write(dir.path(), "ref.toml", &one_long_run("ref"));
+    let out = run(dir.path(), &["ref.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Every 0.3 s.
+    let text = one_long_run("out").replace("[eval]\n", "[eval]\ncheckpoint_minutes = 0.005\n");
+    write(dir.path(), "exp.toml", &text);
+    let mut child = spawn(dir.path(), &["exp.toml", "--quiet"]);
+    let paused = dir.path().join("out/paused");
+    let start = Instant::now();
+    while std::fs::read_dir(&paused).map_or(0, |d| d.count()) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let file = std::fs::read_dir(&paused)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let epoch = state["epoch"].as_u64().unwrap();
+    assert!((1..20000).contains(&epoch), "checkpoint at epoch {epoch}");
+    // A mark that only a run continued from this state carries into runs.parquet: its training
+    // time adds to the state's. Edited as text: the random streams' 128-bit states would not
+    // survive a round trip through serde_json's numbers.
+    let field = "\"train_seconds\":";
+    let at = text.find(field).unwrap() + field.len();
+    let end = at + text[at..].find([',', '}']).unwrap();
+    std::fs::write(&file, format!("{}1000000.0{}", &text[..at], &text[end..])).unwrap();
+    let out = run(dir.path(), &["exp.toml", "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seconds = floats(&read(&dir.path().join("out/runs.parquet")), "train_seconds");
+    assert!(seconds[0] >= 1.0e6, "the run started over: {seconds:?}");
+    assert_same_tables(&dir.path().join("out"), &dir.path().join("ref"));
+}
+
+/// A second SIGINT ends the process at once, without waiting for the end of the run's epoch
+/// (about 4 s here: a million points) or writing the tables.
+#[test]
+fn a_second_sigint_stops_at_once() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "exp.toml",
+        "name = \"slow\"\noutput = \"out\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 1000000\n\
+         n_test = 200\nn_valid = 200\nseed = 3\n\n[train]\nhidden = 200\nepochs = 3\nbatch_size = 50\n\
+         k = 10\n\n[eval]\nevery = 0\nsamples = 50\nsample_chains = 10\n",
+    );
+    let child = spawn(dir.path(), &["exp.toml", "--quiet"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    let kill = || {
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        )
+    };
+    kill();
+    std::thread::sleep(Duration::from_millis(300));
+    let again = Instant::now();
+    kill();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        again.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        again.elapsed()
+    );
+    assert!(err.contains("stopping: no new run starts"), "{err}");
+    assert!(!err.contains("interrupted by"), "{err}");
+    assert!(
+        !dir.path().join("out/runs.parquet").exists(),
+        "tables were written"
+    );
+}
+
 fn small(name: &str) -> String {
     format!(
         "name = \"{name}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 300\nn_test = 100\nseed = 3\n\n\

@@ -241,6 +241,7 @@ fn slurm_writes_array_and_merge_scripts_with_the_options() {
         "#SBATCH --partition=short",
         "#SBATCH --account=lab",
         "task-%A_%a.out",
+        "#SBATCH --signal=B:TERM@300",
         "--threads \"${SLURM_CPUS_PER_TASK:-4}\"",
     ] {
         assert!(array.contains(line), "array.sbatch lacks {line}:\n{array}");
