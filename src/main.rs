@@ -61,6 +61,10 @@ struct RunArgs {
     /// The number of shards when JOB_COMPLETION_INDEX (Kubernetes indexed Jobs) gives the index.
     #[arg(long)]
     shard_count: Option<usize>,
+    /// Set a key as if the file said so (repeatable): SECTION.KEY=VALUE, VALUE in TOML, e.g.
+    /// --set train.epochs=5 --set 'grid.lr=[0.01, 0.1]' (a bare word is a string).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -77,6 +81,10 @@ enum Command {
         /// List every run (default: the first 20, then how many more there are).
         #[arg(long)]
         all: bool,
+        /// Set a key as if the file said so (repeatable): SECTION.KEY=VALUE, VALUE in TOML, e.g.
+        /// --set train.epochs=5 --set 'grid.lr=[0.01, 0.1]' (a bare word is a string).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
     },
     /// Build the tables of a sharded sweep from every shard's results in its results folder.
     Merge {
@@ -164,6 +172,11 @@ enum Command {
 /// The options of `grbm-sweep slurm`.
 #[derive(clap::Args, Debug)]
 struct SlurmArgs {
+    /// Set a key as if the file said so (repeatable): SECTION.KEY=VALUE, VALUE in TOML, e.g.
+    /// --set train.epochs=5 --set 'grid.lr=[0.01, 0.1]' (a bare word is a string).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+
     /// Array tasks, one shard each.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     tasks: u32,
@@ -230,7 +243,8 @@ fn main() -> ExitCode {
             file,
             max_runs,
             all,
-        }) => plan(&file, max_runs, all),
+            sets,
+        }) => plan(&file, &sets, max_runs, all),
         Some(Command::Merge {
             dir,
             partial,
@@ -338,8 +352,8 @@ fn compare(dir: &Path, axis: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn plan(file: &Path, max_runs: usize, all: bool) -> anyhow::Result<ExitCode> {
-    let exp = experiment::load(file)?;
+fn plan(file: &Path, sets: &[String], max_runs: usize, all: bool) -> anyhow::Result<ExitCode> {
+    let exp = experiment::load_with(file, sets)?;
     sweep::check_size(&exp, max_runs)?;
     // Each line goes out as it is made (buffered), not as one string of every run.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -473,7 +487,7 @@ fn clock_seed() -> u64 {
 }
 
 fn write_slurm(file: &Path, options: SlurmArgs) -> anyhow::Result<ExitCode> {
-    let exp = experiment::load(file)?;
+    let exp = experiment::load_with(file, &options.sets)?;
     let opts = slurm::SlurmOptions {
         tasks: options.tasks as usize,
         cpus_per_task: options.cpus_per_task as usize,
@@ -482,6 +496,7 @@ fn write_slurm(file: &Path, options: SlurmArgs) -> anyhow::Result<ExitCode> {
         max_concurrent: options.max_concurrent.map(|m| m as usize),
         account: options.account,
         rungs: sweep::halving_of(&exp).map_or(1, |h| h.rung_epochs(exp.train.epochs).len()),
+        sets: options.sets,
     };
     let workdir = std::env::current_dir().context("cannot read the current folder")?;
     let binary = std::env::current_exe().context("cannot find the grbm-sweep binary")?;
@@ -533,7 +548,7 @@ fn stop_on_signals() -> anyhow::Result<Arc<AtomicUsize>> {
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let shard = select_shard(&args)?;
     let file = args.file.context("no experiment file given")?;
-    let exp = experiment::load(&file)?;
+    let exp = experiment::load_with(&file, &args.sets)?;
     let opts = sweep::RunOptions {
         threads: args.threads.map(usize::from),
         fresh: args.fresh,
@@ -569,13 +584,14 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             report.output.display()
         );
     }
-    Ok(exit_code(&file, &report))
+    Ok(exit_code(&file, &args.sets, &report))
 }
 
 /// 128 + the signal after an interrupt, 1 when runs failed, 0 otherwise; says why on stderr.
-fn exit_code(file: &Path, report: &sweep::SweepReport) -> ExitCode {
+fn exit_code(file: &Path, sets: &[String], report: &sweep::SweepReport) -> ExitCode {
+    let sets: String = sets.iter().map(|s| format!(" --set '{s}'")).collect();
     let resume = format!(
-        "run `grbm-sweep {}` again to compute the {} missing run{}",
+        "run `grbm-sweep {}{sets}` again to compute the {} missing run{}",
         file.display(),
         report.missing,
         if report.missing == 1 { "" } else { "s" }

@@ -17,6 +17,8 @@ pub struct SlurmOptions {
     /// Times the array job runs, one after the other: the rungs of a halving search (each
     /// task computes its shard's share of the lowest rung not done yet), else 1.
     pub rungs: usize,
+    /// The `--set KEY=VALUE` settings every task runs the experiment with.
+    pub sets: Vec<String>,
 }
 
 /// The scripts written and the command that submits them.
@@ -106,7 +108,7 @@ pub fn write_scripts(
          # runs in progress save their state at the end of their epoch, and a resubmission\n\
          # continues them.\n\
          #SBATCH --signal=B:TERM@{warn}\n\
-         exec {binary} run {experiment} --quiet --threads \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\n",
+         exec {binary} run {experiment}{sets} --quiet --threads \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\n",
         tasks = opts.tasks,
         warn = SIGNAL_SECONDS_BEFORE_LIMIT,
         last = opts.tasks - 1,
@@ -116,6 +118,9 @@ pub fn write_scripts(
         workdir = workdir.display(),
         binary = quote(binary),
         experiment = quote(experiment),
+        sets = (opts.sets.iter())
+            .map(|set| format!(" --set {}", quote(Path::new(set))))
+            .collect::<String>(),
     );
     let merge_text = format!(
         "#!/bin/bash\n\

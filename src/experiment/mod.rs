@@ -6,6 +6,7 @@
 //! [`crate::train::params`]: one rule per key, in one place.
 
 pub mod grid;
+mod overrides;
 pub mod search;
 
 use crate::data::{DataConfig, DataFile, DataSource, GENERATORS, SourceKind};
@@ -25,6 +26,13 @@ pub enum ConfigError {
     Read {
         path: PathBuf,
         source: std::io::Error,
+    },
+    /// A `--set KEY=VALUE` that cannot be applied to the file.
+    #[error("{path}: --set {set}: {reason}")]
+    Set {
+        path: PathBuf,
+        set: String,
+        reason: String,
     },
     #[error("{path}:{line}: {message}")]
     Toml {
@@ -85,7 +93,8 @@ fn finite_float(
 #[derive(Debug, Clone)]
 pub struct Experiment {
     pub path: PathBuf,
-    /// The file's text as it was read, copied into the results as `sweep.toml`.
+    /// The file's text as it was read (with the command line's `--set` settings applied),
+    /// copied into the results as `sweep.toml`.
     pub text: String,
     pub name: String,
     pub output: PathBuf,
@@ -135,11 +144,18 @@ struct RawFile {
 
 /// Reads and validates an experiment file. Nothing is written.
 pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
+    load_with(path, &[])
+}
+
+/// Reads an experiment file, applies the command line's `--set KEY=VALUE` settings to its text
+/// as an edit of the file would ([`overrides::apply`]) and validates the result, whose text is
+/// the experiment's (so the results folder's copy holds the settings). Nothing is written.
+pub fn load_with(path: &Path, sets: &[String]) -> Result<Experiment, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &text)
+    parse(path, &overrides::apply(path, &text, sets)?)
 }
 
 /// Validates an experiment given as text; `path` is used in messages and to resolve relative paths.

@@ -1696,3 +1696,59 @@ fn plot_and_report_write_elsewhere_with_out_when_the_results_folder_cannot_take_
     let page = std::fs::read_to_string(dir.path().join("page.html")).unwrap();
     assert!(page.contains("grbm-sweep report: blocked"));
 }
+
+/// `--set` is the file edited: `plan` lists the run ids of the edited file, the sweep trains
+/// them, its folder's `sweep.toml` holds the settings (so `report` and `merge` read the same
+/// experiment) and `provenance.json` the command line; a malformed setting is refused with a
+/// suggestion.
+#[test]
+fn set_on_the_command_line_equals_editing_the_file() {
+    let dir = tempdir();
+    let file = "name = \"s\"\noutput = \"out\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 100\n\
+                n_valid = 50\nn_test = 50\nseed = 1\n\n[train]\nepochs = 3\nbatch_size = 50\n\n\
+                [eval]\nsamples = 10\nsample_chains = 10\n\n[grid]\nhidden = [2, 3]\n";
+    write(dir.path(), "e.toml", file);
+    let edited = file
+        .replace("epochs = 3", "epochs = 2")
+        .replace("[grid]\n", "[grid]\nseed = [0, 1]\n");
+    write(dir.path(), "edited.toml", &edited);
+    let ids = |args: &[&str]| {
+        let out = run(dir.path(), args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1).filter(|id| id.len() == 16))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(ids.len(), 4, "{}", String::from_utf8_lossy(&out.stdout));
+        ids
+    };
+    let sets = ["--set", "train.epochs=2", "--set", "grid.seed=[0, 1]"];
+    let with_set = ids(&[&["plan", "e.toml"][..], &sets].concat());
+    assert_eq!(with_set, ids(&["plan", "edited.toml"]));
+
+    let out = run(dir.path(), &[&["e.toml", "--quiet"][..], &sets].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trained = strings(&read(&dir.path().join("out/runs.parquet")), "run_id");
+    assert_eq!(trained, with_set);
+    let copy = std::fs::read_to_string(dir.path().join("out/sweep.toml")).unwrap();
+    assert!(
+        copy.contains("epochs = 2") && copy.contains("seed = [0, 1]"),
+        "{copy}"
+    );
+    assert!(copy.contains("# Set on the command line (grbm-sweep --set): train.epochs=2"));
+    let provenance = std::fs::read_to_string(dir.path().join("out/provenance.json")).unwrap();
+    assert!(provenance.contains("--set train.epochs=2"), "{provenance}");
+    let out = run(dir.path(), &["verify", "out", "--sample", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = run(dir.path(), &["plan", "e.toml", "--set", "trian.epochs=2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "e.toml: --set trian.epochs=2: unknown section `[trian]`; did you mean `[train]`?"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -229,6 +229,8 @@ fn slurm_writes_array_and_merge_scripts_with_the_options() {
         "2",
         "--account",
         "lab",
+        "--set",
+        "train.epochs=2",
     ];
     let out = run(dir.path(), &args);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -242,6 +244,7 @@ fn slurm_writes_array_and_merge_scripts_with_the_options() {
         "#SBATCH --account=lab",
         "task-%A_%a.out",
         "#SBATCH --signal=B:TERM@300",
+        "e.toml' --set 'train.epochs=2' --quiet",
         "--threads \"${SLURM_CPUS_PER_TASK:-4}\"",
     ] {
         assert!(array.contains(line), "array.sbatch lacks {line}:\n{array}");
