@@ -1752,3 +1752,50 @@ fn set_on_the_command_line_equals_editing_the_file() {
         stderr(&out)
     );
 }
+
+/// Every I/O failure a user can cause without root (a path that is missing, a folder where a
+/// file should be, a file where a folder should be) gets a message in words: the path and the
+/// system's reason, never Rust's debug syntax (`Os {`, `Error(`, `kind:`). A failure of the
+/// disk itself is checked in tests/it/records.rs.
+#[test]
+fn io_errors_are_reported_in_words() {
+    let dir = tempdir();
+    let d = dir.path();
+    write(d, "ok.toml", &tiny("ok", "hidden = [2]\n"));
+    assert!(run(d, &["ok.toml", "--quiet"]).status.success());
+    std::fs::create_dir(d.join("a_folder.toml")).unwrap();
+    write(d, "a_file", "not a folder");
+    std::fs::create_dir(d.join("a_folder.csv")).unwrap();
+    write(
+        d,
+        "under_a_file.toml",
+        &format!("output = \"a_file/out\"\n{}", tiny("u", "")),
+    );
+    write(d, "csv_folder.toml", &tiny_on("a_folder.csv"));
+    write(d, "missing_csv.toml", &tiny_on("missing.csv"));
+    let cases: [&[&str]; 14] = [
+        &["missing.toml"],
+        &["a_folder.toml"],
+        &["plan", "missing.toml"],
+        &["under_a_file.toml"],
+        &["csv_folder.toml"],
+        &["missing_csv.toml"],
+        &["merge", "missing"],
+        &["merge", "a_file"],
+        &["report", "missing"],
+        &["plot", "missing"],
+        &["verify", "a_file"],
+        &["plot", "results/ok", "--out", "a_file"],
+        &["report", "results/ok", "--out", "a_file/page.html"],
+        &["slurm", "under_a_file.toml"],
+    ];
+    for args in cases {
+        let out = run(d, args);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        for debug in ["Os {", "Error(", "kind:", "Custom {"] {
+            assert!(!err.contains(debug), "{args:?}: {err}");
+        }
+    }
+}
