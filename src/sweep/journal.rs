@@ -622,19 +622,10 @@ impl Drop for Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::grid::RunSpec;
-    use crate::sweep::record::measured;
-    use crate::train::params::TrainConfig;
+    use crate::sweep::record::{measured, spec_named};
 
     fn record(run_id: &str, test_ll: f64) -> RunRecord {
-        let spec = RunSpec {
-            index: 0,
-            run_id: run_id.into(),
-            config_id: run_id.into(),
-            dataset: 0,
-            train: TrainConfig::default(),
-        };
-        measured(spec, Some((test_ll, test_ll)))
+        measured(spec_named(run_id), Some((test_ll, test_ll)))
     }
 
     fn folder(name: &str) -> PathBuf {

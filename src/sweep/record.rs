@@ -264,6 +264,19 @@ impl StoredRecord {
     }
 }
 
+/// The specification of a run `run_id` (its configuration id too) of the default recipe on the
+/// first data set: what the tests of records, logs and table sets name their runs by.
+#[cfg(test)]
+pub(crate) fn spec_named(run_id: &str) -> RunSpec {
+    RunSpec {
+        index: 0,
+        run_id: run_id.into(),
+        config_id: run_id.into(),
+        dataset: 0,
+        train: crate::train::params::TrainConfig::default(),
+    }
+}
+
 /// A finished run of `spec` that measured `lls` = (valid_ll, test_ll), or a failed one for
 /// `None`: what the tests of the tables, rankings and statistics built from records start from.
 #[cfg(test)]
@@ -296,17 +309,9 @@ pub(crate) fn measured(spec: RunSpec, lls: Option<(f64, f64)>) -> RunRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::params::TrainConfig;
 
     fn record(run_id: &str, lls: Option<(f64, f64)>) -> RunRecord {
-        let spec = RunSpec {
-            index: 0,
-            run_id: run_id.into(),
-            config_id: run_id.into(),
-            dataset: 0,
-            train: TrainConfig::default(),
-        };
-        measured(spec, lls)
+        measured(spec_named(run_id), lls)
     }
 
     /// Highest valid_ll first whatever the test_ll, equal valid_ll by run id, unevaluated runs last.

@@ -574,8 +574,7 @@ pub fn notes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::grid::RunSpec;
-    use crate::train::params::TrainConfig;
+    use crate::sweep::record::spec_named;
 
     fn folder(name: &str) -> PathBuf {
         let dir =
@@ -586,14 +585,7 @@ mod tests {
     }
 
     fn record(run_id: &str) -> RunRecord {
-        let spec = RunSpec {
-            index: 0,
-            run_id: run_id.into(),
-            config_id: run_id.into(),
-            dataset: 0,
-            train: TrainConfig::default(),
-        };
-        RunRecord::failed(spec, "test".into())
+        RunRecord::failed(spec_named(run_id), "test".into())
     }
 
     /// A set of `files` (name, text), committed.

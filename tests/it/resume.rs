@@ -65,6 +65,15 @@ fn sigkill_halfway_then_resume_equals_an_uninterrupted_sweep() {
     assert_same_tables(&results, &reference);
 }
 
+/// Sends signal `SIG<signal>` (`INT`, `TERM`) to `child`.
+fn send(signal: &str, child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} failed");
+}
+
 fn interrupt_then_resume(signal: &str, exit_code: i32) {
     let dir = tempdir();
     let reference = reference(dir.path());
@@ -72,11 +81,7 @@ fn interrupt_then_resume(signal: &str, exit_code: i32) {
     let results = dir.path().join("out");
     let child = spawn(dir.path(), &["exp.toml", "--threads", "1", "--quiet"]);
     wait_for_records(&results, 20);
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    send(signal, &child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(exit_code), "{}", stderr(&out));
     let err = stderr(&out);
@@ -128,11 +133,7 @@ fn stop_one_long_run_then_continue(signal: &str, exit_code: i32) {
     let child = spawn(dir.path(), &["exp.toml", "--quiet"]);
     std::thread::sleep(Duration::from_millis(1500));
     let signalled = Instant::now();
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    send(signal, &child);
     let out = child.wait_with_output().unwrap();
     let took = signalled.elapsed();
     let err = stderr(&out);
@@ -235,20 +236,10 @@ fn a_second_sigint_stops_at_once() {
     );
     let child = spawn(dir.path(), &["exp.toml", "--quiet"]);
     std::thread::sleep(Duration::from_millis(1500));
-    let pid = child.id().to_string();
-    let kill = || {
-        assert!(
-            Command::new("kill")
-                .args(["-INT", &pid])
-                .status()
-                .unwrap()
-                .success()
-        )
-    };
-    kill();
+    send("INT", &child);
     std::thread::sleep(Duration::from_millis(300));
     let again = Instant::now();
-    kill();
+    send("INT", &child);
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(130), "{err}");
