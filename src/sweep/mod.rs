@@ -280,6 +280,7 @@ pub fn run_sweep(
         storage_error: std::sync::Mutex::new(None),
         in_progress: AtomicUsize::new(0),
         paused: AtomicUsize::new(0),
+        paused_before: dir.paused_runs(),
     };
     let n_runs = runs.len();
     let (records, rungs, reused, damaged) = match halving_of(exp) {
@@ -419,6 +420,8 @@ struct Batch<'a> {
     /// Runs in training now, and runs paused by an interrupt (their state saved).
     in_progress: AtomicUsize,
     paused: AtomicUsize,
+    /// The runs whose paused state an earlier sweep saved ([`ResultsDir::paused_runs`]).
+    paused_before: HashSet<String>,
 }
 
 impl Batch<'_> {
@@ -609,12 +612,15 @@ impl Batch<'_> {
     /// failed.
     fn train_one(&self, spec: &RunSpec) -> Option<RunRecord> {
         self.in_progress.fetch_add(1, Ordering::SeqCst);
-        let from = self.dir.paused(&spec.run_id);
+        let id = &spec.run_id;
+        let resumed = self.paused_before.contains(id);
+        let from = resumed.then(|| self.dir.paused(id)).flatten();
         let steer = Steered {
             batch: self,
-            run_id: &spec.run_id,
+            run_id: id,
             epochs_done: AtomicUsize::new(0),
             saved: std::cell::Cell::new(Instant::now()),
+            checkpointed: std::cell::Cell::new(false),
         };
         let data = &self.datasets[spec.dataset];
         let trained = train_segment(spec, data, &self.exp.eval, from, spec.train.epochs, &steer);
@@ -632,8 +638,8 @@ impl Batch<'_> {
         // A run that diverged or failed skips its remaining epochs.
         let skipped = spec.train.epochs - steer.epochs_done.load(Ordering::Relaxed);
         let record = self.keep(record, skipped);
-        if !self.storage_failed() {
-            self.dir.forget_paused(&spec.run_id);
+        if (resumed || steer.checkpointed.get()) && !self.storage_failed() {
+            self.dir.forget_paused(id);
         }
         Some(record)
     }
@@ -734,8 +740,9 @@ struct Steered<'b> {
     /// Epochs trained by this process (the progress counts a resumed run's earlier epochs as
     /// skipped).
     epochs_done: AtomicUsize,
-    /// When the run's state was last saved (or the run started).
+    /// When the run's state was last saved (or the run started), and whether it was.
     saved: std::cell::Cell<Instant>,
+    checkpointed: std::cell::Cell<bool>,
 }
 
 impl Steer for Steered<'_> {
@@ -753,6 +760,7 @@ impl Steer for Steered<'_> {
         if minutes > 0.0 && self.saved.get().elapsed().as_secs_f64() >= 60.0 * minutes {
             batch.save_paused(self.run_id, &end.state());
             self.saved.set(Instant::now());
+            self.checkpointed.set(true);
         }
         AfterEpoch::Continue
     }

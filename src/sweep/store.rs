@@ -286,6 +286,20 @@ impl ResultsDir {
         )
     }
 
+    /// The runs with a paused state saved, by id: read once when a sweep starts, so that a run
+    /// without one costs no file lookup.
+    pub fn paused_runs(&self) -> std::collections::HashSet<String> {
+        let Ok(entries) = std::fs::read_dir(self.path.join(PAUSED_DIR)) else {
+            return Default::default();
+        };
+        entries
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                name.strip_suffix(".json").map(str::to_string)
+            })
+            .collect()
+    }
+
     /// The paused state of run `run_id`, if a complete one is saved.
     pub fn paused(&self, run_id: &str) -> Option<crate::train::RunState> {
         let path = self.path.join(PAUSED_DIR).join(format!("{run_id}.json"));
