@@ -121,17 +121,29 @@ fn one_long_run(output: &str) -> String {
     )
 }
 
+/// Waits until a run has saved a state in `paused` (or fails after 30 s): proof that it trains.
+fn wait_for_a_checkpoint(paused: &Path) {
+    let start = Instant::now();
+    while std::fs::read_dir(paused).map_or(0, |d| d.count()) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The first SIGINT or SIGTERM during a single long run is answered at once, the run stops at
 /// the end of its epoch within a few seconds and saves its state, and the next sweep continues
-/// it to the very tables of the same run trained straight through.
+/// it to the very tables of the same run trained straight through. The signal comes once the
+/// run has saved a first checkpoint (every 60 ms), so that it is sure to be training: a fixed
+/// wait could end before a loaded machine started it.
 fn stop_one_long_run_then_continue(signal: &str, exit_code: i32) {
     let dir = tempdir();
     write(dir.path(), "ref.toml", &one_long_run("ref"));
     let out = run(dir.path(), &["ref.toml", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    write(dir.path(), "exp.toml", &one_long_run("out"));
+    let text = one_long_run("out").replace("[eval]\n", "[eval]\ncheckpoint_minutes = 0.001\n");
+    write(dir.path(), "exp.toml", &text);
     let child = spawn(dir.path(), &["exp.toml", "--quiet"]);
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_for_a_checkpoint(&dir.path().join("out/paused"));
     let signalled = Instant::now();
     send(signal, &child);
     let out = child.wait_with_output().unwrap();
@@ -190,11 +202,7 @@ fn a_killed_long_run_continues_from_its_last_checkpoint() {
     write(dir.path(), "exp.toml", &text);
     let mut child = spawn(dir.path(), &["exp.toml", "--quiet"]);
     let paused = dir.path().join("out/paused");
-    let start = Instant::now();
-    while std::fs::read_dir(&paused).map_or(0, |d| d.count()) == 0 {
-        assert!(start.elapsed() < Duration::from_secs(30), "no checkpoint");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_a_checkpoint(&paused);
     std::thread::sleep(Duration::from_millis(500));
     child.kill().unwrap();
     child.wait().unwrap();
