@@ -237,10 +237,11 @@ pub trait Observer: Sync {
 /// What the first SIGINT or SIGTERM is answered with.
 pub fn stopping_message(in_progress: usize) -> String {
     let runs = match in_progress {
-        1 => "the 1 run in progress saves its state at the end of its epoch".to_string(),
-        n => format!("the {n} runs in progress save their state at the end of their epoch"),
+        0 => String::new(),
+        1 => ", the 1 run in progress saves its state at the end of its epoch".to_string(),
+        n => format!(", the {n} runs in progress save their state at the end of their epoch"),
     };
-    format!("stopping: no new run starts, {runs}; press Ctrl-C again to stop now")
+    format!("stopping: no new run starts{runs}; press Ctrl-C again to stop now")
 }
 
 /// An observer that shows nothing.
