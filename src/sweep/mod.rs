@@ -418,8 +418,11 @@ struct Batch<'a> {
     failed_once: AtomicBool,
     /// The first failure to save a result (not the run's fault): no run starts after it.
     storage_error: std::sync::Mutex<Option<StoreError>>,
-    /// Runs in training now, and runs paused by an interrupt (their state saved).
+    /// Runs started and not ended: in training now, or paused by an interrupt (a paused run
+    /// stays counted, so that the answer to the interrupt never misses one that paused
+    /// before it was counted).
     in_progress: AtomicUsize,
+    /// Runs paused by an interrupt, their state saved.
     paused: AtomicUsize,
     /// The runs whose paused state an earlier sweep saved ([`ResultsDir::paused_runs`]).
     paused_before: HashSet<String>,
@@ -451,10 +454,8 @@ impl Batch<'_> {
                     // Read before the interrupt: a signal that stopped the last run is answered.
                     let done = trained.load(Ordering::SeqCst);
                     if self.opts.interrupt.load(Ordering::SeqCst) != 0 {
-                        // A short epoch may have ended, and its run paused, since the signal.
-                        let stopped = self.in_progress.load(Ordering::SeqCst)
-                            + self.paused.load(Ordering::SeqCst);
-                        self.observer.stopping(stopped);
+                        self.observer
+                            .stopping(self.in_progress.load(Ordering::SeqCst));
                         return;
                     }
                     if done {
@@ -625,7 +626,6 @@ impl Batch<'_> {
         };
         let data = &self.datasets[spec.dataset];
         let trained = train_segment(spec, data, &self.exp.eval, from, spec.train.epochs, &steer);
-        self.in_progress.fetch_sub(1, Ordering::SeqCst);
         let record = match trained {
             Ok(Segment::Ended(run)) => RunRecord::from_trained(spec.clone(), run),
             Ok(Segment::Paused(state)) => {
@@ -636,6 +636,7 @@ impl Batch<'_> {
             }
             Err(panic) => RunRecord::failed(spec.clone(), panic),
         };
+        self.in_progress.fetch_sub(1, Ordering::SeqCst);
         // A run that diverged or failed skips its remaining epochs.
         let skipped = spec.train.epochs - steer.epochs_done.load(Ordering::Relaxed);
         let record = self.keep(record, skipped);
