@@ -6,6 +6,7 @@ use grbm_sweep::cluster::shard::Shard;
 use grbm_sweep::cluster::slurm;
 use grbm_sweep::experiment;
 use grbm_sweep::report::{html, plot, progress::Reporter, summary};
+use grbm_sweep::sweep::cost::SweepCost;
 use grbm_sweep::sweep::{self, folder, record::Status, verify};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::io::Write;
@@ -356,8 +357,10 @@ fn plan(file: &Path, sets: &[String], max_runs: usize, all: bool) -> anyhow::Res
     let exp = experiment::load_with(file, sets)?;
     sweep::check_size(&exp, max_runs)?;
     // Each line goes out as it is made (buffered), not as one string of every run.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cost = SweepCost::of(&exp, threads).map_err(|e| e.to_string());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    summary::write_plan(&exp, all, &mut out)
+    summary::write_plan(&exp, all, cost.as_ref().map_err(String::as_str), &mut out)
         .and_then(|()| out.flush())
         .context("cannot write the plan to stdout")?;
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,7 @@
 
 use crate::estimate::MAX_TRAINING_POINTS;
 use crate::experiment::grid::RunSpec;
-use crate::train::params::Sampler;
+use crate::train::params::{Sampler, TrainConfig};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
@@ -55,7 +55,11 @@ impl FromStr for Shard {
 /// runs `chains` chains (0: `batch_size`) at each of `replicas` temperatures, each for `k` Gibbs
 /// steps plus the swaps' free energies.
 pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
-    let t = &run.train;
+    training_cost(&run.train, n_train)
+}
+
+/// [`cost`] of a recipe: the plan's time estimates scale one measured step by its ratio.
+pub fn training_cost(t: &TrainConfig, n_train: usize) -> u128 {
     let (hidden, epochs, n_train) = (t.hidden as u128, t.epochs as u128, n_train as u128);
     if t.sampler == Sampler::Exact {
         let updates = epochs * n_train.div_ceil(t.batch_size as u128);

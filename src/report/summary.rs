@@ -8,6 +8,7 @@ use crate::experiment::search::Strategy;
 use crate::sweep::configs::{
     Config, best_configs, compare, config_keys, configs, distinct_values, param, replicated,
 };
+use crate::sweep::cost::{LONG_RUN_SECONDS, RunCost, SweepCost};
 use crate::sweep::folder::Folder;
 use crate::sweep::provenance::shell_quote;
 use crate::sweep::record::{RunRecord, Status, best_runs};
@@ -22,7 +23,12 @@ pub const PLAN_RUNS_SHOWN: usize = 20;
 /// [`PLAN_RUNS_SHOWN`] and a line that counts the others and gives the command that lists them.
 /// The runs are made one at a time and each line is written as it is made, so listing a million
 /// runs holds none of them in memory (for drawn configurations, a set of the configuration ids).
-pub fn write_plan(exp: &Experiment, all: bool, out: &mut impl Write) -> io::Result<()> {
+pub fn write_plan(
+    exp: &Experiment,
+    all: bool,
+    cost: Result<&SweepCost, &str>,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let count = match exp.search.samples {
         // A grid makes exactly its product of the axes' sizes.
         None => run_count(exp),
@@ -62,19 +68,17 @@ pub fn write_plan(exp: &Experiment, all: bool, out: &mut impl Write) -> io::Resu
             writeln!(out, "  {}: {}", axis.key, axis.values.describe())?;
         }
     }
+    match cost {
+        Ok(cost) => write_cost(cost, out)?,
+        Err(why) => writeln!(out, "cost: not estimated: {why}")?,
+    }
     let shown = if all {
         count
     } else {
         count.min(PLAN_RUNS_SHOWN)
     };
     for run in runs(exp).take(shown) {
-        writeln!(
-            out,
-            "{:>5}  {}  {}",
-            run.index,
-            run.run_id,
-            describe(exp, &run, &axes)
-        )?;
+        writeln!(out, "{}", plan_line(exp, &run, &axes, cost.ok()))?;
     }
     if shown < count {
         let rest = count - shown;
@@ -92,6 +96,124 @@ pub fn write_plan(exp: &Experiment, all: bool, out: &mut impl Write) -> io::Resu
         )?;
     }
     Ok(())
+}
+
+/// The plan's `cost:` lines: the sweep's time on this machine's threads and its peak memory,
+/// how they were measured, and a warning for runs over an hour or memory over the machine's.
+fn write_cost(cost: &SweepCost, out: &mut impl Write) -> io::Result<()> {
+    let c = &cost.calibration;
+    let halving = if cost.halving_share < 1.0 {
+        format!(", halving trains {:.0}% of it", 100.0 * cost.halving_share)
+    } else {
+        String::new()
+    };
+    let longest = cost.longest.as_ref().map_or(String::new(), |(id, run)| {
+        format!("; the longest run ({id}) {}", duration(run.seconds()))
+    });
+    writeln!(
+        out,
+        "cost: about {} on {} thread{} ({} of training and {} of measuring over the runs{halving}), \
+         peak memory about {}{longest}",
+        duration(cost.wall_seconds()),
+        cost.threads,
+        if cost.threads == 1 { "" } else { "s" },
+        duration(cost.train_seconds),
+        duration(cost.eval_seconds),
+        bytes(cost.peak_bytes),
+    )?;
+    writeln!(
+        out,
+        "  timed on this machine in {:.1} s on {} of the {} kinds of run; an estimate, not a bound \
+         (docs/command-line.md, \"What a sweep will cost\")",
+        c.seconds, c.measured, c.kinds
+    )?;
+    if let Some((id, run)) = cost.longest.as_ref().filter(|_| cost.long_runs > 0) {
+        writeln!(
+            out,
+            "warning: {} run{} would take over an hour; the longest, {id}, about {} ({} per epoch)",
+            cost.long_runs,
+            if cost.long_runs == 1 { "" } else { "s" },
+            duration(run.seconds()),
+            duration(run.epoch_seconds),
+        )?;
+    }
+    if let Some(machine) = cost.machine_bytes.filter(|m| cost.peak_bytes > *m) {
+        writeln!(
+            out,
+            "warning: the sweep would need about {} of memory at its peak, more than this machine's {}: \
+             run it with fewer --threads, or lower hidden or [eval] grid_points",
+            bytes(cost.peak_bytes),
+            bytes(machine)
+        )?;
+    }
+    Ok(())
+}
+
+/// A run's line of the plan: index, id, swept values and, if estimated, its cost.
+fn plan_line(exp: &Experiment, run: &RunSpec, axes: &[&str], cost: Option<&SweepCost>) -> String {
+    let run_cost = cost.and_then(|c| c.run_cost(run));
+    format!(
+        "{:>5}  {}  {}{}",
+        run.index,
+        run.run_id,
+        describe(exp, run, axes),
+        run_cost.map_or(String::new(), |c| format!("  ({})", describe_cost(&c)))
+    )
+}
+
+/// A run's cost on its line of the plan: its time (and an epoch's, for runs over a minute) and memory.
+fn describe_cost(c: &RunCost) -> String {
+    let epoch = if c.seconds() > 60.0 {
+        format!(", {} per epoch", duration(c.epoch_seconds))
+    } else {
+        String::new()
+    };
+    let long = if c.seconds() > LONG_RUN_SECONDS {
+        " !"
+    } else {
+        ""
+    };
+    format!(
+        "~{}{epoch}, {}{long}",
+        duration(c.seconds()),
+        bytes(c.peak_bytes)
+    )
+}
+
+/// Seconds in the largest unit that keeps the number at least 1.
+fn duration(seconds: f64) -> String {
+    scaled(
+        seconds,
+        &[
+            (86400.0, "d"),
+            (3600.0, "h"),
+            (60.0, "min"),
+            (1.0, "s"),
+            (1e-3, "ms"),
+        ],
+    )
+}
+
+/// Bytes in kB, MB or GB (powers of 1000, like `du --si`).
+fn bytes(b: f64) -> String {
+    scaled(b, &[(1e9, "GB"), (1e6, "MB"), (1e3, "kB")])
+}
+
+/// `value` in the first of `units` (largest first) it reaches, else the last; two or three
+/// digits.
+fn scaled(value: f64, units: &[(f64, &str)]) -> String {
+    let (size, name) = units
+        .iter()
+        .find(|(size, _)| value >= *size)
+        .or(units.last())
+        .copied()
+        .expect("some unit");
+    let value = value / size;
+    if value >= 10.0 {
+        format!("{value:.0} {name}")
+    } else {
+        format!("{value:.1} {name}")
+    }
 }
 
 /// The `search:` line of the plan (and of the HTML report): the strategy, the seeds every
@@ -484,8 +606,21 @@ mod tests {
         let text = format!("name = \"t\"\n[data]\nsource = \"gmm_iso\"\n[grid]\n{grid}\n");
         let exp = parse(Path::new(path), &text).unwrap();
         let mut out = Vec::new();
-        write_plan(&exp, all, &mut out).unwrap();
+        // The listing without the cost lines, whose measurement the plan tests do not need.
+        write_plan(&exp, all, Err("not estimated here"), &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    /// Durations and sizes keep two or three digits in the largest unit they reach.
+    #[test]
+    fn durations_and_sizes_are_shown_in_their_largest_unit() {
+        assert_eq!(duration(0.0044), "4.4 ms");
+        assert_eq!(duration(83.0), "1.4 min");
+        assert_eq!(duration(3.0 * 3600.0 + 1000.0), "3.3 h");
+        assert_eq!(duration(12.0 * 86400.0), "12 d");
+        assert_eq!(bytes(131_000.0), "131 kB");
+        assert_eq!(bytes(6.6e9), "6.6 GB");
+        assert_eq!(bytes(12.0), "0.0 kB");
     }
 
     /// The lines of runs: index, run id, swept values.

@@ -1,6 +1,7 @@
 //! Running a sweep: checks before anything is written, rayon across runs, failure capture, and the results folder the runs are kept in (records, lock, manifest, tables).
 
 pub mod configs;
+pub mod cost;
 pub mod folder;
 pub mod halving;
 pub mod journal;
@@ -342,7 +343,7 @@ pub fn halving_of(exp: &Experiment) -> Option<Halving> {
 }
 
 /// Every data set of the experiment, drawn or read.
-pub(crate) fn load_datasets(exp: &Experiment) -> Result<Vec<Dataset>, RunError> {
+pub fn load_datasets(exp: &Experiment) -> Result<Vec<Dataset>, RunError> {
     (0..exp.data.sources.len())
         .map(|i| Dataset::load(&exp.data, i).map_err(RunError::from))
         .collect()

@@ -1203,7 +1203,12 @@ fn plan_lists_exact_and_integer_logspace_values() {
     assert!(!stdout.contains("0.010000000000000004"), "{stdout}");
     assert!(stdout.contains("  lr: 0.001, 0.01, 0.1\n"), "{stdout}");
     assert!(stdout.contains("  hidden: 2, 4, 8\n"), "{stdout}");
-    let runs: Vec<&str> = stdout.lines().filter(|l| l.contains(" hidden=")).collect();
+    // Each run's line without its estimated cost, `  (~...)` at the end.
+    let runs: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains(" hidden="))
+        .map(|l| l.split("  (~").next().unwrap())
+        .collect();
     assert_eq!(runs.len(), 9, "{stdout}");
     assert_eq!(
         runs.iter().filter(|l| l.ends_with(" lr=0.01")).count(),
@@ -1798,4 +1803,59 @@ fn io_errors_are_reported_in_words() {
             assert!(!err.contains(debug), "{args:?}: {err}");
         }
     }
+}
+
+/// `plan` says what a sweep will cost before anything runs: a total line and each run's time
+/// and memory. A run of 100 000 hidden units shows its time per epoch and a memory in GB (its
+/// initial model's log Z grid), a run over an hour is warned of, and so is a sweep that needs
+/// more memory than any machine here has. No number is checked against a clock: those are in
+/// docs/command-line.md, measured.
+#[test]
+fn plan_estimates_each_runs_time_and_memory_and_warns_of_the_largest() {
+    let dir = tempdir();
+    write(dir.path(), "exp.toml", &tiny("costly", "hidden = [2, 3]\n"));
+    let plan = |sets: &[&str]| {
+        let out = run(dir.path(), &[&["plan", "exp.toml"][..], sets].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let small = plan(&[]);
+    assert!(
+        small.contains("cost: about ") && small.contains("timed on this machine"),
+        "{small}"
+    );
+    let run_lines: Vec<&str> = small.lines().filter(|l| l.contains("hidden=")).collect();
+    assert_eq!(run_lines.len(), 2, "{small}");
+    assert!(
+        run_lines
+            .iter()
+            .all(|l| l.contains("(~") && l.ends_with("B)")),
+        "{small}"
+    );
+    assert!(!small.contains("warning"), "{small}");
+
+    let huge = plan(&[
+        "--set",
+        "grid.hidden=[100000]",
+        "--set",
+        "train.epochs=100000",
+    ]);
+    let line = huge.lines().find(|l| l.contains("hidden=100000")).unwrap();
+    assert!(line.contains("per epoch") && line.contains(" GB"), "{huge}");
+    assert!(
+        huge.contains("warning: 1 run would take over an hour"),
+        "{huge}"
+    );
+
+    let enormous = plan(&[
+        "--set",
+        "grid.hidden=[10000000]",
+        "--set",
+        "eval.grid_points=4096",
+    ]);
+    assert!(
+        enormous.contains("warning: the sweep would need about")
+            && enormous.contains("more than this machine's"),
+        "{enormous}"
+    );
 }

@@ -378,6 +378,8 @@ fn report_of_an_unmerged_sharded_sweep_lists_the_runs_without_results() {
     let named = plan
         .lines()
         .filter_map(|line| {
+            // The values end where the run's estimated cost, `  (~...)`, starts.
+            let line = line.split("  (~").next()?;
             let mut words = line.split_whitespace();
             let (_index, id) = (words.next()?, words.next()?);
             let values = words.collect::<Vec<_>>().join(" ");
