@@ -1,8 +1,7 @@
 //! Splitting a sweep into deterministic, cost-balanced shards that a cluster's scheduler runs side by side.
 
-use crate::estimate::MAX_TRAINING_POINTS;
 use crate::experiment::grid::RunSpec;
-use crate::train::params::{Sampler, TrainConfig};
+use crate::train::params::TrainConfig;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
@@ -47,39 +46,19 @@ impl FromStr for Shard {
     }
 }
 
-/// A run's relative cost in integer units, the same on every machine: hidden units (plus the two
-/// visible ones) times Gibbs steps per update (plus the two free-energy passes) times epochs times
-/// training points. With `sampler = "exact"` each update enumerates the 2^hidden hidden states
-/// instead of running chains; with `sampler = "grid"` it sums over the grid points (counted at
-/// their cap, [`MAX_TRAINING_POINTS`]^2) times the hidden units; with `sampler = "tempered"` it
-/// runs `chains` chains (0: `batch_size`) at each of `replicas` temperatures, each for `k` Gibbs
-/// steps plus the swaps' free energies.
+/// A run's relative cost in integer units, the same on every machine, as its sampler counts it
+/// (`NegativePhase::cost` in each file of `train/sampler/`): for the chain samplers, hidden units
+/// (plus the two visible ones) times Gibbs steps per update (plus the two free-energy passes)
+/// times epochs times training points; `exact` and `grid` count the states or grid points each
+/// update sums over, `tempered` its chains at every temperature.
 pub fn cost(run: &RunSpec, n_train: usize) -> u128 {
     training_cost(&run.train, n_train)
 }
 
 /// [`cost`] of a recipe: the plan's time estimates scale one measured step by its ratio.
 pub fn training_cost(t: &TrainConfig, n_train: usize) -> u128 {
-    let (hidden, epochs, n_train) = (t.hidden as u128, t.epochs as u128, n_train as u128);
-    if t.sampler == Sampler::Exact {
-        let updates = epochs * n_train.div_ceil(t.batch_size as u128);
-        let states = 1u128 << t.hidden.min(100);
-        let enumeration = (updates * (hidden + 2)).saturating_mul(states);
-        ((hidden + 2) * 2 * epochs * n_train).saturating_add(enumeration)
-    } else if t.sampler == Sampler::Grid {
-        let updates = epochs * n_train.div_ceil(t.batch_size as u128);
-        let grid = (MAX_TRAINING_POINTS * MAX_TRAINING_POINTS) as u128;
-        let integral = (updates * (hidden + 2)).saturating_mul(grid);
-        ((hidden + 2) * epochs * n_train).saturating_add(integral)
-    } else if t.sampler == Sampler::Tempered {
-        let updates = epochs * n_train.div_ceil(t.batch_size as u128);
-        let chains = t.chains_per_replica() as u128;
-        let states = (t.replicas as u128).saturating_mul(chains);
-        let sampling = (updates * (hidden + 2) * (t.k as u128 + 2)).saturating_mul(states);
-        ((hidden + 2) * epochs * n_train).saturating_add(sampling)
-    } else {
-        (hidden + 2) * (t.k as u128 + 2) * epochs * n_train
-    }
+    let updates = t.epochs as u128 * n_train.div_ceil(t.batch_size) as u128;
+    t.sampler.cost(t, n_train as u128, updates)
 }
 
 /// The shard of every run (by position in `runs`): longest runs first, each to the shard with the
@@ -113,6 +92,7 @@ mod tests {
     use super::*;
     use crate::experiment::grid::expand;
     use crate::experiment::parse;
+    use crate::train::params::Sampler;
     use std::path::Path;
 
     fn runs() -> Vec<RunSpec> {

@@ -10,9 +10,7 @@
 
 use crate::cluster::shard;
 use crate::data::Dataset;
-use crate::estimate::{
-    EvalConfig, MAX_TRAINING_POINTS, auto_grid_points, evaluate_with, log_z_grid,
-};
+use crate::estimate::{EvalConfig, auto_grid_points, evaluate_with, log_z_grid};
 use crate::experiment::Experiment;
 use crate::experiment::grid::RunSpec;
 use crate::experiment::grid::runs;
@@ -51,25 +49,23 @@ struct Kind {
     sampler: Sampler,
     hidden: usize,
     batch_size: usize,
-    /// Gibbs steps per update (0 where the sampler runs no chains).
+    /// Gibbs steps per update, temperatures and chains per temperature, which some samplers
+    /// ignore (their runs are then more kinds than they need be, each timed alike).
     k: usize,
-    /// Tempered runs: temperatures and chains per temperature (0 otherwise).
     replicas: usize,
     chains: usize,
 }
 
 impl Kind {
     fn of(t: &TrainConfig, dataset: usize) -> Kind {
-        let chains = matches!(t.sampler, Sampler::Cd | Sampler::Pcd | Sampler::Noise);
-        let tempered = t.sampler == Sampler::Tempered;
         Kind {
             dataset,
             sampler: t.sampler,
             hidden: t.hidden,
             batch_size: t.batch_size,
-            k: if chains || tempered { t.k } else { 0 },
-            replicas: if tempered { t.replicas } else { 0 },
-            chains: if tempered { t.chains_per_replica() } else { 0 },
+            k: t.k,
+            replicas: t.replicas,
+            chains: t.chains,
         }
     }
 }
@@ -503,12 +499,7 @@ pub fn peak_bytes(t: &TrainConfig, eval: &EvalConfig, grid_points: usize) -> f64
     let parameters = 12.0 * F64 * (3.0 * n + 4.0);
     // A workspace holds p(z|x) and its uniforms: two rows-by-hidden arrays.
     let workspace = |rows: usize| 2.0 * F64 * padded(rows) * n;
-    let sampler = match t.sampler {
-        Sampler::Exact => 6.0 * F64 * (1u64 << t.hidden.min(MAX_ENUMERATION_HIDDEN)) as f64,
-        Sampler::Grid => F64 * (MAX_TRAINING_POINTS as f64 + 4.0) * n,
-        Sampler::Tempered => workspace(t.chains_per_replica()),
-        Sampler::Cd | Sampler::Pcd | Sampler::Noise => 0.0,
-    };
+    let sampler = t.sampler.bytes(t);
     let g = grid_points as f64;
     // log Z first, then the reconstruction, which writes p(z|x) of up to 1024 points at a time
     // (its uniforms are allocated zeroed and never touched, so they take no memory).

@@ -20,8 +20,6 @@ use crate::experiment::search::Strategy;
 use crate::experiment::{ConfigError, Experiment};
 use crate::identity::{Field, hex_id};
 use crate::io::WriteError;
-use crate::model::MAX_ENUMERATION_HIDDEN;
-use crate::train::params::Sampler;
 use crate::train::{AfterEpoch, EpochEnd, RunState, Segment, Steer, train_until};
 use halving::Halving;
 use rayon::prelude::*;
@@ -174,19 +172,19 @@ fn train_key(exp: &Experiment, key: &str) -> String {
 /// Checks of one run's combination of keys and of the data (every run's batch fits in the
 /// training set). Runs before anything is written.
 fn check_runs(exp: &Experiment, datasets: &[Dataset], runs: &[RunSpec]) -> Result<(), RunError> {
-    if let Some(run) = runs
-        .iter()
-        .find(|r| r.train.sampler == Sampler::Exact && r.train.hidden > MAX_ENUMERATION_HIDDEN)
-    {
-        return Err(RunError::Input {
-            path: exp.path.clone(),
-            key: train_key(exp, "hidden"),
-            value: run.train.hidden.to_string(),
-            rule: format!(
-                "sampler = \"exact\" enumerates the 2^hidden hidden states at every update: \
-                 hidden must be at most {MAX_ENUMERATION_HIDDEN}"
-            ),
-        });
+    for run in runs {
+        if let Err(broken) = run.train.sampler.check(&run.train) {
+            let value = run
+                .train
+                .get(broken.key)
+                .map_or(String::new(), |v| v.to_string());
+            return Err(RunError::Input {
+                path: exp.path.clone(),
+                key: train_key(exp, broken.key),
+                value,
+                rule: broken.rule,
+            });
+        }
     }
     if let Some(run) = runs
         .iter()
@@ -783,7 +781,8 @@ pub(crate) fn train_record(
     }
 }
 
-/// A run trained from `from` (or its start) up to epoch `until`; a panic is returned as its message.
+/// A run trained from `from` (or its start) up to epoch `until`; a panic, or a saved state of
+/// another sampler, is returned as its message.
 pub(crate) fn train_segment(
     spec: &RunSpec,
     data: &Dataset,
@@ -798,7 +797,8 @@ pub(crate) fn train_segment(
         }
         train_until(&spec.train, data, eval, from, until, steer)
     }))
-    .map_err(|panic| panic_message(panic.as_ref()))
+    .map_err(|panic| panic_message(panic.as_ref()))?
+    .map_err(|wrong| format!("cannot resume the run: {wrong}"))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -4,21 +4,18 @@
 //! learning curves and divergence.
 
 pub mod params;
-pub mod tempering;
+pub mod sampler;
 
 use crate::data::{Dataset, moments};
-use crate::estimate::{
-    EvalConfig, Evaluation, MAX_TRAINING_POINTS, auto_grid_points, evaluate,
-    expected_free_energy_grad_grid,
-};
-use crate::model::{Gradient, Grbm, Mixture, Workspace};
+use crate::estimate::{EvalConfig, Evaluation, evaluate};
+use crate::model::{Gradient, Grbm, Workspace};
 use crate::rng::{GibbsRng, Purpose, stream};
 use faer::Mat;
-use faer::reborrow::{Reborrow, ReborrowMut};
-use params::{LrSchedule, Optimizer, Sampler, TrainConfig};
+use params::{LrSchedule, Optimizer, TrainConfig};
 use rand::RngExt;
 use rand::seq::SliceRandom;
 use rand_distr::StandardNormal;
+use sampler::{Active, SavedSampler, WrongState};
 use std::time::Instant;
 
 /// One learning-curve point, measured in data units.
@@ -117,7 +114,8 @@ pub fn schedule_factor(schedule: LrSchedule, progress: f64) -> f64 {
     }
 }
 
-/// The optimizer: CD-k gradient, momentum, weight decay, clipping and the sigma floor.
+/// The optimizer: the gradient from the positive phase and the sampler's negative phase,
+/// momentum or Adam, weight decay, clipping, the schedule and the sigma floor.
 pub struct Trainer<'a> {
     pub cfg: &'a TrainConfig,
     pub model: Grbm,
@@ -130,16 +128,8 @@ pub struct Trainer<'a> {
     positive: Gradient,
     negative: Gradient,
     ws: Workspace,
-    /// The hidden states' arrays of `sampler = "exact"`.
-    mixture: Mixture,
     batch: Mat<f64>,
-    chains: Mat<f64>,
-    /// Whether the persistent chains (PCD) have been started yet.
-    chains_started: bool,
-    /// The replica chains of `sampler = "tempered"`.
-    tempering: Option<tempering::Tempering>,
-    noise_center: [f64; 2],
-    noise_spread: [f64; 2],
+    sampler: Active,
     gibbs_rng: GibbsRng,
     step: usize,
     total_steps: usize,
@@ -154,10 +144,8 @@ pub struct TrainerState {
     velocity: Gradient,
     second_moment: Gradient,
     updates: usize,
-    /// Every row, also those past the last (shorter) batch: persistent chains keep them.
-    chains: Vec<[f64; 2]>,
-    chains_started: bool,
-    tempering: Option<tempering::ReplicaState>,
+    /// The sampler's state (`None` before the first step).
+    sampler: Option<SavedSampler>,
     gibbs_rng: GibbsRng,
     /// Optimizer steps made, the position in the learning-rate schedule.
     step: usize,
@@ -172,9 +160,7 @@ impl TrainerState {
             velocity: Gradient::zeros(n),
             second_moment: Gradient::zeros(n),
             updates: 0,
-            chains: vec![[0.0; 2]; cfg.batch_size],
-            chains_started: false,
-            tempering: None,
+            sampler: None,
             gibbs_rng: GibbsRng::new(stream(cfg.seed, Purpose::Gibbs)),
             step: 0,
         }
@@ -198,24 +184,32 @@ fn set_rows(m: &mut Mat<f64>, rows: &[[f64; 2]]) {
 impl<'a> Trainer<'a> {
     /// `points` are the training points in training units.
     pub fn new(cfg: &'a TrainConfig, model: Grbm, points: &[[f64; 2]]) -> Self {
-        Trainer::resume(cfg, TrainerState::fresh(cfg, model), points)
+        let sampler = Active::fresh(cfg, points);
+        Trainer::with(cfg, TrainerState::fresh(cfg, model), sampler, points)
     }
 
-    /// The trainer that continues from `state` exactly as the trainer that saved it would have.
-    pub fn resume(cfg: &'a TrainConfig, state: TrainerState, points: &[[f64; 2]]) -> Self {
+    /// The trainer that continues from `state` exactly as the trainer that saved it would have,
+    /// or why it cannot: a state of another sampler.
+    pub fn resume(
+        cfg: &'a TrainConfig,
+        mut state: TrainerState,
+        points: &[[f64; 2]],
+    ) -> Result<Self, WrongState> {
+        let sampler = match state.sampler.take() {
+            Some(saved) => Active::resume(cfg, points, saved)?,
+            None => Active::fresh(cfg, points),
+        };
+        Ok(Trainer::with(cfg, state, sampler, points))
+    }
+
+    fn with(
+        cfg: &'a TrainConfig,
+        state: TrainerState,
+        sampler: Active,
+        points: &[[f64; 2]],
+    ) -> Self {
         let n = cfg.hidden;
-        let (noise_center, noise_spread) = moments(points);
         let batches_per_epoch = points.len().div_ceil(cfg.batch_size);
-        let mut chains = Mat::zeros(cfg.batch_size, 2);
-        set_rows(&mut chains, &state.chains);
-        let tempering = (cfg.sampler == Sampler::Tempered).then(|| {
-            let mut t =
-                tempering::Tempering::new(cfg.replicas, cfg.beta_min, cfg.chains_per_replica(), n);
-            if let Some(saved) = state.tempering {
-                t.restore(saved);
-            }
-            t
-        });
         Trainer {
             cfg,
             model: state.model,
@@ -225,13 +219,8 @@ impl<'a> Trainer<'a> {
             positive: Gradient::zeros(n),
             negative: Gradient::zeros(n),
             ws: Workspace::new(cfg.batch_size, n),
-            mixture: Mixture::new(),
             batch: Mat::zeros(cfg.batch_size, 2),
-            chains,
-            chains_started: state.chains_started,
-            tempering,
-            noise_center,
-            noise_spread,
+            sampler,
             gibbs_rng: state.gibbs_rng,
             step: state.step,
             total_steps: batches_per_epoch * cfg.epochs,
@@ -241,21 +230,20 @@ impl<'a> Trainer<'a> {
     /// What a trainer made by [`Trainer::resume`] needs to continue from here.
     pub fn state(&self) -> TrainerState {
         TrainerState {
-            chains: rows(self.chains.as_ref()),
-            tempering: self.tempering.as_ref().map(|t| t.state()),
+            sampler: Some(self.sampler.saved()),
             model: self.model.clone(),
             velocity: self.velocity.clone(),
             second_moment: self.second_moment.clone(),
             updates: self.updates,
-            chains_started: self.chains_started,
             gibbs_rng: self.gibbs_rng.clone(),
             step: self.step,
         }
     }
 
-    /// The negative-phase chains after the last step (rows beyond the last batch are stale).
-    pub fn chains(&self) -> faer::MatRef<'_, f64> {
-        self.chains.as_ref()
+    /// The negative-phase chains after the last step (rows beyond the last batch are stale),
+    /// for samplers that keep chains.
+    pub fn chains(&self) -> Option<faer::MatRef<'_, f64>> {
+        self.sampler.chains()
     }
 
     /// One optimizer step on the minibatch `batch` (rows in training units).
@@ -269,75 +257,19 @@ impl<'a> Trainer<'a> {
         self.model
             .mean_free_energy_grad(x, &mut self.ws, &mut self.positive);
 
-        match self.cfg.sampler {
-            Sampler::Exact => self
-                .model
-                .expected_free_energy_grad_in(&mut self.negative, &mut self.mixture),
-            Sampler::Grid => {
-                let points = auto_grid_points(&self.model).min(MAX_TRAINING_POINTS);
-                expected_free_energy_grad_grid(&self.model, Some(points), &mut self.negative);
-            }
-            Sampler::Cd | Sampler::Pcd | Sampler::Noise => self.chain_negative_phase(rows),
-            Sampler::Tempered => {
-                let t = self
-                    .tempering
-                    .as_mut()
-                    .expect("a tempered run has replica chains");
-                let start = (self.noise_center, self.noise_spread);
-                t.advance(&self.model, self.cfg.k, start, &mut self.gibbs_rng);
-                t.negative_phase(&self.model, &mut self.negative);
-            }
-        }
+        let step = sampler::Step {
+            cfg: self.cfg,
+            model: &self.model,
+            batch: x,
+            ws: &mut self.ws,
+            rng: &mut self.gibbs_rng,
+        };
+        self.sampler.negative(step, &mut self.negative);
 
         let progress = self.step as f64 / self.total_steps.max(1) as f64;
         let lr = self.cfg.lr * schedule_factor(self.cfg.lr_schedule, progress);
         self.step += 1;
         self.apply(lr);
-    }
-
-    /// The negative phase from Gibbs chains: started as the sampler says, run for `k` steps,
-    /// then the mean gradient of F over the chains into `self.negative`.
-    fn chain_negative_phase(&mut self, rows: usize) {
-        // Gibbs steps still to run after the chains are started.
-        let x = self.batch.as_ref().subrows(0, rows);
-        let mut k = self.cfg.k;
-        match self.cfg.sampler {
-            Sampler::Cd => {
-                self.chains.as_mut().subrows_mut(0, rows).copy_from(x);
-                // The chains start at the batch, whose p(z|x) the positive phase just computed.
-                if k > 0 {
-                    self.model.gibbs_step_from_probs(
-                        self.chains.as_mut().subrows_mut(0, rows),
-                        &mut self.ws,
-                        &mut self.gibbs_rng,
-                    );
-                    k -= 1;
-                }
-            }
-            Sampler::Pcd => {
-                if !self.chains_started {
-                    self.chains.as_mut().subrows_mut(0, rows).copy_from(x);
-                    self.chains_started = rows == self.cfg.batch_size;
-                }
-            }
-            Sampler::Noise => {
-                let noise = self.gibbs_rng.normals(2 * rows);
-                for i in 0..2 {
-                    for r in 0..rows {
-                        let z = noise[i * rows + r];
-                        self.chains[(r, i)] = self.noise_center[i] + self.noise_spread[i] * z;
-                    }
-                }
-            }
-            Sampler::Exact | Sampler::Grid | Sampler::Tempered => {
-                unreachable!("this negative phase has no minibatch chains")
-            }
-        }
-        let mut chains = self.chains.as_mut().subrows_mut(0, rows);
-        self.model
-            .gibbs_steps(chains.rb_mut(), k, &mut self.ws, &mut self.gibbs_rng);
-        self.model
-            .mean_free_energy_grad(chains.rb(), &mut self.ws, &mut self.negative);
     }
 
     /// Moves the parameters against `positive - negative` (stored into `positive`).
@@ -443,7 +375,7 @@ pub fn train_run(
     eval: &EvalConfig,
     epoch_done: &dyn Fn(),
 ) -> TrainedRun {
-    match train_until(cfg, data, eval, None, cfg.epochs, &epoch_done) {
+    match train_from(Run::fresh(cfg, data, eval), cfg.epochs, &epoch_done) {
         Segment::Ended(run) => run,
         Segment::Paused(_) => unreachable!("a run that is never paused ends"),
     }
@@ -529,12 +461,17 @@ pub fn train_until(
     from: Option<RunState>,
     until: usize,
     steer: &dyn Steer,
-) -> Segment {
-    let starting = from.is_none();
-    let mut run = Run::start(cfg, data, eval, from);
-    if starting && eval.every > 0 {
-        run.measure(0);
-    }
+) -> Result<Segment, WrongState> {
+    let run = match from {
+        Some(state) => Run::resume(cfg, data, eval, state)?,
+        None => Run::fresh(cfg, data, eval),
+    };
+    Ok(train_from(run, until, steer))
+}
+
+/// [`train_until`] from a run started or resumed.
+fn train_from(mut run: Run<'_>, until: usize, steer: &dyn Steer) -> Segment {
+    let (cfg, eval) = (run.cfg, run.eval);
     let until = until.min(cfg.epochs);
     // Every epoch but the last ends in a checkpoint; the last one in the final evaluation.
     while run.epoch < until {
@@ -610,38 +547,63 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     /// The run continued from a saved state, or at its start (`from` = `None`).
-    fn start(
+    /// The run at its start, measured at epoch 0 if the curve asks for it.
+    fn fresh(cfg: &'a TrainConfig, data: &'a Dataset, eval: &'a EvalConfig) -> Self {
+        let units = Units::for_training(cfg, data);
+        let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
+        let model = initial_model(cfg, &points);
+        let state = RunState {
+            epoch: 0,
+            trainer: TrainerState::fresh(cfg, model.clone()),
+            order_rng: stream(cfg.seed, Purpose::Order),
+            order: (0..points.len()).collect(),
+            curve: Vec::new(),
+            last_finite: model,
+            train_seconds: 0.0,
+            eval_seconds: 0.0,
+        };
+        let trainer = Trainer::new(cfg, state.trainer.model.clone(), &points);
+        let mut run = Run::with(cfg, data, eval, units, points, trainer, state);
+        if eval.every > 0 {
+            run.measure(0);
+        }
+        run
+    }
+
+    /// The run continued from a saved state, or why it cannot be.
+    fn resume(
         cfg: &'a TrainConfig,
         data: &'a Dataset,
         eval: &'a EvalConfig,
-        from: Option<RunState>,
-    ) -> Self {
+        state: RunState,
+    ) -> Result<Self, WrongState> {
         let units = Units::for_training(cfg, data);
         let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
-        let state = from.unwrap_or_else(|| {
-            let model = initial_model(cfg, &points);
-            RunState {
-                epoch: 0,
-                trainer: TrainerState::fresh(cfg, model.clone()),
-                order_rng: stream(cfg.seed, Purpose::Order),
-                order: (0..points.len()).collect(),
-                curve: Vec::new(),
-                last_finite: model,
-                train_seconds: 0.0,
-                eval_seconds: 0.0,
-            }
-        });
         assert_eq!(
             state.order.len(),
             points.len(),
             "a saved state of another data set"
         );
+        // A copy, so that `with` takes the rest of the state whole: resuming is rare.
+        let trainer = Trainer::resume(cfg, state.trainer.clone(), &points)?;
+        Ok(Run::with(cfg, data, eval, units, points, trainer, state))
+    }
+
+    fn with(
+        cfg: &'a TrainConfig,
+        data: &'a Dataset,
+        eval: &'a EvalConfig,
+        units: Units,
+        points: Vec<[f64; 2]>,
+        trainer: Trainer<'a>,
+        state: RunState,
+    ) -> Self {
         Run {
             cfg,
             data,
             eval,
             units,
-            trainer: Trainer::resume(cfg, state.trainer, &points),
+            trainer,
             points,
             epoch: state.epoch,
             order_rng: state.order_rng,
@@ -654,7 +616,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// What [`Run::start`] needs to continue this run as if it had not stopped.
+    /// What [`Run::resume`] needs to continue this run as if it had not stopped.
     fn state(&self) -> RunState {
         RunState {
             epoch: self.epoch,
@@ -751,6 +713,7 @@ impl<'a> Run<'a> {
 mod tests {
     use super::*;
     use crate::data::{DataConfig, DataSource, SourceKind};
+    use crate::train::params::Sampler;
 
     fn gmm_iso(n_train: usize) -> Dataset {
         let cfg = DataConfig {
@@ -929,6 +892,35 @@ mod tests {
         }
     }
 
+    /// A paused run's state resumes only under its own sampler: a state saved by PCD, offered to
+    /// a tempered run (a damaged or foreign file), is refused with both names rather than
+    /// read as the other sampler's.
+    #[test]
+    fn a_saved_state_of_another_sampler_is_refused() {
+        let points: Vec<[f64; 2]> = (0..8).map(|i| [i as f64 / 4.0, 1.0 - i as f64]).collect();
+        let pcd = TrainConfig {
+            hidden: 2,
+            batch_size: 4,
+            sampler: Sampler::Pcd,
+            ..TrainConfig::default()
+        };
+        let mut trainer = Trainer::new(&pcd, initial_model(&pcd, &points), &points);
+        trainer.step(&points[..4]);
+        let tempered = TrainConfig {
+            sampler: Sampler::Tempered,
+            ..pcd.clone()
+        };
+        let wrong = Trainer::resume(&tempered, trainer.state(), &points).err();
+        assert_eq!(
+            wrong,
+            Some(WrongState {
+                saved: "pcd",
+                run: "tempered"
+            })
+        );
+        assert!(Trainer::resume(&pcd, trainer.state(), &points).is_ok());
+    }
+
     /// With persistent chains, the chains after a step never depend on that step's minibatch;
     /// with CD they start at it.
     #[test]
@@ -948,7 +940,7 @@ mod tests {
             let mut trainer = Trainer::new(&cfg, initial_model(&cfg, &batch_a), &batch_a);
             trainer.step(&batch_a);
             trainer.step(second);
-            trainer.chains().to_owned()
+            trainer.chains().map(|c| c.to_owned())
         };
         assert_eq!(
             chains_after(Sampler::Pcd, &batch_b),
@@ -1044,14 +1036,7 @@ mod tests {
             every: 2,
             ..FINAL_ONLY
         };
-        for sampler in [
-            Sampler::Cd,
-            Sampler::Pcd,
-            Sampler::Noise,
-            Sampler::Exact,
-            Sampler::Grid,
-            Sampler::Tempered,
-        ] {
+        for &sampler in Sampler::ALL {
             for optimizer in [Optimizer::Sgd, Optimizer::Adam] {
                 let cfg = TrainConfig {
                     hidden: 3,
@@ -1068,7 +1053,7 @@ mod tests {
                 let straight = train_run(&cfg, &data, &eval, &|| {});
                 let mut state = None;
                 for until in [1, 3] {
-                    let Segment::Paused(paused) =
+                    let Ok(Segment::Paused(paused)) =
                         train_until(&cfg, &data, &eval, state, until, &|| {})
                     else {
                         panic!("{sampler:?} ended before epoch {until}");
@@ -1077,7 +1062,7 @@ mod tests {
                     let json = serde_json::to_string(&paused).unwrap();
                     state = Some(serde_json::from_str(&json).unwrap());
                 }
-                let Segment::Ended(resumed) = train_until(&cfg, &data, &eval, state, 5, &|| {})
+                let Ok(Segment::Ended(resumed)) = train_until(&cfg, &data, &eval, state, 5, &|| {})
                 else {
                     panic!("{sampler:?} did not end at its last epoch");
                 };

@@ -2,6 +2,7 @@
 //!
 //! Adding a hyperparameter is one row of [`train_params!`] below plus its use in training.
 
+pub use super::sampler::Sampler;
 use std::fmt;
 
 /// A value as an experiment file gives it, before it is checked against a key's rule.
@@ -215,6 +216,7 @@ macro_rules! choices {
         }
     };
 }
+pub(crate) use choices;
 
 choices! {
     /// How the learning rate changes over the run's optimizer steps.
@@ -232,26 +234,6 @@ choices! {
         Sgd = "sgd",
         /// Adam with first-moment decay `momentum` and second-moment decay 0.999.
         Adam = "adam",
-    }
-}
-
-choices! {
-    /// Where the negative-phase Gibbs chains start.
-    Sampler {
-        /// At the minibatch: the lab's CD-k.
-        Cd = "cd",
-        /// Persistent chains carried across minibatches (PCD).
-        Pcd = "pcd",
-        /// From N(0, I) in standardized units (Liao et al. 2022).
-        Noise = "noise",
-        /// No chains: the exact model expectation, by enumerating the 2^n hidden states (n <= 20).
-        Exact = "exact",
-        /// No chains: the same expectation as an integral of p(x) dF/dtheta over a 2-D grid in x
-        /// (the grid of log Z, at most 256 points per axis), for any n.
-        Grid = "grid",
-        /// Parallel tempering: `chains` persistent chains at each of `replicas` inverse
-        /// temperatures from 1 down to `beta_min`, with swaps between neighbours.
-        Tempered = "tempered",
     }
 }
 

@@ -1,6 +1,9 @@
-//! Parallel tempering for the negative phase (`sampler = "tempered"`): persistent chains at a ladder of inverse temperatures, each a GRBM, with Metropolis swaps of neighbouring replicas.
+//! `sampler = "tempered"`: parallel tempering, persistent chains at a ladder of inverse temperatures, each a GRBM, with Metropolis swaps of neighbouring replicas; the negative phase from the chains at temperature 1.
 
+use super::{NegativePhase, Step};
+use crate::data::moments;
 use crate::model::{Gradient, Grbm, Workspace};
+use crate::train::params::TrainConfig;
 use crate::rng::GibbsRng;
 use faer::Mat;
 
@@ -53,7 +56,7 @@ pub struct ReplicaState {
 impl Tempering {
     pub fn state(&self) -> ReplicaState {
         ReplicaState {
-            states: super::rows(self.states.as_ref()),
+            states: crate::train::rows(self.states.as_ref()),
             started: self.started,
             sweeps: self.sweeps,
             offered: self.offered,
@@ -63,7 +66,7 @@ impl Tempering {
 
     /// Continues from `state`, which must come from replica chains of the same shape.
     pub fn restore(&mut self, state: ReplicaState) {
-        super::set_rows(&mut self.states, &state.states);
+        crate::train::set_rows(&mut self.states, &state.states);
         self.started = state.started;
         self.sweeps = state.sweeps;
         self.offered = state.offered;
@@ -171,6 +174,62 @@ fn free_energies(model: &Grbm, x: faer::MatRef<'_, f64>, out: &mut Vec<f64>) {
     let column = |i: usize| -> Vec<f64> { (0..x.nrows()).map(|r| x[(r, i)]).collect() };
     out.resize(x.nrows(), 0.0);
     model.free_energies(&column(0), &column(1), out);
+}
+
+/// The negative phase of `sampler = "tempered"`: the replica chains, started from the
+/// training points' mean and spread.
+pub struct Tempered {
+    replicas: Tempering,
+    center: [f64; 2],
+    spread: [f64; 2],
+}
+
+impl NegativePhase for Tempered {
+    type Saved = ReplicaState;
+
+    fn start(cfg: &TrainConfig, points: &[[f64; 2]], saved: Option<ReplicaState>) -> Self {
+        let chains = cfg.chains_per_replica();
+        let mut replicas = Tempering::new(cfg.replicas, cfg.beta_min, chains, cfg.hidden);
+        if let Some(saved) = saved {
+            replicas.restore(saved);
+        }
+        let (center, spread) = moments(points);
+        Tempered {
+            replicas,
+            center,
+            spread,
+        }
+    }
+
+    fn negative(&mut self, step: Step<'_>, grad: &mut Gradient) {
+        let start = (self.center, self.spread);
+        self.replicas.advance(step.model, step.cfg.k, start, step.rng);
+        self.replicas.negative_phase(step.model, grad);
+    }
+
+    fn saved(&self) -> ReplicaState {
+        self.replicas.state()
+    }
+
+    fn chains(&self) -> Option<faer::MatRef<'_, f64>> {
+        Some(self.replicas.cold())
+    }
+
+    /// `chains` chains at each of `replicas` temperatures, each for `k` Gibbs steps plus the
+    /// swaps' free energies, per update.
+    fn cost(t: &TrainConfig, n_train: u128, updates: u128) -> u128 {
+        let hidden = t.hidden as u128;
+        let chains = t.chains_per_replica() as u128;
+        let states = (t.replicas as u128).saturating_mul(chains);
+        let sampling = (updates * (hidden + 2) * (t.k as u128 + 2)).saturating_mul(states);
+        ((hidden + 2) * t.epochs as u128 * n_train).saturating_add(sampling)
+    }
+
+    /// The replicas' states and one replica's workspace.
+    fn bytes(t: &TrainConfig) -> f64 {
+        let chains = t.chains_per_replica() as f64;
+        16.0 * chains * (t.hidden as f64 + t.replicas as f64)
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,58 @@
+//! `sampler = "cd"`: chains started at the minibatch, the lab's CD-k.
+
+use super::{BatchChains, NegativePhase, Step};
+use crate::model::Gradient;
+use crate::train::params::TrainConfig;
+use faer::MatRef;
+
+pub struct Cd {
+    chains: BatchChains,
+}
+
+impl NegativePhase for Cd {
+    /// The chains restart at every minibatch: the saved rows only keep a paused run's
+    /// `chains()` as it was.
+    type Saved = Vec<[f64; 2]>;
+
+    fn start(cfg: &TrainConfig, _points: &[[f64; 2]], saved: Option<Self::Saved>) -> Self {
+        Cd {
+            chains: BatchChains::new(cfg, saved),
+        }
+    }
+
+    fn negative(&mut self, step: Step<'_>, grad: &mut Gradient) {
+        let rows = step.batch.nrows();
+        let mut k = step.cfg.k;
+        self.chains
+            .states
+            .as_mut()
+            .subrows_mut(0, rows)
+            .copy_from(step.batch);
+        // The chains start at the batch, whose p(z|x) the positive phase just computed.
+        if k > 0 {
+            step.model.gibbs_step_from_probs(
+                self.chains.states.as_mut().subrows_mut(0, rows),
+                step.ws,
+                step.rng,
+            );
+            k -= 1;
+        }
+        self.chains.run(step, rows, k, grad);
+    }
+
+    fn saved(&self) -> Self::Saved {
+        self.chains.rows()
+    }
+
+    fn chains(&self) -> Option<MatRef<'_, f64>> {
+        Some(self.chains.states.as_ref())
+    }
+
+    fn cost(t: &TrainConfig, n_train: u128, _updates: u128) -> u128 {
+        BatchChains::cost(t, n_train)
+    }
+
+    fn bytes(_t: &TrainConfig) -> f64 {
+        0.0
+    }
+}
