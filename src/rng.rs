@@ -19,6 +19,8 @@ pub enum Purpose {
     Samples = 5,
     /// The configurations of a random search (keyed by `[search] seed`).
     Search = 6,
+    /// Annealed importance sampling estimates of log Z (forward and reverse).
+    Ais = 7,
 }
 
 /// The stream for `purpose` of the run (or data set) with this seed.

@@ -181,6 +181,19 @@ impl Grbm {
         Some(m.log_z)
     }
 
+    /// p(z) of every hidden state, in binary counting order (bit j of the index is z_j): the
+    /// mixture weights that exact samples of the model draw their hidden state from. `None`
+    /// above [`MAX_ENUMERATION_HIDDEN`].
+    pub fn hidden_state_probabilities(&self) -> Option<Vec<f64>> {
+        if self.n_hidden() > MAX_ENUMERATION_HIDDEN {
+            return None;
+        }
+        let mut m = Mixture::new();
+        self.mixture(&mut m);
+        m.weigh();
+        Some(m.p)
+    }
+
     /// Exact mean and covariance of the model's marginal p(x), from the mixture of 2^n Gaussians.
     pub fn exact_moments(&self) -> ([f64; 2], [[f64; 2]; 2]) {
         let mut m = Mixture::new();

@@ -1,5 +1,7 @@
 //! Measuring a model: log Z by integrating exp(-F) on a 2-D grid, mean log-likelihoods and reconstruction error.
 
+pub mod ais;
+
 use crate::identity::Field;
 use crate::model::{Gradient, Grbm, Workspace, softplus};
 use crate::vecmath::{self, log_sum_exp};
