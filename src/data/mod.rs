@@ -655,7 +655,8 @@ fn parquet_point_columns(
     path: &Path,
     wanted: Option<&[String; 2]>,
 ) -> Result<PointColumns, DataError> {
-    use polars::prelude::*;
+    use polars_core::prelude::*;
+    use polars_io::prelude::*;
     let read_err = |message: String| DataError::Read {
         path: path.to_path_buf(),
         message,
@@ -1068,7 +1069,8 @@ mod tests {
 
     #[test]
     fn parquet_file_with_separate_test_source() {
-        use polars::prelude::*;
+        use polars_core::prelude::*;
+        use polars_io::prelude::*;
         let dir = tempdir("parquet");
         let write = |name: &str, n: usize| {
             let path = dir.join(name);

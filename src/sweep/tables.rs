@@ -10,7 +10,8 @@ use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, run_count, seeds};
 use crate::train::Outcome;
 use crate::train::params::ParamValue;
-use polars::prelude::*;
+use polars_core::prelude::*;
+use polars_io::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -5,10 +5,10 @@ use super::halving::recompute_pruned;
 use super::record::{RunRecord, Status};
 use super::tables::{OutputError, RUN_TABLES};
 use super::{error_chain, train_record};
-use polars::prelude::{
-    AnyValue, DataFrame, DataType, IdxCa, IdxSize, ParquetReader, PolarsError, PolarsResult,
-    SerReader,
+use polars_core::prelude::{
+    AnyValue, DataFrame, DataType, IdxCa, IdxSize, PolarsError, PolarsResult,
 };
+use polars_io::prelude::{ParquetReader, SerReader};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;

@@ -1,6 +1,7 @@
 //! Drives the real `grbm-sweep` binary on tiny experiment files in temporary folders and reads the Parquet back.
 
-use polars::prelude::*;
+use polars_core::prelude::*;
+use polars_io::prelude::*;
 use std::path::Path;
 
 use crate::common::*;

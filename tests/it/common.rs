@@ -1,7 +1,8 @@
 //! Helpers shared by the modules of the integration tests that drive the real binary and read
 //! its Parquet back.
 
-use polars::prelude::*;
+use polars_core::prelude::*;
+use polars_io::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 

@@ -25,12 +25,12 @@ fn sweep(dir: &Path, text: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn ints(df: &polars::prelude::DataFrame, name: &str) -> Vec<Option<i64>> {
+fn ints(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<Option<i64>> {
     let col = df.column(name).unwrap().i64().unwrap().clone();
     (0..col.len()).map(|i| col.get(i)).collect()
 }
 
-fn optional_floats(df: &polars::prelude::DataFrame, name: &str) -> Vec<Option<f64>> {
+fn optional_floats(df: &polars_core::prelude::DataFrame, name: &str) -> Vec<Option<f64>> {
     let col = df.column(name).unwrap().f64().unwrap().clone();
     (0..col.len()).map(|i| col.get(i)).collect()
 }

@@ -38,7 +38,7 @@ fn sweep(dir: &Path, file: &str, text: &str, output: &str, args: &[&str]) -> Pat
 
 /// The run with the best valid_ll among the finished runs of a runs table (ties by run id):
 /// its run id and config id.
-fn best_by_valid(runs: &polars::prelude::DataFrame) -> (String, String) {
+fn best_by_valid(runs: &polars_core::prelude::DataFrame) -> (String, String) {
     let (ids, status) = (strings(runs, "run_id"), strings(runs, "status"));
     let (configs, valid) = (strings(runs, "config_id"), floats(runs, "valid_ll"));
     let best = (0..ids.len())
@@ -49,7 +49,7 @@ fn best_by_valid(runs: &polars::prelude::DataFrame) -> (String, String) {
 }
 
 /// The configuration ranked first in a configs table: its id and mean test_ll.
-fn best_config(configs: &polars::prelude::DataFrame) -> (String, f64) {
+fn best_config(configs: &polars_core::prelude::DataFrame) -> (String, f64) {
     let ranks = configs.column("rank").unwrap().i64().unwrap().clone();
     let first = (0..ranks.len())
         .find(|&i| ranks.get(i) == Some(1))
@@ -76,7 +76,7 @@ fn halving_spends_at_most_40_percent_of_the_grids_epochs_and_picks_its_best_conf
         read(&halving.join("runs.parquet")),
     );
     assert_eq!(halving_runs.height(), 64, "every run has a row");
-    let epochs = |runs: &polars::prelude::DataFrame| -> i64 {
+    let epochs = |runs: &polars_core::prelude::DataFrame| -> i64 {
         let col = runs.column("epochs_done").unwrap().i64().unwrap().clone();
         (0..col.len()).map(|i| col.get(i).unwrap_or(0)).sum()
     };
@@ -156,8 +156,8 @@ fn halving_promotes_the_best_configuration_by_mean_not_the_luckiest_run() {
 
 /// The configuration of each row of a rungs table.
 fn rungs_configs(
-    rungs: &polars::prelude::DataFrame,
-    runs: &polars::prelude::DataFrame,
+    rungs: &polars_core::prelude::DataFrame,
+    runs: &polars_core::prelude::DataFrame,
 ) -> Vec<String> {
     let config_of: HashMap<String, String> = strings(runs, "run_id")
         .into_iter()
