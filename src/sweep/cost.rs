@@ -4,9 +4,9 @@
 //! ([`shard::training_cost`]); the plan turns that into seconds. For each kind of run (data set,
 //! sampler, hidden units, batch and chain sizes) it times a few optimizer steps, one log Z
 //! integral, one pass over the points and a few Gibbs steps of the sample chains, single-threaded
-//! as a run of a busy sweep is, and scales each by how many of them the run makes. Kinds beyond
-//! the measurement's budget, or whose single step would take too long to time, take the rates of
-//! the measured kind of the same sampler nearest in size.
+//! as a run of a busy sweep is, and scales each by how many of them the run makes. A part too
+//! slow to time whole is timed on fewer hidden units; kinds beyond the measurement's budget take
+//! the rates of the measured kind of the same sampler nearest in work per step.
 
 use crate::cluster::shard;
 use crate::data::Dataset;
