@@ -318,7 +318,7 @@ fn time_kind(
         step_work: work(t).step,
     });
     let units = Units::for_training(t, data);
-    let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
+    let points = units.to_training_all(&data.train);
     // The initial model in data units, as a measurement sees it (a model trained for a few
     // steps might have diverged, and non-finite values take other paths through the kernels).
     let model_of =
@@ -690,8 +690,7 @@ mod tests {
             for run in &runs {
                 let t = &run.train;
                 let units = Units::for_training(t, data);
-                let points: Vec<[f64; 2]> =
-                    data.train.iter().map(|x| units.to_training(*x)).collect();
+                let points = units.to_training_all(&data.train);
                 let model = initial_model(t, &points).to_data_units(units.shift, units.scale);
                 let actual = auto_grid_points(&model) as f64;
                 ratios.push(expected_grid_points(t, &exp.eval, &shape).initial as f64 / actual);

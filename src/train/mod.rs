@@ -85,6 +85,11 @@ impl Units {
             (x[1] - self.shift[1]) / self.scale[1],
         ]
     }
+
+    /// `points` in training units.
+    pub fn to_training_all(&self, points: &[[f64; 2]]) -> Vec<[f64; 2]> {
+        points.iter().map(|x| self.to_training(*x)).collect()
+    }
 }
 
 /// The initial model in training units. `sigma_init` and `w_init` are in standardized units:
@@ -546,11 +551,10 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    /// The run continued from a saved state, or at its start (`from` = `None`).
     /// The run at its start, measured at epoch 0 if the curve asks for it.
     fn fresh(cfg: &'a TrainConfig, data: &'a Dataset, eval: &'a EvalConfig) -> Self {
         let units = Units::for_training(cfg, data);
-        let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
+        let points = units.to_training_all(&data.train);
         let model = initial_model(cfg, &points);
         let state = RunState {
             epoch: 0,
@@ -578,7 +582,7 @@ impl<'a> Run<'a> {
         state: RunState,
     ) -> Result<Self, WrongState> {
         let units = Units::for_training(cfg, data);
-        let points: Vec<[f64; 2]> = data.train.iter().map(|x| units.to_training(*x)).collect();
+        let points = units.to_training_all(&data.train);
         assert_eq!(
             state.order.len(),
             points.len(),
@@ -1115,7 +1119,7 @@ mod tests {
             -units.shift[1] / units.scale[1],
         ];
         let standardized_model = run.model.to_data_units(shift, back);
-        let test_std: Vec<[f64; 2]> = data.test.iter().map(|x| units.to_training(*x)).collect();
+        let test_std = units.to_training_all(&data.test);
         let ll_std = crate::estimate::mean_log_likelihood(
             &standardized_model,
             standardized_model.log_z_exact().unwrap(),
