@@ -455,6 +455,36 @@ vectorized! {
 }
 
 vectorized! {
+    /// For one hidden unit at every point, with `u = c + x1[r] w1 + x2[r] w2` (visible values
+    /// already divided by sigma^2): adds max(u, 0) to `positive` and multiplies `product` by
+    /// 1 + e^-|u| (together softplus(u), as [`add_softplus_column`]), and adds `w1 sigmoid(u)`,
+    /// `w2 sigmoid(u)` to `w_p1`, `w_p2` (the unit's share of W p(z|x), for the gradient of F).
+    #[allow(clippy::too_many_arguments)]
+    pub fn softplus_weighted_sigmoid_column(
+        x1: &[f64],
+        x2: &[f64],
+        c: f64,
+        w1: f64,
+        w2: f64,
+        positive: &mut [f64],
+        product: &mut [f64],
+        w_p1: &mut [f64],
+        w_p2: &mut [f64],
+    ) {
+        let rows = x1.iter().zip(x2).zip(positive.iter_mut().zip(product.iter_mut()));
+        for (((a, b), (pos, prod)), (m1, m2)) in rows.zip(w_p1.iter_mut().zip(w_p2.iter_mut())) {
+            let u = preactivation(c, *a, *b, w1, w2);
+            let e = exp(-u.abs());
+            *pos += u.max(0.0);
+            *prod *= 1.0 + e;
+            let p = if u >= 0.0 { 1.0 } else { e } / (1.0 + e);
+            *m1 = p.mul_add(w1, *m1);
+            *m2 = p.mul_add(w2, *m2);
+        }
+    }
+}
+
+vectorized! {
     /// `product[q] *= 1 + a beta[q]`: one hidden unit's factor of exp(-F) along a grid row.
     pub fn multiply_factors(a: f64, beta: &[f64], product: &mut [f64]) {
         for (p, b) in product.iter_mut().zip(beta) {

@@ -4,7 +4,9 @@ use super::search::SearchConfig;
 use super::{ConfigError, Ctx, Experiment, Section};
 use crate::identity::{encode, hex_id};
 use crate::rng::{below, search_stream, unit};
-use crate::train::params::{EqKey, ParamValue, Raw, Setting, TRAIN_KEYS, TrainConfig};
+use crate::train::params::{
+    EqKey, KEYS_OMITTED_AT_DEFAULT, ParamValue, Raw, Setting, TRAIN_KEYS, TrainConfig,
+};
 use rand_pcg::Pcg64;
 use std::collections::HashSet;
 use toml::{Spanned, Value};
@@ -662,7 +664,10 @@ fn identity(
     version: &str,
     keep: impl Fn(&str) -> bool,
 ) -> String {
-    let params = train.params().into_iter().filter(|(k, _)| keep(k));
+    let defaults = TrainConfig::default();
+    let params = train.params().into_iter().filter(|(k, v)| {
+        keep(k) && !(KEYS_OMITTED_AT_DEFAULT.contains(k) && defaults.get(k) == Some(*v))
+    });
     let fields = exp
         .data
         .identity(dataset)

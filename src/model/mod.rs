@@ -2,6 +2,7 @@
 //!
 //! Data flow inside: `batch` (conditionals, free energies and the gradient of F over a
 //! minibatch) -> `gibbs` (Gibbs steps and sampling, on top of the batch kernels);
+//! `langevin` (Langevin and Gibbs-Langevin moves with their Metropolis-Hastings ratios, per chain);
 //! `enumerate` (the 2^n hidden states: exact log Z, the exact expected gradient, the exact
 //! moments) and `units` (standardized -> data units) work on the parameters alone.
 //! Nothing here is parallel, so the runner's rayon pool is the only parallelism.
@@ -11,10 +12,14 @@ use faer::Mat;
 mod batch;
 mod enumerate;
 mod gibbs;
+mod langevin;
 mod units;
 
 pub use batch::Workspace;
 pub use enumerate::{MAX_ENUMERATION_HIDDEN, Mixture};
+pub use langevin::{
+    GibbsLangevinChains, LangevinChains, LangevinComposite, langevin_log_q, step_sizes,
+};
 
 /// A GRBM with 2 visible units. `log_sigma` is the trained parameter; sigma = exp(log_sigma).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -89,6 +94,34 @@ impl Gradient {
             log_sigma: [0.0; 2],
             w: Mat::zeros(2, n_hidden),
             c: vec![0.0; n_hidden],
+        }
+    }
+
+    /// `self += factor * other`, group by group.
+    pub fn add_scaled(&mut self, other: &Gradient, factor: f64) {
+        for i in 0..2 {
+            self.b[i] += factor * other.b[i];
+            self.log_sigma[i] += factor * other.log_sigma[i];
+        }
+        for j in 0..self.c.len() {
+            self.c[j] += factor * other.c[j];
+            for i in 0..2 {
+                self.w[(i, j)] += factor * other.w[(i, j)];
+            }
+        }
+    }
+
+    /// `self *= factor`.
+    pub fn scale(&mut self, factor: f64) {
+        for i in 0..2 {
+            self.b[i] *= factor;
+            self.log_sigma[i] *= factor;
+        }
+        for j in 0..self.c.len() {
+            self.c[j] *= factor;
+            for i in 0..2 {
+                self.w[(i, j)] *= factor;
+            }
         }
     }
 

@@ -54,6 +54,7 @@ struct Kind {
     k: usize,
     replicas: usize,
     chains: usize,
+    langevin_steps: usize,
 }
 
 impl Kind {
@@ -66,6 +67,7 @@ impl Kind {
             k: t.k,
             replicas: t.replicas,
             chains: t.chains,
+            langevin_steps: t.langevin_steps,
         }
     }
 }

@@ -11,7 +11,9 @@ use crate::data::Dataset;
 use crate::estimate::EvalConfig;
 use crate::estimate::Evaluation;
 use crate::experiment::grid::RunSpec;
-use crate::train::{Outcome, RunState, Segment, TrainedRun, evaluate_paused, paused_model};
+use crate::train::{
+    Outcome, RunState, Segment, TrainedRun, evaluate_paused, paused_accept_rate, paused_model,
+};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -427,6 +429,7 @@ fn pruned_record(spec: &RunSpec, data: &Dataset, saved: RungState) -> RunRecord 
         epochs_done: state.epoch,
         train_seconds: state.train_seconds,
         eval_seconds: state.eval_seconds,
+        accept_rate: paused_accept_rate(&spec.train, data, &state),
         curve: state.curve,
     };
     RunRecord::trained(spec.clone(), Status::Pruned, None, run)

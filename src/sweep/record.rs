@@ -50,6 +50,8 @@ pub struct RunResult {
     pub epochs_done: usize,
     pub train_seconds: f64,
     pub eval_seconds: f64,
+    /// See [`TrainedRun::accept_rate`].
+    pub accept_rate: Option<f64>,
 }
 
 impl RunResult {
@@ -60,6 +62,7 @@ impl RunResult {
             epochs_done: run.epochs_done,
             train_seconds: run.train_seconds,
             eval_seconds: run.eval_seconds,
+            accept_rate: run.accept_rate,
         }
     }
 }
@@ -186,6 +189,9 @@ struct StoredRun {
     epochs_done: usize,
     train_seconds: f64,
     eval_seconds: f64,
+    /// Absent from the records of versions before the Metropolis-Hastings samplers.
+    #[serde(default)]
+    accept_rate: Option<f64>,
 }
 
 /// One run's record on disk ([`super::journal`]). MessagePack keeps every f64's bits (NaN and
@@ -215,6 +221,7 @@ impl StoredRecord {
                 epochs_done: result.epochs_done,
                 train_seconds: result.train_seconds,
                 eval_seconds: result.eval_seconds,
+                accept_rate: result.accept_rate,
             });
         StoredRecord {
             run_id: record.spec.run_id.clone(),
@@ -252,6 +259,7 @@ impl StoredRecord {
             epochs_done: stored.epochs_done,
             train_seconds: stored.train_seconds,
             eval_seconds: stored.eval_seconds,
+            accept_rate: stored.accept_rate,
         });
         RunRecord {
             spec: spec.into(),
@@ -302,6 +310,7 @@ pub(crate) fn measured(spec: RunSpec, lls: Option<(f64, f64)>) -> RunRecord {
         epochs_done: 1,
         train_seconds: 0.0,
         eval_seconds: 0.0,
+        accept_rate: None,
     };
     RunRecord::from_trained(spec, run)
 }

@@ -278,6 +278,13 @@ pub fn runs_frame(
         ),
         col("train_seconds", run_f64(&|run| run.train_seconds)),
         col("eval_seconds", run_f64(&|run| run.eval_seconds)),
+        col(
+            "accept_rate",
+            records
+                .iter()
+                .map(|r| r.result.and_then(|run| run.accept_rate))
+                .collect::<Vec<_>>(),
+        ),
     ]);
     frame(path, records.len(), columns)
 }

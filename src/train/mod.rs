@@ -54,6 +54,9 @@ pub struct TrainedRun {
     pub epochs_done: usize,
     pub train_seconds: f64,
     pub eval_seconds: f64,
+    /// The fraction of the sampler's Metropolis-Hastings proposals accepted over the run
+    /// (`None` for samplers that make none).
+    pub accept_rate: Option<f64>,
 }
 
 /// The affine map between data units and the units the model is trained in.
@@ -249,6 +252,11 @@ impl<'a> Trainer<'a> {
     /// for samplers that keep chains.
     pub fn chains(&self) -> Option<faer::MatRef<'_, f64>> {
         self.sampler.chains()
+    }
+
+    /// The fraction of the sampler's Metropolis-Hastings proposals accepted so far.
+    pub fn accept_rate(&self) -> Option<f64> {
+        self.sampler.accept_rate()
     }
 
     /// One optimizer step on the minibatch `batch` (rows in training units).
@@ -507,6 +515,14 @@ pub fn paused_model(cfg: &TrainConfig, data: &Dataset, state: &RunState) -> Grbm
     (state.trainer.model).to_data_units(units.shift, units.scale)
 }
 
+/// The fraction of a paused run's Metropolis-Hastings proposals accepted so far (`None` for
+/// samplers that make none, or a state of another sampler).
+pub fn paused_accept_rate(cfg: &TrainConfig, data: &Dataset, state: &RunState) -> Option<f64> {
+    let points = Units::for_training(cfg, data).to_training_all(&data.train);
+    let trainer = Trainer::resume(cfg, state.trainer.clone(), &points).ok()?;
+    trainer.accept_rate()
+}
+
 /// A paused run measured as a checkpoint measures it (the same numbers at the same epoch).
 pub fn evaluate_paused(
     cfg: &TrainConfig,
@@ -695,6 +711,7 @@ impl<'a> Run<'a> {
             epochs_done: epoch,
             train_seconds: self.train_seconds,
             eval_seconds: self.eval_seconds,
+            accept_rate: self.trainer.accept_rate(),
         }
     }
 
@@ -709,6 +726,7 @@ impl<'a> Run<'a> {
             epochs_done: epoch - 1,
             train_seconds: self.train_seconds,
             eval_seconds: self.eval_seconds,
+            accept_rate: self.trainer.accept_rate(),
         }
     }
 }
@@ -1049,6 +1067,8 @@ mod tests {
                     batch_size: 50,
                     sampler,
                     optimizer,
+                    // Averaging over the chains' steps (with Adam) keeps no state of its own.
+                    burn_in: if optimizer == Optimizer::Adam { 1 } else { 0 },
                     momentum: 0.5,
                     lr: 0.01,
                     lr_schedule: LrSchedule::Cosine,
@@ -1075,6 +1095,7 @@ mod tests {
                 assert_eq!(resumed.curve, straight.curve, "{what}");
                 assert_eq!(resumed.samples, straight.samples, "{what}");
                 assert_eq!(resumed.evaluation, straight.evaluation, "{what}");
+                assert_eq!(resumed.accept_rate, straight.accept_rate, "{what}");
                 assert_eq!(resumed.epochs_done, 5, "{what}");
             }
         }

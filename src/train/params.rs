@@ -375,14 +375,35 @@ train_params! {
     clip_norm / ClipNorm: f64 = 20.0, Rule::Number(non_negative, ">= 0 (0 = off)"),
         "clip the gradient to this Euclidean norm (0 = off)";
     sampler / Sampler: Sampler = Sampler::Noise, Rule::Choice,
-        "where negative chains start: at the minibatch (the lab's CD-k), persistent chains carried across minibatches (PCD), or fresh N(0, I) draws in standardized units (Liao et al. 2022, \"Gaussian-Bernoulli RBMs Without Tears\"); `\"exact\"` runs no chains and uses the exact model expectation of the gradient, summed over all 2^hidden hidden states (hidden <= 20; `k` is ignored): the true log-likelihood gradient, to compare CD's bias against, at a cost that doubles with every hidden unit; `\"grid\"` computes the same expectation as the integral over x of p(x) dF/dtheta(x), an equal-weight sum over the grid that gives log Z (at most 256 x 256 points; `k` is ignored), for any hidden size, at a cost linear in hidden; `\"tempered\"` runs persistent chains at `replicas` temperatures (parallel tempering, started from N(0, I) in standardized units), `k` rounds per update of one Gibbs step and Metropolis swaps between neighbouring temperatures, and takes the negative phase from the chains at temperature 1";
+        "where negative chains start: at the minibatch (the lab's CD-k), persistent chains carried across minibatches (PCD), or fresh N(0, I) draws in standardized units (Liao et al. 2022, \"Gaussian-Bernoulli RBMs Without Tears\"); `\"exact\"` runs no chains and uses the exact model expectation of the gradient, summed over all 2^hidden hidden states (hidden <= 20; `k` is ignored): the true log-likelihood gradient, to compare CD's bias against, at a cost that doubles with every hidden unit; `\"grid\"` computes the same expectation as the integral over x of p(x) dF/dtheta(x), an equal-weight sum over the grid that gives log Z (at most 256 x 256 points; `k` is ignored), for any hidden size, at a cost linear in hidden; `\"tempered\"` runs persistent chains at `replicas` temperatures (parallel tempering, started from N(0, I) in standardized units), `k` rounds per update of one Gibbs step and Metropolis swaps between neighbouring temperatures, and takes the negative phase from the chains at temperature 1; `\"langevin\"` starts chains from N(0, I) in standardized units at every update and makes `k` Langevin steps down the free energy, Metropolis-Hastings corrected (MALA); `\"gibbs_langevin\"` starts there too and makes `k` steps of `langevin_steps` Langevin steps on x at fixed z followed by z ~ p(z|x), each corrected as one joint move (both from Liao et al. 2022; `accept_rate` in runs.parquet says how many proposals were accepted)";
     chains / Chains: usize = 0, Rule::AtLeast(0),
         "persistent chains per temperature of `sampler = \"tempered\"` (0 = `batch_size`); other samplers ignore it";
     replicas / Replicas: usize = 8, Rule::AtLeast(1),
         "temperatures of `sampler = \"tempered\"`, inverse temperatures evenly spaced in log from 1 down to `beta_min` (1 = plain persistent chains); other samplers ignore it";
     beta_min / BetaMin: f64 = 0.05, Rule::Number(|v| v > 0.0 && v <= 1.0, "in (0, 1]"),
         "lowest inverse temperature of `sampler = \"tempered\"`: its replica's sigma is sigma / sqrt(beta_min) and its hidden biases beta_min c; other samplers ignore it";
+    burn_in / BurnIn: usize = 0, Rule::AtLeast(0),
+        "chain samplers (`cd`, `pcd`, `noise`, `langevin`, `gibbs_langevin`): 0 = the negative phase is dF/dtheta at the chains' states after the last of their `k` steps; b in 1..=k = its mean over the states after steps b, b+1, ..., k (1 averages all k, as Liao et al.'s `CD_burnin = 0`; k is the same as 0); must be at most `k`; other samplers ignore it";
+    langevin_steps / LangevinSteps: usize = 10, Rule::AtLeast(1),
+        "Langevin steps on x at fixed z in each of the `k` steps of `sampler = \"gibbs_langevin\"`; other samplers ignore it (`langevin` makes `k` Langevin steps)";
+    langevin_step_size / LangevinStepSize: f64 = 0.3, Rule::Number(positive, "> 0"),
+        "peak Langevin step size of `langevin` and `gibbs_langevin`, in units of the model's mean variance (sigma_1^2 + sigma_2^2) / 2 at that update (so a step moves about sqrt(2 x this) sigmas); other samplers ignore it";
+    langevin_anneal / LangevinAnneal: bool = true, Rule::Flag,
+        "anneal the Langevin step size by a cosine over the steps it is used for (the `k` steps of `langevin`, the `langevin_steps` inner steps of `gibbs_langevin`), from `langevin_step_size` towards 0; false keeps it constant";
+    unadjusted_steps / UnadjustedSteps: usize = 0, Rule::AtLeast(0),
+        "the first this many of the `k` steps of `langevin` and `gibbs_langevin` are taken without the Metropolis-Hastings correction (0 = every step corrected; `k` or more = none: plain unadjusted Langevin, biased); other samplers ignore it";
 }
+
+/// Train keys added after run ids took their present encoding: a run whose value of one of them
+/// is its default leaves the key out of its id, so the runs of results folders written before
+/// the key existed (which ran as its default does) keep their ids.
+pub const KEYS_OMITTED_AT_DEFAULT: [&str; 5] = [
+    "burn_in",
+    "langevin_steps",
+    "langevin_step_size",
+    "langevin_anneal",
+    "unadjusted_steps",
+];
 
 impl TrainConfig {
     /// Sets one key from a raw value, checking it against the key's rule.
@@ -505,7 +526,7 @@ mod tests {
         );
         assert_eq!(
             invalid("sampler", Raw::Text("gibbs".into())),
-            "sampler must be one of \"cd\", \"pcd\", \"noise\", \"exact\", \"grid\", \"tempered\""
+            "sampler must be one of \"cd\", \"pcd\", \"noise\", \"exact\", \"grid\", \"tempered\", \"langevin\", \"gibbs_langevin\""
         );
         assert_eq!(
             Setting::parse("hiden", &Raw::Int(3)),

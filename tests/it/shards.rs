@@ -15,8 +15,14 @@ fn experiment(output: &str) -> String {
     )
 }
 
-/// A single-process sweep of the same experiment, the reference every merge must equal.
-fn reference(dir: &Path) -> PathBuf {
+/// [`experiment`] with the Gibbs sampler from noise and the two Metropolis-Hastings samplers,
+/// whose accept tests draw from the run's stream too.
+fn experiment_with_samplers(output: &str) -> String {
+    experiment(output) + "sampler = [\"noise\", \"langevin\", \"gibbs_langevin\"]\n"
+}
+
+/// A single-process sweep of `experiment`, the reference every merge must equal.
+fn reference(dir: &Path, experiment: fn(&str) -> String) -> PathBuf {
     std::fs::write(dir.join("local.toml"), experiment("local")).unwrap();
     let out = run(dir, &["local.toml", "--quiet"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -26,8 +32,8 @@ fn reference(dir: &Path) -> PathBuf {
 #[test]
 fn shards_side_by_side_then_merge_equal_a_single_process_sweep() {
     let dir = tempdir();
-    let local = reference(dir.path());
-    std::fs::write(dir.path().join("e.toml"), experiment("out")).unwrap();
+    let local = reference(dir.path(), experiment_with_samplers);
+    std::fs::write(dir.path().join("e.toml"), experiment_with_samplers("out")).unwrap();
     // Three shards at once in one folder, with different thread counts; the third through the
     // Kubernetes variable, the first two through Slurm's.
     let mut children = Vec::new();
@@ -65,6 +71,18 @@ fn shards_side_by_side_then_merge_equal_a_single_process_sweep() {
     let out = run(dir.path(), &["merge", "out"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_same_tables(&dir.path().join("out"), &local);
+    // The Metropolis-Hastings samplers report how many proposals they accepted; the Gibbs one
+    // has no such number.
+    let runs = read(&local.join("runs.parquet"));
+    for (sampler, rate) in strings(&runs, "sampler")
+        .iter()
+        .zip(floats(&runs, "accept_rate"))
+    {
+        match sampler.as_str() {
+            "noise" => assert!(rate.is_nan(), "noise has an accept rate {rate}"),
+            _ => assert!(rate > 0.0 && rate <= 1.0, "{sampler} accepted {rate}"),
+        }
+    }
 }
 
 /// Points of a smooth closed curve, `rows` of them, as CSV with a header.

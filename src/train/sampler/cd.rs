@@ -1,6 +1,6 @@
 //! `sampler = "cd"`: chains started at the minibatch, the lab's CD-k.
 
-use super::{BatchChains, NegativePhase, Step};
+use super::{BatchChains, Broken, NegativePhase, Step, check_burn_in};
 use crate::model::Gradient;
 use crate::train::params::TrainConfig;
 use faer::MatRef;
@@ -22,22 +22,19 @@ impl NegativePhase for Cd {
 
     fn negative(&mut self, step: Step<'_>, grad: &mut Gradient) {
         let rows = step.batch.nrows();
-        let mut k = step.cfg.k;
         self.chains
             .states
             .as_mut()
             .subrows_mut(0, rows)
             .copy_from(step.batch);
-        // The chains start at the batch, whose p(z|x) the positive phase just computed.
-        if k > 0 {
-            step.model.gibbs_step_from_probs(
-                self.chains.states.as_mut().subrows_mut(0, rows),
-                step.ws,
-                step.rng,
-            );
-            k -= 1;
-        }
-        self.chains.run(step, rows, k, grad);
+        // The chains start at the batch, whose p(z|x) the positive phase just computed: the
+        // first of the k >= 1 steps starts from it.
+        step.model.gibbs_step_from_probs(
+            self.chains.states.as_mut().subrows_mut(0, rows),
+            step.ws,
+            step.rng,
+        );
+        self.chains.run(step, rows, 1, grad);
     }
 
     fn saved(&self) -> Self::Saved {
@@ -54,5 +51,9 @@ impl NegativePhase for Cd {
 
     fn bytes(_t: &TrainConfig) -> f64 {
         0.0
+    }
+
+    fn check(t: &TrainConfig) -> Result<(), Broken> {
+        check_burn_in(t)
     }
 }

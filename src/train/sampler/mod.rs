@@ -50,6 +50,12 @@ pub trait NegativePhase: Sized {
     fn check(_t: &TrainConfig) -> Result<(), Broken> {
         Ok(())
     }
+
+    /// The fraction of Metropolis-Hastings proposals accepted so far, for samplers that make
+    /// them (`None` before the first).
+    fn accept_rate(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A rule a run's keys break for its sampler: the key and the rule, for the error message.
@@ -66,6 +72,8 @@ pub struct WrongState {
     pub saved: &'static str,
     pub run: &'static str,
 }
+
+mod metropolis;
 
 macro_rules! samplers {
     ($($(#[$doc:meta])* $variant:ident = $text:literal => $module:ident :: $ty:ident,)+) => {
@@ -129,6 +137,10 @@ macro_rules! samplers {
             pub fn chains(&self) -> Option<MatRef<'_, f64>> {
                 match self { $(Active::$variant(s) => s.chains(),)+ }
             }
+
+            pub fn accept_rate(&self) -> Option<f64> {
+                match self { $(Active::$variant(s) => s.accept_rate(),)+ }
+            }
         }
 
         impl Sampler {
@@ -165,14 +177,22 @@ samplers! {
     /// Parallel tempering: `chains` persistent chains at each of `replicas` inverse
     /// temperatures from 1 down to `beta_min`, with swaps between neighbours.
     Tempered = "tempered" => tempered::Tempered,
+    /// Langevin steps on the free energy with a Metropolis-Hastings correction (MALA), from
+    /// N(0, I) in standardized units (Liao et al. 2022).
+    Langevin = "langevin" => langevin::Langevin,
+    /// Langevin steps on x at fixed z, then z ~ p(z|x), corrected as one joint move, from
+    /// N(0, I) in standardized units (Liao et al. 2022).
+    GibbsLangevin = "gibbs_langevin" => gibbs_langevin::GibbsLangevin,
 }
 
 /// Chains of one minibatch's size, which CD, PCD and noise start differently and then run
-/// alike: `k` Gibbs steps, and the mean gradient of F over them.
+/// alike: Gibbs steps up to the `k`-th, and the mean gradient of F over the states `burn_in`
+/// asks for.
 #[derive(Debug, Clone)]
 pub struct BatchChains {
     /// `batch_size x 2`; rows past a short last batch are left from earlier steps.
     pub states: faer::Mat<f64>,
+    averaging: Averaging,
 }
 
 impl BatchChains {
@@ -181,24 +201,133 @@ impl BatchChains {
         if let Some(rows) = saved {
             super::set_rows(&mut states, &rows);
         }
-        BatchChains { states }
+        BatchChains {
+            states,
+            averaging: Averaging::new(cfg),
+        }
     }
 
     pub fn rows(&self) -> Vec<[f64; 2]> {
         super::rows(self.states.as_ref())
     }
 
-    /// `k` Gibbs steps of the first `rows` chains, then the mean gradient of F over them.
-    pub fn run(&mut self, step: Step<'_>, rows: usize, k: usize, grad: &mut Gradient) {
+    /// The Gibbs steps after the first `done` of the `k` of the first `rows` chains, and the mean
+    /// gradient of F over the states [`Averaging`] keeps.
+    pub fn run(&mut self, step: Step<'_>, rows: usize, done: usize, grad: &mut Gradient) {
         let mut chains = self.states.as_mut().subrows_mut(0, rows);
-        step.model
-            .gibbs_steps(chains.as_mut(), k, step.ws, step.rng);
-        step.model
-            .mean_free_energy_grad(chains.as_ref(), step.ws, grad);
+        let (model, k, first) = (step.model, step.cfg.k, self.averaging.first);
+        // Straight to the first averaged state: with `burn_in = 0` the last, as plain CD-k.
+        model.gibbs_steps(chains.as_mut(), first - done.min(first), step.ws, step.rng);
+        self.averaging
+            .add(model, chains.as_ref(), first.max(done), step.ws, grad);
+        for after in first.max(done) + 1..=k {
+            model.gibbs_steps(chains.as_mut(), 1, step.ws, step.rng);
+            self.averaging
+                .add(model, chains.as_ref(), after, step.ws, grad);
+        }
+        self.averaging.finish(grad);
     }
 
     /// The cost of `k` Gibbs steps per update plus the two free-energy passes, per point.
     pub fn cost(t: &TrainConfig, n_train: u128) -> u128 {
         (t.hidden as u128 + 2) * (t.k as u128 + 2) * t.epochs as u128 * n_train
+    }
+}
+
+/// The chain states a negative phase averages dF/dtheta over: those after steps `first..=k`
+/// (`burn_in` = b >= 1 gives `first` = b; 0 gives `first` = k, the last state alone).
+#[derive(Debug, Clone)]
+pub struct Averaging {
+    /// The step after which the first averaged state is reached, in 1..=k.
+    pub first: usize,
+    k: usize,
+    /// States added so far this step.
+    added: usize,
+    /// One state's gradient, before it is added to the sum.
+    scratch: Gradient,
+}
+
+impl Averaging {
+    pub fn new(cfg: &TrainConfig) -> Self {
+        let k = cfg.k;
+        Averaging {
+            first: if cfg.burn_in == 0 {
+                k
+            } else {
+                cfg.burn_in.min(k)
+            },
+            k,
+            added: 0,
+            scratch: Gradient::zeros(if cfg.burn_in == 0 { 0 } else { cfg.hidden }),
+        }
+    }
+
+    /// Whether the state after step `after` is averaged.
+    pub fn keeps(&self, after: usize) -> bool {
+        (self.first..=self.k).contains(&after)
+    }
+
+    /// Adds the mean gradient of F over `chains`, the states after step `after`, if that state is
+    /// averaged. The first state is written straight into `grad`, so that averaging one state
+    /// (`burn_in = 0`) is that state's gradient, bit for bit.
+    pub fn add(
+        &mut self,
+        model: &Grbm,
+        chains: MatRef<'_, f64>,
+        after: usize,
+        ws: &mut Workspace,
+        grad: &mut Gradient,
+    ) {
+        if !self.keeps(after) {
+            return;
+        }
+        if self.added == 0 {
+            model.mean_free_energy_grad(chains, ws, grad);
+        } else {
+            model.mean_free_energy_grad(chains, ws, &mut self.scratch);
+            grad.add_scaled(&self.scratch, 1.0);
+        }
+        self.added += 1;
+    }
+
+    /// Turns the sum in `grad` into the mean, and starts the next step's sum.
+    pub fn finish(&mut self, grad: &mut Gradient) {
+        if self.added > 1 {
+            grad.scale(1.0 / self.added as f64);
+        }
+        self.added = 0;
+    }
+}
+
+/// The rule of `burn_in` for the samplers that average over their chains' steps.
+pub fn check_burn_in(t: &TrainConfig) -> Result<(), Broken> {
+    if t.burn_in > t.k {
+        return Err(Broken {
+            key: "burn_in",
+            rule: format!(
+                "burn_in averages the chain states from step burn_in to step k: it must be at \
+                 most k = {}",
+                t.k
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Metropolis-Hastings proposals made and accepted over a run, saved with its state.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+pub struct AcceptCount {
+    pub proposed: u64,
+    pub accepted: u64,
+}
+
+impl AcceptCount {
+    pub fn add(&mut self, proposed: usize, accepted: usize) {
+        self.proposed += proposed as u64;
+        self.accepted += accepted as u64;
+    }
+
+    pub fn rate(&self) -> Option<f64> {
+        (self.proposed > 0).then(|| self.accepted as f64 / self.proposed as f64)
     }
 }

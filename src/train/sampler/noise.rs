@@ -1,16 +1,39 @@
 //! `sampler = "noise"`: chains started at fresh N(0, I) draws in standardized units at every step (Liao et al. 2022).
 
-use super::{BatchChains, NegativePhase, Step};
+use super::{BatchChains, Broken, NegativePhase, Step, check_burn_in};
 use crate::data::moments;
 use crate::model::Gradient;
+use crate::rng::GibbsRng;
 use crate::train::params::TrainConfig;
 use faer::MatRef;
 
 pub struct Noise {
     chains: BatchChains,
-    /// The training points' mean and spread: the chains start at `center + spread * N(0, I)`.
+    start: NoiseStart,
+}
+
+/// Where chains from noise start: `center + spread * N(0, I)`, with the training points' mean
+/// and spread, which is N(0, I) in standardized units.
+#[derive(Debug, Clone, Copy)]
+pub struct NoiseStart {
     center: [f64; 2],
     spread: [f64; 2],
+}
+
+impl NoiseStart {
+    /// Of the training points (in training units).
+    pub fn of(points: &[[f64; 2]]) -> Self {
+        let (center, spread) = moments(points);
+        NoiseStart { center, spread }
+    }
+
+    /// `rows` start points: all the first axis's normals are drawn, then all the second's.
+    pub fn draw(&self, rows: usize, rng: &mut GibbsRng) -> Vec<[f64; 2]> {
+        let noise = rng.normals(2 * rows);
+        (0..rows)
+            .map(|r| [0, 1].map(|i| self.center[i] + self.spread[i] * noise[i * rows + r]))
+            .collect()
+    }
 }
 
 impl NegativePhase for Noise {
@@ -18,25 +41,19 @@ impl NegativePhase for Noise {
     type Saved = Vec<[f64; 2]>;
 
     fn start(cfg: &TrainConfig, points: &[[f64; 2]], saved: Option<Self::Saved>) -> Self {
-        let (center, spread) = moments(points);
         Noise {
             chains: BatchChains::new(cfg, saved),
-            center,
-            spread,
+            start: NoiseStart::of(points),
         }
     }
 
     fn negative(&mut self, step: Step<'_>, grad: &mut Gradient) {
         let rows = step.batch.nrows();
-        let noise = step.rng.normals(2 * rows);
-        for i in 0..2 {
-            for r in 0..rows {
-                let z = noise[i * rows + r];
-                self.chains.states[(r, i)] = self.center[i] + self.spread[i] * z;
-            }
+        for (r, x) in self.start.draw(rows, step.rng).into_iter().enumerate() {
+            self.chains.states[(r, 0)] = x[0];
+            self.chains.states[(r, 1)] = x[1];
         }
-        let k = step.cfg.k;
-        self.chains.run(step, rows, k, grad);
+        self.chains.run(step, rows, 0, grad);
     }
 
     fn saved(&self) -> Self::Saved {
@@ -53,5 +70,9 @@ impl NegativePhase for Noise {
 
     fn bytes(_t: &TrainConfig) -> f64 {
         0.0
+    }
+
+    fn check(t: &TrainConfig) -> Result<(), Broken> {
+        check_burn_in(t)
     }
 }

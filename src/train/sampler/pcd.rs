@@ -1,6 +1,6 @@
 //! `sampler = "pcd"`: persistent chains carried across minibatches, started at the first one.
 
-use super::{BatchChains, NegativePhase, Step};
+use super::{BatchChains, Broken, NegativePhase, Step, check_burn_in};
 use crate::model::Gradient;
 use crate::train::params::TrainConfig;
 use faer::MatRef;
@@ -39,8 +39,7 @@ impl NegativePhase for Pcd {
                 .copy_from(step.batch);
             self.started = rows == step.cfg.batch_size;
         }
-        let k = step.cfg.k;
-        self.chains.run(step, rows, k, grad);
+        self.chains.run(step, rows, 0, grad);
     }
 
     fn saved(&self) -> PcdState {
@@ -60,5 +59,9 @@ impl NegativePhase for Pcd {
 
     fn bytes(_t: &TrainConfig) -> f64 {
         0.0
+    }
+
+    fn check(t: &TrainConfig) -> Result<(), Broken> {
+        check_burn_in(t)
     }
 }
