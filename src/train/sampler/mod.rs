@@ -331,3 +331,66 @@ impl AcceptCount {
         (self.proposed > 0).then(|| self.accepted as f64 / self.proposed as f64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Purpose, stream};
+    use faer::Mat;
+
+    /// `burn_in = b` averages dF/dtheta over the chains' states after steps b..=k: the same
+    /// chains stepped by hand give the mean of their k - b + 1 gradients. `burn_in = k` is
+    /// `burn_in = 0` (the last state), bit for bit, and averaging does change the gradient.
+    #[test]
+    fn burn_in_averages_the_gradient_over_the_last_steps() {
+        let points: Vec<[f64; 2]> = (0..50)
+            .map(|i| [(i as f64 * 0.37).sin() * 2.0, (i as f64 * 0.91).cos()])
+            .collect();
+        let batch = Mat::from_fn(50, 2, |r, i| points[r][i]);
+        let cfg = |burn_in| TrainConfig {
+            sampler: Sampler::Noise,
+            hidden: 3,
+            k: 4,
+            batch_size: 50,
+            burn_in,
+            ..TrainConfig::default()
+        };
+        let model = crate::train::initial_model(&cfg(0), &points);
+        let rng = || GibbsRng::new(stream(1, Purpose::Gibbs));
+        let negative = |burn_in| {
+            let cfg = cfg(burn_in);
+            let mut sampler = Active::fresh(&cfg, &points);
+            let (mut ws, mut rng) = (Workspace::new(50, 3), rng());
+            let mut grad = Gradient::zeros(3);
+            let step = Step {
+                cfg: &cfg,
+                model: &model,
+                batch: batch.as_ref(),
+                ws: &mut ws,
+                rng: &mut rng,
+            };
+            sampler.negative(step, &mut grad);
+            grad
+        };
+        assert_eq!(negative(4), negative(0));
+
+        let (mut ws, mut rng) = (Workspace::new(50, 3), rng());
+        let starts = noise::NoiseStart::of(&points).draw(50, &mut rng);
+        let mut x = Mat::from_fn(50, 2, |r, i| starts[r][i]);
+        let (mut mean, mut one) = (Gradient::zeros(3), Gradient::zeros(3));
+        for after in 1..=4 {
+            model.gibbs_steps(x.as_mut(), 1, &mut ws, &mut rng);
+            if after >= 2 {
+                model.mean_free_energy_grad(x.as_ref(), &mut ws, &mut one);
+                mean.add_scaled(&one, 1.0 / 3.0);
+            }
+        }
+        let averaged = negative(2);
+        let mut difference = averaged.clone();
+        difference.add_scaled(&mean, -1.0);
+        assert!(difference.norm() < 1e-12 * mean.norm(), "{averaged:?} vs {mean:?}");
+        let mut change = averaged;
+        change.add_scaled(&negative(0), -1.0);
+        assert!(change.norm() > 1e-3 * mean.norm(), "averaging changed nothing");
+    }
+}
