@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 pub struct RunCost {
     /// Every epoch of training.
     pub train_seconds: f64,
-    /// The learning-curve points, the final measurement and the samples.
+    /// The learning-curve points, the final measurement, the samples and AIS.
     pub eval_seconds: f64,
     /// One epoch of training.
     pub epoch_seconds: f64,
@@ -241,9 +241,23 @@ impl Calibration {
         } else {
             0.0
         };
+        // Forward and reverse AIS at each budget: about one Gibbs sweep of every chain per step
+        // each, and above the enumerable sizes one grid sum (as a measurement's) that draws
+        // reverse AIS's start.
+        let ais: f64 = (eval.ais_steps.iter())
+            .map(|&steps| {
+                let sweeps = (2 * eval.ais_chains.max(1) * steps) as f64;
+                let start = if t.hidden > MAX_ENUMERATION_HIDDEN {
+                    measurement(grids.trained)
+                } else {
+                    0.0
+                };
+                sweeps * work.chain_step * rates.chain_step + start
+            })
+            .sum();
         Some(RunCost {
             train_seconds: epoch_seconds * t.epochs as f64,
-            eval_seconds: measuring + sampling,
+            eval_seconds: measuring + sampling + ais,
             epoch_seconds,
             peak_bytes: peak_bytes(t, eval, grids.largest(eval)),
         })

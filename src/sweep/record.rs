@@ -2,6 +2,7 @@
 
 use super::journal::EntryAt;
 use super::store::StoreError;
+use crate::estimate::ais::AisMeasurement;
 use crate::experiment::grid::RunSpec;
 use crate::model::Grbm;
 use crate::train::{CurvePoint, Outcome, TrainedRun};
@@ -37,6 +38,8 @@ pub struct RunDetails {
     pub model: Grbm,
     pub curve: Vec<CurvePoint>,
     pub samples: Vec<[f64; 2]>,
+    /// AIS at every budget of `[eval] ais_steps` (empty with AIS off).
+    pub ais: Vec<AisMeasurement>,
 }
 
 /// What a run produced but its model, curve and samples ([`RunDetails`]): what a record keeps in
@@ -50,6 +53,11 @@ pub struct RunResult {
     pub epochs_done: usize,
     pub train_seconds: f64,
     pub eval_seconds: f64,
+    /// AIS at the last budget of `[eval] ais_steps`, the one `runs.parquet` shows (`None` with
+    /// AIS off, and for a run not finished).
+    pub ais: Option<AisMeasurement>,
+    /// Seconds of AIS at all budgets.
+    pub ais_seconds: Option<f64>,
 }
 
 impl RunResult {
@@ -60,8 +68,15 @@ impl RunResult {
             epochs_done: run.epochs_done,
             train_seconds: run.train_seconds,
             eval_seconds: run.eval_seconds,
+            ais: run.ais.last().copied(),
+            ais_seconds: ais_seconds(&run.ais),
         }
     }
+}
+
+/// The time of AIS at all budgets, `None` without AIS.
+fn ais_seconds(ais: &[AisMeasurement]) -> Option<f64> {
+    (!ais.is_empty()).then(|| ais.iter().map(|a| a.seconds).sum())
 }
 
 /// One finished run: what it was asked to do and what it produced (`result` is `None` when it
@@ -112,6 +127,7 @@ impl RunRecord {
                 model: run.model,
                 curve: run.curve,
                 samples: run.samples,
+                ais: run.ais,
             })),
             stored_at: None,
         }
@@ -186,6 +202,9 @@ struct StoredRun {
     epochs_done: usize,
     train_seconds: f64,
     eval_seconds: f64,
+    /// Absent from the records of versions before AIS: they read as none.
+    #[serde(default)]
+    ais: Vec<AisMeasurement>,
 }
 
 /// One run's record on disk ([`super::journal`]). MessagePack keeps every f64's bits (NaN and
@@ -215,6 +234,7 @@ impl StoredRecord {
                 epochs_done: result.epochs_done,
                 train_seconds: result.train_seconds,
                 eval_seconds: result.eval_seconds,
+                ais: details.ais,
             });
         StoredRecord {
             run_id: record.spec.run_id.clone(),
@@ -225,7 +245,8 @@ impl StoredRecord {
     }
 
     /// Empties the model, curve and samples, which [`RunRecord::details`] reads again when
-    /// needed: an empty model (no hidden unit) holds no memory of its own.
+    /// needed: an empty model (no hidden unit) holds no memory of its own. The AIS estimates stay
+    /// (about 70 bytes a budget): [`StoredRecord::into_record`] takes the run's result from them.
     pub fn drop_details(&mut self) {
         if let Some(run) = &mut self.run {
             run.model = Grbm::new(run.model.b, [1.0; 2], faer::Mat::zeros(2, 0), Vec::new());
@@ -240,6 +261,7 @@ impl StoredRecord {
             model: run.model,
             curve: run.curve,
             samples: run.samples,
+            ais: run.ais,
         })
     }
 
@@ -252,6 +274,8 @@ impl StoredRecord {
             epochs_done: stored.epochs_done,
             train_seconds: stored.train_seconds,
             eval_seconds: stored.eval_seconds,
+            ais: stored.ais.last().copied(),
+            ais_seconds: ais_seconds(&stored.ais),
         });
         RunRecord {
             spec: spec.into(),
@@ -298,6 +322,7 @@ pub(crate) fn measured(spec: RunSpec, lls: Option<(f64, f64)>) -> RunRecord {
         evaluation: Some(evaluation),
         curve: Vec::new(),
         samples: Vec::new(),
+        ais: Vec::new(),
         outcome: Outcome::Ok,
         epochs_done: 1,
         train_seconds: 0.0,
