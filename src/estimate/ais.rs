@@ -556,6 +556,77 @@ mod tests {
         }
     }
 
+    /// Reverse AIS started from draws of the log Z grid agrees with reverse AIS started from
+    /// exact samples (by enumeration) within their standard errors on a model with several
+    /// modes, and both with the exact log Z: the grid's draws are as good a start.
+    #[test]
+    fn reverse_ais_from_grid_draws_agrees_with_reverse_ais_from_exact_samples() {
+        let m = model(75, 8, 1.2, [0.5, 0.5]);
+        let exact = m.log_z_exact().expect("8 hidden units enumerate");
+        let (chains, steps) = (500, 1000);
+        let enumerated = reverse_ais_log_z(&m, chains, steps, &mut rng(11)).expect("n = 8");
+        let mut draws = rng(12);
+        let x = crate::estimate::grid_samples(&m, None, chains, &mut draws);
+        let gridded = reverse_ais_from(&m, x, steps, &mut draws);
+        let (a, b) = (enumerated.log_z, gridded.log_z);
+        let joint = enumerated.std_error.hypot(gridded.std_error);
+        println!(
+            "enumerated {:+.4} (se {:.4}), grid {:+.4} (se {:.4})",
+            a - exact,
+            enumerated.std_error,
+            b - exact,
+            gridded.std_error
+        );
+        assert!((a - b).abs() < 3.0 * joint, "{a} vs {b}, joint se {joint}");
+        assert!(
+            (b - exact).abs() < 3.0 * gridded.std_error,
+            "grid start {b} vs {exact}"
+        );
+    }
+
+    /// Above 20 hidden units [`measure`] starts reverse AIS from grid draws: on a 24-unit model
+    /// both estimates lie within 3 of their standard errors of the grid's log Z, whose own error
+    /// is far smaller.
+    #[test]
+    fn measure_reaches_the_grid_log_z_above_the_enumerable_sizes() {
+        let m = model(33, 24, 0.6, [0.7, 0.9]);
+        let grid = log_z_grid(&m, None);
+        let measured = measure(&m, grid.points, 200, &[10, 1000], 5);
+        assert_eq!(
+            measured
+                .iter()
+                .map(|a| (a.chains, a.steps))
+                .collect::<Vec<_>>(),
+            [(200, 10), (200, 1000)]
+        );
+        let last = measured[1];
+        println!(
+            "n = 24: forward {:+.4} (se {:.4}), reverse {:+.4} (se {:.4})",
+            last.forward.log_z - grid.log_z,
+            last.forward.std_error,
+            last.reverse.log_z - grid.log_z,
+            last.reverse.std_error
+        );
+        for e in [last.forward, last.reverse] {
+            assert!(
+                (e.log_z - grid.log_z).abs() < 3.0 * e.std_error,
+                "{} vs grid {}, se {}",
+                e.log_z,
+                grid.log_z,
+                e.std_error
+            );
+        }
+        let numbers = |all: Vec<AisMeasurement>| -> Vec<AisMeasurement> {
+            all.into_iter()
+                .map(|a| AisMeasurement { seconds: 0.0, ..a })
+                .collect()
+        };
+        assert_eq!(
+            numbers(measure(&m, grid.points, 200, &[10, 1000], 5)),
+            numbers(measured)
+        );
+    }
+
     /// Reverse AIS needs exact samples, which come from enumerating the hidden states: above
     /// 20 units there are none, and the estimate says so instead of starting from something else.
     #[test]

@@ -339,6 +339,88 @@ mod tests {
         measured(spec_named(run_id), lls)
     }
 
+    /// A record of a version before AIS (its run without the `ais` field) reads as a run
+    /// without AIS; a record with AIS keeps every budget, and its result the last one's numbers
+    /// and all budgets' seconds.
+    #[test]
+    fn records_without_ais_read_as_none_and_records_with_it_keep_every_budget() {
+        #[derive(Serialize)]
+        struct OldRun {
+            model: Grbm,
+            evaluation: Option<crate::estimate::Evaluation>,
+            curve: Vec<CurvePoint>,
+            samples: Vec<[f64; 2]>,
+            outcome: Outcome,
+            epochs_done: usize,
+            train_seconds: f64,
+            eval_seconds: f64,
+        }
+        #[derive(Serialize)]
+        struct OldRecord {
+            run_id: String,
+            status: Status,
+            error: Option<String>,
+            run: Option<OldRun>,
+        }
+        let at = EntryAt {
+            log: Arc::from(std::path::Path::new("records/x.log")),
+            offset: 0,
+        };
+        let mut record = record("a", Some((-1.0, -2.0)));
+        let details = record.in_memory.take().map(|d| *d).unwrap();
+        let old = OldRecord {
+            run_id: "a".into(),
+            status: Status::Ok,
+            error: None,
+            run: Some(OldRun {
+                model: details.model.clone(),
+                evaluation: record.result.unwrap().evaluation,
+                curve: Vec::new(),
+                samples: Vec::new(),
+                outcome: Outcome::Ok,
+                epochs_done: 1,
+                train_seconds: 0.5,
+                eval_seconds: 0.25,
+            }),
+        };
+        let bytes = rmp_serde::to_vec(&old).unwrap();
+        let read: StoredRecord = rmp_serde::from_slice(&bytes).unwrap();
+        let back = read
+            .into_record(spec_named("a"), at.clone())
+            .result
+            .unwrap();
+        assert_eq!((back.ais, back.ais_seconds), (None, None));
+        assert_eq!(back.eval_seconds, 0.25);
+
+        let budget = |steps: usize, log_z: f64, seconds: f64| AisMeasurement {
+            chains: 10,
+            steps,
+            forward: crate::estimate::ais::AisSummary {
+                log_z,
+                std_error: 0.1,
+                effective_sample_size: 9.0,
+            },
+            reverse: crate::estimate::ais::AisSummary {
+                log_z: log_z + 0.5,
+                std_error: 0.2,
+                effective_sample_size: 8.0,
+            },
+            seconds,
+        };
+        let ais = vec![budget(10, 1.0, 0.5), budget(100, 2.0, 0.25)];
+        let with_ais = RunDetails {
+            ais: ais.clone(),
+            ..details
+        };
+        let bytes = rmp_serde::to_vec(&StoredRecord::from_record(&record, Some(with_ais))).unwrap();
+        let read: StoredRecord = rmp_serde::from_slice(&bytes).unwrap();
+        let mut dropped: StoredRecord = rmp_serde::from_slice(&bytes).unwrap();
+        dropped.drop_details();
+        let result = dropped.into_record(spec_named("a"), at).result.unwrap();
+        assert_eq!((result.ais, result.ais_seconds), (Some(ais[1]), Some(0.75)));
+        assert_eq!(read.into_details().unwrap().ais, ais);
+    }
+
     /// Highest valid_ll first whatever the test_ll, equal valid_ll by run id, unevaluated runs last.
     #[test]
     fn ranking_is_by_valid_ll_then_run_id() {
