@@ -82,7 +82,8 @@ fn ais_columns_are_plausible_identical_across_threads_and_verified() {
     );
 }
 
-/// AIS off (the default) writes no `ais.parquet`, and its `runs.parquet` columns are null.
+/// AIS off (the default) writes no `ais.parquet` and no AIS picture, and its `runs.parquet`
+/// columns are null.
 #[test]
 fn ais_off_writes_null_columns_and_no_ais_table() {
     let dir = tempdir();
