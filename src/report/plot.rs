@@ -2192,8 +2192,7 @@ fn draw_ais(
     Ok(())
 }
 
-/// Two charts side by side, forward AIS and reverse AIS: each hidden size's error of log Z
-/// against chains x steps (log axis), with its bars, and a line at 0 (the grid's log Z).
+/// Two charts side by side, forward AIS and reverse AIS ([`ais_chart`]), on one scale.
 fn ais_figure<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     lines: &[AisLine],
@@ -2222,78 +2221,93 @@ fn ais_figure<DB: DrawingBackend>(
     let pad = 0.08 * (high - low).max(0.01);
     let y = (low - pad)..(high + pad);
     let x = (min_budget / 2.0)..(max_budget * 2.0);
-    let decades = (x.end / x.start).log10().floor() as usize;
     let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
-    for (area, name, reverse) in [
-        (&left, "forward AIS (low on average)", false),
-        (&right, "reverse AIS (high on average)", true),
-    ] {
-        let mut chart = ChartBuilder::on(area)
-            .caption(name, ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x.clone().log_scale(), y.clone())?;
-        let ticks = move |v: &f64| log_tick(*v, decades < 2);
+    ais_chart(
+        &left,
+        "forward AIS (low on average)",
+        lines,
+        |l| &l.forward,
+        &x,
+        &y,
+    )?;
+    ais_chart(
+        &right,
+        "reverse AIS (high on average)",
+        lines,
+        |l| &l.reverse,
+        &x,
+        &y,
+    )
+}
+
+/// One chart of the AIS picture: each line's points that `points` picks (error of log Z against
+/// chains x steps, log axis), with their bars, and a black line at 0 (the grid's log Z).
+fn ais_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    name: &str,
+    lines: &[AisLine],
+    points: fn(&AisLine) -> &[ErrorPoint],
+    x: &Range<f64>,
+    y: &Range<f64>,
+) -> DrawResult<DB> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(name, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x.clone().log_scale(), y.clone())?;
+    let decades = (x.end / x.start).log10().floor() as usize;
+    let ticks = move |v: &f64| log_tick(*v, decades < 2);
+    // The tick at 0 comes out of plotters' steps a rounding error away from it.
+    let span = y.end - y.start;
+    let zero_tick = move |v: &f64| match v.abs() < 1e-9 * span {
+        true => "0".to_string(),
+        false => short_number(*v),
+    };
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_labels(10 * (decades + 2))
+        .x_label_formatter(&ticks)
+        .x_desc("chains x steps (log scale)")
+        .y_label_formatter(&zero_tick)
+        .y_desc("log Z error (nats)")
+        .draw()?;
+    chart.draw_series(LineSeries::new(
+        [(x.start, 0.0), (x.end, 0.0)],
+        BLACK.stroke_width(1),
+    ))?;
+    for (i, line) in lines.iter().enumerate() {
+        let colour = Palette99::pick(i).to_rgba();
+        // The lines are spread a little sideways so that bars at one budget do not cover each
+        // other: at most a factor 1.25 either way.
+        let dodge = 1.25f64.powf((i as f64 + 0.5) / lines.len() as f64 * 2.0 - 1.0);
+        let at = |p: &ErrorPoint| p.budget * dodge;
+        // A bar from low to high, with its mean as a dot.
+        chart.draw_series(points(line).iter().map(|p| {
+            PathElement::new(
+                vec![(at(p), p.low), (at(p), p.high)],
+                colour.stroke_width(2),
+            )
+        }))?;
+        chart.draw_series(
+            (points(line).iter()).map(|p| Circle::new((at(p), p.mean), 4, colour.filled())),
+        )?;
         chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_labels(10 * (decades + 2))
-            .x_label_formatter(&ticks)
-            .x_desc("chains x steps (log scale)")
-            .y_label_formatter(&|v: &f64| match *v == 0.0 {
-                true => "0".to_string(),
-                false => short_number(*v),
-            })
-            .y_desc("log Z error (nats)")
-            .draw()?;
-        chart.draw_series(LineSeries::new(
-            [(x.start, 0.0), (x.end, 0.0)],
-            BLACK.stroke_width(1),
-        ))?;
-        for (i, line) in lines.iter().enumerate() {
-            let colour = Palette99::pick(i).to_rgba();
-            // The lines are spread a little sideways so that bars at one budget do not cover
-            // each other: at most a factor 1.25 either way.
-            let dodge = 1.25f64.powf((i as f64 + 0.5) / lines.len() as f64 * 2.0 - 1.0);
-            let points: Vec<ErrorPoint> = (if reverse {
-                &line.reverse
-            } else {
-                &line.forward
-            })
-            .iter()
-            .map(|p| ErrorPoint {
-                budget: p.budget * dodge,
-                ..*p
-            })
-            .collect();
-            // A bar from low to high, with its mean as a dot.
-            chart.draw_series((points.iter()).map(|p| {
-                PathElement::new(
-                    vec![(p.budget, p.low), (p.budget, p.high)],
-                    colour.stroke_width(2),
-                )
-            }))?;
-            chart.draw_series(
-                (points.iter()).map(|p| Circle::new((p.budget, p.mean), 4, colour.filled())),
-            )?;
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|p| (p.budget, p.mean)),
-                    colour.stroke_width(2),
-                ))?
-                .label(format!(
-                    "hidden = {} ({})",
-                    line.hidden,
-                    plural(line.runs, "run")
-                ))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
-        }
-        draw_legend(&mut chart)?;
+            .draw_series(LineSeries::new(
+                points(line).iter().map(|p| (at(p), p.mean)),
+                colour.stroke_width(2),
+            ))?
+            .label(format!(
+                "hidden = {} ({})",
+                line.hidden,
+                plural(line.runs, "run")
+            ))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
     }
-    Ok(())
+    draw_legend(&mut chart)
 }
 
 #[cfg(test)]
