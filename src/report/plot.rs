@@ -2128,9 +2128,11 @@ fn error_point(budget: f64, errors: &[(f64, f64)]) -> Option<ErrorPoint> {
 /// runs, the forward and the reverse AIS estimate's error (minus the grid's log Z) at each
 /// budget of `[eval] ais_steps`, in budget order.
 fn ais_lines(finished: &[&RunRecord], dataset: usize) -> Result<Vec<AisLine>, PlotError> {
+    // (error, standard error) of each run, forward and reverse, by budget.
     type Errors = Vec<(f64, f64)>;
-    let mut by_hidden: BTreeMap<usize, (usize, BTreeMap<usize, (Errors, Errors)>)> =
-        BTreeMap::new();
+    type Budgets = BTreeMap<usize, (Errors, Errors)>;
+    // The runs and their errors, by hidden size.
+    let mut by_hidden: BTreeMap<usize, (usize, Budgets)> = BTreeMap::new();
     let mut logs = crate::sweep::journal::Details::default();
     for run in finished.iter().filter(|r| r.spec.dataset == dataset) {
         let Some(log_z) = run.result.and_then(|r| r.evaluation).map(|e| e.log_z) else {
