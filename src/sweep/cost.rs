@@ -380,19 +380,7 @@ fn time_kind(
         std::hint::black_box(model.sample(chains, 0, 1, 2 * chains, &mut rng));
     }) / chain_work(&cut);
 
-    let ais_step = if eval.ais_on() {
-        let chains = eval.ais_chains.clamp(1, 1000);
-        const STEPS: usize = 3;
-        let ais_work = |c: &TrainConfig| (chains * STEPS) as f64 * work(c).ais_step;
-        let cut = cut_to_time(t, ais_work, prior.ais_step);
-        let model = model_of(&cut);
-        time_per_call(|| {
-            let mut rng = GibbsRng::new(stream(t.seed, Purpose::Ais));
-            std::hint::black_box(ais_log_z(&model, chains, STEPS, &mut rng));
-        }) / ais_work(&cut)
-    } else {
-        0.0
-    };
+    let ais_step = time_ais(t, eval, work, prior.ais_step, model_of);
 
     Rates {
         step,
@@ -402,6 +390,30 @@ fn time_kind(
         ais_step,
         step_work: work(t).step,
     }
+}
+
+/// Seconds per unit of [`Work::ais_step`] of `t`, timed on a few steps of forward AIS with
+/// `[eval] ais_chains` chains on the model `model_of` makes (`prior` the rate guessed before);
+/// 0 for a sweep without AIS, which times nothing.
+fn time_ais(
+    t: &TrainConfig,
+    eval: &EvalConfig,
+    work: impl Fn(&TrainConfig) -> Work,
+    prior: f64,
+    model_of: impl Fn(&TrainConfig) -> Grbm,
+) -> f64 {
+    if !eval.ais_on() {
+        return 0.0;
+    }
+    let chains = eval.ais_chains.clamp(1, 1000);
+    const STEPS: usize = 3;
+    let ais_work = |c: &TrainConfig| (chains * STEPS) as f64 * work(c).ais_step;
+    let cut = cut_to_time(t, ais_work, prior);
+    let model = model_of(&cut);
+    time_per_call(|| {
+        let mut rng = GibbsRng::new(stream(t.seed, Purpose::Ais));
+        std::hint::black_box(ais_log_z(&model, chains, STEPS, &mut rng));
+    }) / ais_work(&cut)
 }
 
 /// The largest CPU cache the system lists (the last level), or 32 MiB if it lists none.
