@@ -102,3 +102,51 @@ fn ais_off_writes_null_columns_and_no_ais_table() {
         );
     }
 }
+
+/// A run paused after an epoch, saved as a paused run is (JSON) and continued, measures the
+/// same AIS numbers as the run trained straight through: AIS happens once, at the run's end,
+/// from its own stream.
+#[test]
+fn ais_of_a_paused_and_continued_run_is_that_of_the_run_trained_straight_through() {
+    use grbm_sweep::train::{
+        AfterEpoch, EpochEnd, RunState, Segment, Steer, train_run, train_until,
+    };
+    struct PauseAfter(usize);
+    impl Steer for PauseAfter {
+        fn epoch_done(&self) {}
+        fn after_epoch(&self, end: &EpochEnd<'_, '_>) -> AfterEpoch {
+            match end.epoch() == self.0 {
+                true => AfterEpoch::Pause,
+                false => AfterEpoch::Continue,
+            }
+        }
+    }
+    let exp = grbm_sweep::experiment::parse(std::path::Path::new("e.toml"), EXPERIMENT).unwrap();
+    let datasets = grbm_sweep::sweep::load_datasets(&exp).unwrap();
+    let runs = grbm_sweep::experiment::grid::expand(&exp);
+    let numbers = |run: grbm_sweep::train::TrainedRun| -> Vec<_> {
+        (run.ais.into_iter())
+            .map(|a| grbm_sweep::estimate::ais::AisMeasurement { seconds: 0.0, ..a })
+            .collect()
+    };
+    // One run of each size: reverse AIS from enumerated samples, and from grid draws.
+    for spec in [&runs[0], &runs[runs.len() - 1]] {
+        let (t, data) = (&spec.train, &datasets[spec.dataset]);
+        let straight = train_run(t, data, &exp.eval, &|| {});
+        let Ok(Segment::Paused(state)) =
+            train_until(t, data, &exp.eval, None, t.epochs, &PauseAfter(2))
+        else {
+            panic!("the run pauses after epoch 2");
+        };
+        let saved: RunState =
+            serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+        let Ok(Segment::Ended(continued)) =
+            train_until(t, data, &exp.eval, Some(saved), t.epochs, &|| {})
+        else {
+            panic!("the continued run ends");
+        };
+        let straight = numbers(straight);
+        assert_eq!(straight.len(), 2);
+        assert_eq!(numbers(continued), straight, "hidden {}", t.hidden);
+    }
+}
