@@ -2262,9 +2262,12 @@ fn ais_chart<DB: DrawingBackend>(
     let ticks = move |v: &f64| log_tick(*v, decades < 2);
     // The tick at 0 comes out of plotters' steps a rounding error away from it.
     let span = y.end - y.start;
-    let zero_tick = move |v: &f64| match v.abs() < 1e-9 * span {
-        true => "0".to_string(),
-        false => short_number(*v),
+    let zero_tick = move |v: &f64| {
+        if v.abs() < 1e-9 * span {
+            "0".to_string()
+        } else {
+            short_number(*v)
+        }
     };
     chart
         .configure_mesh()

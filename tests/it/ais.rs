@@ -115,9 +115,10 @@ fn ais_of_a_paused_and_continued_run_is_that_of_the_run_trained_straight_through
     impl Steer for PauseAfter {
         fn epoch_done(&self) {}
         fn after_epoch(&self, end: &EpochEnd<'_, '_>) -> AfterEpoch {
-            match end.epoch() == self.0 {
-                true => AfterEpoch::Pause,
-                false => AfterEpoch::Continue,
+            if end.epoch() == self.0 {
+                AfterEpoch::Pause
+            } else {
+                AfterEpoch::Continue
             }
         }
     }
