@@ -6,9 +6,10 @@
 
 use faer::Mat;
 
-use crate::model::{Grbm, Workspace, softplus};
-use crate::rng::GibbsRng;
+use crate::model::{Grbm, MAX_ENUMERATION_HIDDEN, Workspace, softplus};
+use crate::rng::{GibbsRng, Purpose, stream};
 use crate::vecmath::log_sum_exp;
+use std::time::Instant;
 
 /// An AIS estimate of log Z, with the spread of the importance weights it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +33,72 @@ pub struct AisEstimate {
     /// Intermediate distributions: the weight of each chain is a product of `steps` ratios and
     /// each chain makes `steps - 1` Gibbs sweeps.
     pub steps: usize,
+}
+
+/// What a table keeps of one [`AisEstimate`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AisSummary {
+    pub log_z: f64,
+    pub std_error: f64,
+    pub effective_sample_size: f64,
+}
+
+impl From<&AisEstimate> for AisSummary {
+    fn from(e: &AisEstimate) -> Self {
+        AisSummary {
+            log_z: e.log_z,
+            std_error: e.std_error,
+            effective_sample_size: e.effective_sample_size,
+        }
+    }
+}
+
+/// Forward and reverse AIS of a trained model at one budget ([`measure`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AisMeasurement {
+    pub chains: usize,
+    pub steps: usize,
+    pub forward: AisSummary,
+    pub reverse: AisSummary,
+    /// Seconds the two estimates took, together.
+    pub seconds: f64,
+}
+
+/// Forward and reverse AIS of `model` with `chains` chains at each number of steps of `steps`,
+/// in that order, all from the one stream `stream(seed, Purpose::Ais)`: the numbers depend on
+/// the model, the budgets and the seed alone. Reverse AIS starts from exact samples
+/// ([`exact_samples`]) up to [`MAX_ENUMERATION_HIDDEN`] hidden units, and above from draws of
+/// the grid of `grid_points` points per axis that log Z was integrated on
+/// ([`grid_samples`](super::grid_samples)).
+pub fn measure(
+    model: &Grbm,
+    grid_points: usize,
+    chains: usize,
+    steps: &[usize],
+    seed: u64,
+) -> Vec<AisMeasurement> {
+    let mut rng = GibbsRng::new(stream(seed, Purpose::Ais));
+    steps
+        .iter()
+        .map(|&steps| {
+            let start = Instant::now();
+            let forward = ais_log_z(model, chains, steps, &mut rng);
+            let reverse = if model.n_hidden() <= MAX_ENUMERATION_HIDDEN {
+                reverse_ais_log_z(model, chains, steps, &mut rng)
+                    .expect("the hidden states enumerate")
+            } else {
+                let x = super::grid_samples(model, Some(grid_points), chains.max(1), &mut rng);
+                reverse_ais_from(model, x, steps, &mut rng)
+            };
+            AisMeasurement {
+                chains: forward.chains,
+                steps: forward.steps,
+                forward: (&forward).into(),
+                reverse: (&reverse).into(),
+                seconds: start.elapsed().as_secs_f64(),
+            }
+        })
+        .collect()
 }
 
 /// The base of the path: the same GRBM with W = 0, whose x and z are independent
@@ -102,7 +169,7 @@ pub fn ais_log_z(model: &Grbm, chains: usize, steps: usize, rng: &mut GibbsRng) 
 /// density integrates to 1, `E[w] = Z_0 / Z`: `mean(w) / Z_0` is unbiased for 1/Z, and
 /// `log_z = ln Z_0 - ln mean(w)` is high on average (a log-likelihood computed from it is low on
 /// average: conservative). `None` above
-/// [`MAX_ENUMERATION_HIDDEN`](crate::model::MAX_ENUMERATION_HIDDEN), where no exact sample is
+/// [`MAX_ENUMERATION_HIDDEN`], where no exact sample is
 /// drawn. Cost as [`ais_log_z`], plus the enumeration of the 2^n hidden states.
 pub fn reverse_ais_log_z(
     model: &Grbm,
@@ -110,49 +177,95 @@ pub fn reverse_ais_log_z(
     steps: usize,
     rng: &mut GibbsRng,
 ) -> Option<AisEstimate> {
-    let (chains, steps) = (chains.max(1), steps.max(1));
-    let mut x = exact_samples(model, chains, rng)?;
+    let x = exact_samples(model, chains.max(1), rng)?;
+    Some(reverse_ais_from(model, x, steps, rng))
+}
+
+/// Reverse AIS as [`reverse_ais_log_z`], from the states `x` (one chain per row), which should
+/// be draws of the model: the estimate is unbiased for 1/Z as far as they are.
+pub fn reverse_ais_from(
+    model: &Grbm,
+    mut x: Mat<f64>,
+    steps: usize,
+    rng: &mut GibbsRng,
+) -> AisEstimate {
+    let steps = steps.max(1);
     let mut betas = schedule(steps);
     betas.reverse();
     let log_weights = anneal(model, &betas, &mut x, rng);
     let log_z_base = log_z_base(model);
     let log_mean_weight = log_mean_exp(&log_weights);
-    Some(summarize(
-        log_z_base - log_mean_weight,
-        log_z_base,
-        log_weights,
-        steps,
-    ))
+    summarize(log_z_base - log_mean_weight, log_z_base, log_weights, steps)
+}
+
+/// `count` uniforms in [0, 1) of 53 bits each, each made of two 32-bit draws of the lanes (its
+/// 32 bits, then the high 21 of the next): an inversion by them picks an outcome of probability
+/// p with chance p up to 2^-53.
+pub fn fine_uniforms(rng: &mut GibbsRng, count: usize) -> Vec<f64> {
+    let mut uniforms = vec![0.0; 2 * count];
+    rng.uniform.fill(&mut uniforms);
+    uniforms
+        .chunks_exact(2)
+        .map(|pair| {
+            // Each uniform is an exact multiple of 2^-32.
+            let high = (pair[0] * 4_294_967_296.0) as u64;
+            let low = (pair[1] * 4_294_967_296.0) as u64;
+            ((high << 21) | (low >> 11)) as f64 * (1.0 / (1u64 << 53) as f64)
+        })
+        .collect()
+}
+
+/// A discrete distribution by the running sum of its weights (not normalized), drawn from by
+/// inversion.
+pub struct Inversion {
+    cumulative: Vec<f64>,
+    /// The last outcome of weight above 0.
+    last_possible: usize,
+}
+
+impl Inversion {
+    /// `weights` must not all be 0.
+    pub fn new(weights: impl IntoIterator<Item = f64>) -> Self {
+        let mut total = 0.0;
+        let mut last_possible = 0;
+        let cumulative = (weights.into_iter().enumerate())
+            .map(|(i, w)| {
+                if w > 0.0 {
+                    last_possible = i;
+                }
+                total += w;
+                total
+            })
+            .collect();
+        Inversion {
+            cumulative,
+            last_possible,
+        }
+    }
+
+    /// The outcome a uniform `u` in [0, 1) picks: the first whose running sum passes `u` times
+    /// the total. An outcome of weight 0 can be picked only by a target at or past the total,
+    /// which rounding can produce; such targets go to the last outcome that can occur instead.
+    pub fn pick(&self, u: f64) -> usize {
+        let total = self.cumulative[self.cumulative.len() - 1];
+        (self.cumulative)
+            .partition_point(|&c| c <= u * total)
+            .min(self.last_possible)
+    }
 }
 
 /// `count` independent exact draws of x from the model, one per row: the hidden state z from
 /// the mixture weights p(z) ([`Grbm::hidden_state_probabilities`]) by inverting their running
-/// sum, then x ~ N(b + W z, sigma^2). Each inversion takes a uniform of 53 bits (two 32-bit
-/// draws), so a state's chance is its p(z) up to 2^-53, and p(z) itself is exact to rounding.
-/// `None` above [`MAX_ENUMERATION_HIDDEN`](crate::model::MAX_ENUMERATION_HIDDEN); memory and
+/// sum with a [`fine_uniforms`] draw, then x ~ N(b + W z, sigma^2); p(z) itself is exact to
+/// rounding.
+/// `None` above [`MAX_ENUMERATION_HIDDEN`]; memory and
 /// time grow as 2^n.
 pub fn exact_samples(model: &Grbm, count: usize, rng: &mut GibbsRng) -> Option<Mat<f64>> {
-    let mut cumulative = model.hidden_state_probabilities()?;
-    // A state of probability 0 can be picked only by a target at or past the total, which
-    // rounding can produce; such targets go to the last state that can occur instead.
-    let last_possible = cumulative.iter().rposition(|&p| p > 0.0).unwrap_or(0);
-    let mut total = 0.0;
-    for p in cumulative.iter_mut() {
-        total += *p;
-        *p = total;
-    }
-    let mut uniforms = vec![0.0; 2 * count];
-    rng.uniform.fill(&mut uniforms);
+    let states = Inversion::new(model.hidden_state_probabilities()?);
     let n = model.n_hidden();
     let mut z = Mat::<f64>::zeros(count, n);
-    for (r, pair) in uniforms.chunks_exact(2).enumerate() {
-        // Each uniform is an exact multiple of 2^-32: its 32 bits, then the high 21 of the next.
-        let high = (pair[0] * 4_294_967_296.0) as u64;
-        let low = (pair[1] * 4_294_967_296.0) as u64;
-        let u = ((high << 21) | (low >> 11)) as f64 * (1.0 / (1u64 << 53) as f64);
-        let state = cumulative
-            .partition_point(|&c| c <= u * total)
-            .min(last_possible);
+    for (r, u) in fine_uniforms(rng, count).into_iter().enumerate() {
+        let state = states.pick(u);
         for j in 0..n {
             if (state >> j) & 1 == 1 {
                 z[(r, j)] = 1.0;
@@ -252,7 +365,6 @@ fn summarize(log_z: f64, log_z_base: f64, log_weights: Vec<f64>, steps: usize) -
 mod tests {
     use super::*;
     use crate::estimate::log_z_grid;
-    use crate::model::MAX_ENUMERATION_HIDDEN;
     use crate::rng::{Purpose, stream};
     use rand::RngExt;
     use rand_distr::StandardNormal;
@@ -442,6 +554,77 @@ mod tests {
                 cov[i][i]
             );
         }
+    }
+
+    /// Reverse AIS started from draws of the log Z grid agrees with reverse AIS started from
+    /// exact samples (by enumeration) within their standard errors on a model with several
+    /// modes, and both with the exact log Z: the grid's draws are as good a start.
+    #[test]
+    fn reverse_ais_from_grid_draws_agrees_with_reverse_ais_from_exact_samples() {
+        let m = model(75, 8, 1.2, [0.5, 0.5]);
+        let exact = m.log_z_exact().expect("8 hidden units enumerate");
+        let (chains, steps) = (500, 1000);
+        let enumerated = reverse_ais_log_z(&m, chains, steps, &mut rng(11)).expect("n = 8");
+        let mut draws = rng(12);
+        let x = crate::estimate::grid_samples(&m, None, chains, &mut draws);
+        let gridded = reverse_ais_from(&m, x, steps, &mut draws);
+        let (a, b) = (enumerated.log_z, gridded.log_z);
+        let joint = enumerated.std_error.hypot(gridded.std_error);
+        println!(
+            "enumerated {:+.4} (se {:.4}), grid {:+.4} (se {:.4})",
+            a - exact,
+            enumerated.std_error,
+            b - exact,
+            gridded.std_error
+        );
+        assert!((a - b).abs() < 3.0 * joint, "{a} vs {b}, joint se {joint}");
+        assert!(
+            (b - exact).abs() < 3.0 * gridded.std_error,
+            "grid start {b} vs {exact}"
+        );
+    }
+
+    /// Above 20 hidden units [`measure`] starts reverse AIS from grid draws: on a 24-unit model
+    /// both estimates lie within 3 of their standard errors of the grid's log Z, whose own error
+    /// is far smaller.
+    #[test]
+    fn measure_reaches_the_grid_log_z_above_the_enumerable_sizes() {
+        let m = model(33, 24, 0.6, [0.7, 0.9]);
+        let grid = log_z_grid(&m, None);
+        let measured = measure(&m, grid.points, 200, &[10, 1000], 5);
+        assert_eq!(
+            measured
+                .iter()
+                .map(|a| (a.chains, a.steps))
+                .collect::<Vec<_>>(),
+            [(200, 10), (200, 1000)]
+        );
+        let last = measured[1];
+        println!(
+            "n = 24: forward {:+.4} (se {:.4}), reverse {:+.4} (se {:.4})",
+            last.forward.log_z - grid.log_z,
+            last.forward.std_error,
+            last.reverse.log_z - grid.log_z,
+            last.reverse.std_error
+        );
+        for e in [last.forward, last.reverse] {
+            assert!(
+                (e.log_z - grid.log_z).abs() < 3.0 * e.std_error,
+                "{} vs grid {}, se {}",
+                e.log_z,
+                grid.log_z,
+                e.std_error
+            );
+        }
+        let numbers = |all: Vec<AisMeasurement>| -> Vec<AisMeasurement> {
+            all.into_iter()
+                .map(|a| AisMeasurement { seconds: 0.0, ..a })
+                .collect()
+        };
+        assert_eq!(
+            numbers(measure(&m, grid.points, 200, &[10, 1000], 5)),
+            numbers(measured)
+        );
     }
 
     /// Reverse AIS needs exact samples, which come from enumerating the hidden states: above

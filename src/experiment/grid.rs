@@ -988,6 +988,31 @@ mod tests {
         );
     }
 
+    /// AIS off (the default, or `ais_steps = 0` whatever `ais_chains` says) leaves every run id
+    /// as it was before AIS was an `[eval]` key: the ids of the test above, computed by the code
+    /// of then. AIS on is part of the id, budget by budget.
+    #[test]
+    fn run_ids_without_ais_are_those_of_the_code_before_ais() {
+        let with_eval = |eval: &str| {
+            let text = format!(
+                "name = \"t\"\n[data]\nsource = [\"gmm_iso\", \"rings\"]\n[eval]\n{eval}\n\
+                 [grid]\nhidden = [4, 8]\nlr = {{ logspace = [0.001, 0.1], num = 3 }}\n"
+            );
+            let e = parse(Path::new("e.toml"), &text).unwrap();
+            expand(&e).into_iter().map(|r| r.run_id).collect::<Vec<_>>()
+        };
+        for off in ["", "ais_steps = 0", "ais_steps = 0\nais_chains = 7"] {
+            let ids = with_eval(off);
+            assert_eq!(ids[0], "19d11ddaa6606414", "{off}");
+            assert_eq!(ids[11], "636afc9efc477244", "{off}");
+        }
+        let on = with_eval("ais_steps = 100");
+        assert_ne!(on[0], "19d11ddaa6606414");
+        assert_eq!(on, with_eval("ais_steps = [100]"));
+        assert_ne!(on, with_eval("ais_steps = [10, 100]"));
+        assert_ne!(on, with_eval("ais_steps = 100\nais_chains = 50"));
+    }
+
     #[test]
     fn distributions_parse_into_their_ends() {
         let e = random(

@@ -469,7 +469,7 @@ fn parse_test_source(ctx: &Ctx<'_>, v: &Value) -> Result<DataFile, String> {
     }
 }
 
-const EVAL_KEYS: [&str; 7] = [
+const EVAL_KEYS: [&str; 9] = [
     "every",
     "grid_points",
     "samples",
@@ -477,6 +477,8 @@ const EVAL_KEYS: [&str; 7] = [
     "burn_in",
     "thin",
     "checkpoint_minutes",
+    "ais_chains",
+    "ais_steps",
 ];
 
 fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, ConfigError> {
@@ -511,6 +513,10 @@ fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, Co
                     .filter(|m| m.is_finite() && *m >= 0.0)
                     .ok_or_else(|| bad("checkpoint_minutes must be a number >= 0 (0: never)"))?
             }
+            "ais_chains" => {
+                eval.ais_chains = int_at_least(v, 1, "ais_chains").map_err(|r| bad(&r))? as usize
+            }
+            "ais_steps" => eval.ais_steps = parse_ais_steps(v).map_err(|r| bad(&r))?,
             "grid_points" => {
                 eval.grid_points = match v {
                     Value::String(s) if s == "auto" => None,
@@ -528,6 +534,26 @@ fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, Co
         }
     }
     Ok(eval)
+}
+
+/// `ais_steps`: 0 (no AIS), an integer >= 1, or a list of integers >= 1 (a budget sweep).
+fn parse_ais_steps(v: &Value) -> Result<Vec<usize>, String> {
+    let rule = || {
+        "ais_steps must be 0 (no AIS), an integer >= 1 or a non-empty list of integers >= 1, \
+         e.g. [10, 100, 1000]"
+            .to_string()
+    };
+    let step = |v: &Value| -> Result<usize, String> {
+        int_at_least(v, 1, "ais_steps")
+            .map(|s| s as usize)
+            .map_err(|_| rule())
+    };
+    match v {
+        Value::Integer(0) => Ok(Vec::new()),
+        Value::Array(list) if !list.is_empty() => list.iter().map(step).collect(),
+        Value::Array(_) => Err(rule()),
+        _ => step(v).map(|s| vec![s]),
+    }
 }
 
 #[cfg(test)]
@@ -702,6 +728,41 @@ mod tests {
         assert!(err(&format!("{MINIMAL}[eval]\ngrid_points = 3\n")).contains("from 16 to 16384"));
         assert!(err(&format!("{MINIMAL}[eval]\nevery = -1\n")).contains("`eval.every`"));
         assert!(err("name = \"../x\"\n[data]\nsource = \"gmm_iso\"\n").contains("`name`"));
+    }
+
+    /// `ais_steps` takes 0 (off, the default), one budget or a list of them, and `ais_chains`
+    /// an integer >= 1; a bad value is named by file, line, key and value.
+    #[test]
+    fn ais_keys_take_off_one_budget_or_a_list_and_name_bad_values() {
+        let eval = |lines: &str| parse_str(&format!("{MINIMAL}[eval]\n{lines}\n"));
+        let default = parse_str(MINIMAL).unwrap().eval;
+        assert_eq!((default.ais_chains, default.ais_steps.len()), (100, 0));
+        assert!(!default.ais_on());
+        assert!(!eval("ais_steps = 0").unwrap().eval.ais_on());
+        let one = eval("ais_steps = 100\nais_chains = 20").unwrap().eval;
+        assert_eq!((one.ais_chains, one.ais_steps), (20, vec![100]));
+        let list = eval("ais_steps = [10, 1000, 100]").unwrap().eval;
+        assert_eq!(list.ais_steps, [10, 1000, 100]);
+        let rule =
+            "ais_steps must be 0 (no AIS), an integer >= 1 or a non-empty list of integers >= 1";
+        for (value, shown) in [
+            ("-1", "-1"),
+            ("[]", "[]"),
+            ("[10, 0]", "[10, 0]"),
+            ("2.5", "2.5"),
+            ("\"many\"", "\"many\""),
+        ] {
+            let e = err(&format!("{MINIMAL}[eval]\nais_steps = {value}\n"));
+            assert!(
+                e.starts_with(&format!("exp.toml:5: `eval.ais_steps` = {shown}: {rule}")),
+                "{e}"
+            );
+        }
+        let e = err(&format!("{MINIMAL}[eval]\nais_chains = 0\n"));
+        assert!(
+            e.starts_with("exp.toml:5: `eval.ais_chains` = 0: ais_chains must be an integer >= 1"),
+            "{e}"
+        );
     }
 
     #[test]

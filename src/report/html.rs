@@ -919,8 +919,8 @@ fn pictured_runs<'c>(
 }
 
 /// The pictures of `plot`, drawn as inline SVG: the density of each data set's `pictured` run
-/// beside the truth, the learning curves (the `top` best in colour), the grid heat maps, `best`
-/// and a halving search's rungs.
+/// beside the truth, the learning curves (the `top` best in colour), the grid heat maps, `best`,
+/// a halving search's rungs and, with AIS on, AIS's error by budget.
 fn pictures_section(
     folder: &Folder,
     dir: &Path,

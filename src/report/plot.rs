@@ -1,4 +1,4 @@
-//! Pictures of a finished sweep, written as files (`plot`) or kept as SVG text (the HTML report): each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, for a grid the mean test log-likelihood of each cell's best configuration (by mean `valid_ll` over its seeds) over every pair of axes but the seed, for drawn configurations each configuration's mean `valid_ll` against each swept key (slices), every data set's best model beside its true density in one picture (`best`), and a halving search's rungs. The best are configurations, drawn by their median seed, unless single runs are asked for (`Ranked::Runs`).
+//! Pictures of a finished sweep, written as files (`plot`) or kept as SVG text (the HTML report): each chosen model's log density with the test points and its samples (beside the true density where known), the learning curves, for a grid the mean test log-likelihood of each cell's best configuration (by mean `valid_ll` over its seeds) over every pair of axes but the seed, for drawn configurations each configuration's mean `valid_ll` against each swept key (slices), every data set's best model beside its true density in one picture (`best`), a halving search's rungs, and with AIS on each data set's AIS and reverse-AIS error by budget (`ais`). The best are configurations, drawn by their median seed, unless single runs are asked for (`Ranked::Runs`).
 
 use super::summary::Ranked;
 use crate::data::{Dataset, Generator};
@@ -21,7 +21,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -118,6 +118,7 @@ pub const DENSITY_SIZE_ALONE: (u32, u32) = (760, 580);
 pub const CURVES_SIZE: (u32, u32) = (900, 560);
 pub const GRID_SIZE: (u32, u32) = (840, 620);
 pub const SLICE_SIZE: (u32, u32) = (840, 580);
+pub const AIS_SIZE: (u32, u32) = (1100, 560);
 /// Pixel size of one data set's pair of panels in `best`, and of the title above them and the key below.
 pub const BEST_PAIR_SIZE: (u32, u32) = (600, 370);
 const BEST_TITLE: u32 = 64;
@@ -313,6 +314,9 @@ fn draw_all(
     draw_best(pictures, folder, &ranked)?;
     for (dataset, candidates) in ranked.iter().enumerate() {
         draw_rungs(pictures, folder, dataset, candidates.first())?;
+    }
+    for dataset in 0..folder.datasets.len() {
+        draw_ais(pictures, folder, &finished, dataset)?;
     }
     Ok(())
 }
@@ -2083,6 +2087,234 @@ fn rungs_figure<DB: DrawingBackend>(
     draw_legend(&mut chart)
 }
 
+/// One point of the AIS picture: the error of log Z at one budget, with its bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ErrorPoint {
+    /// chains x steps.
+    budget: f64,
+    mean: f64,
+    low: f64,
+    high: f64,
+}
+
+/// The AIS picture's points of one hidden size: forward and reverse error at each budget.
+#[derive(Debug, Clone, PartialEq)]
+struct AisLine {
+    hidden: usize,
+    runs: usize,
+    forward: Vec<ErrorPoint>,
+    reverse: Vec<ErrorPoint>,
+}
+
+/// The point of one budget from the errors and standard errors of the runs at it: their mean
+/// with its 95% t-interval over the runs, or with one run its error -/+ its own standard error.
+fn error_point(budget: f64, errors: &[(f64, f64)]) -> Option<ErrorPoint> {
+    let values: Vec<f64> = errors.iter().map(|e| e.0).collect();
+    let estimate = Estimate::of(&values)?;
+    let (low, high) = match (estimate.ci, errors) {
+        (Some(ci), _) => ci,
+        (None, [(error, se)]) => (error - se, error + se),
+        (None, _) => unreachable!("Estimate has an interval from two values on"),
+    };
+    Some(ErrorPoint {
+        budget,
+        mean: estimate.mean,
+        low,
+        high,
+    })
+}
+
+/// The lines of the AIS picture of data set `dataset`: for each hidden size, over its finished
+/// runs, the forward and the reverse AIS estimate's error (minus the grid's log Z) at each
+/// budget of `[eval] ais_steps`, in budget order.
+fn ais_lines(finished: &[&RunRecord], dataset: usize) -> Result<Vec<AisLine>, PlotError> {
+    // (error, standard error) of each run, forward and reverse, by budget.
+    type Errors = Vec<(f64, f64)>;
+    type Budgets = BTreeMap<usize, (Errors, Errors)>;
+    // The runs and their errors, by hidden size.
+    let mut by_hidden: BTreeMap<usize, (usize, Budgets)> = BTreeMap::new();
+    let mut logs = crate::sweep::journal::Details::default();
+    for run in finished.iter().filter(|r| r.spec.dataset == dataset) {
+        let Some(log_z) = run.result.and_then(|r| r.evaluation).map(|e| e.log_z) else {
+            continue;
+        };
+        let details = logs.of(run)?;
+        let ais = details.map(|d| d.ais).unwrap_or_default();
+        if ais.is_empty() {
+            continue;
+        }
+        let (runs, budgets) = by_hidden.entry(run.spec.train.hidden).or_default();
+        *runs += 1;
+        for a in ais {
+            let (forward, reverse) = budgets.entry(a.chains * a.steps).or_default();
+            forward.push((a.forward.log_z - log_z, a.forward.std_error));
+            reverse.push((a.reverse.log_z - log_z, a.reverse.std_error));
+        }
+    }
+    Ok(by_hidden
+        .into_iter()
+        .map(|(hidden, (runs, budgets))| {
+            let points = |which: fn(&(Errors, Errors)) -> &Errors| {
+                (budgets.iter())
+                    .filter_map(|(budget, errors)| error_point(*budget as f64, which(errors)))
+                    .collect()
+            };
+            AisLine {
+                hidden,
+                runs,
+                forward: points(|e| &e.0),
+                reverse: points(|e| &e.1),
+            }
+        })
+        .collect())
+}
+
+/// `ais<suffix>`: AIS's and reverse AIS's error against the budget on data set `dataset`, when
+/// the sweep measured AIS.
+fn draw_ais(
+    pictures: &mut Pictures,
+    folder: &Folder,
+    finished: &[&RunRecord],
+    dataset: usize,
+) -> Result<(), PlotError> {
+    if !folder.experiment.eval.ais_on() {
+        return Ok(());
+    }
+    let lines = ais_lines(finished, dataset)?;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let data = &folder.datasets[dataset];
+    render!(
+        *pictures,
+        format!("ais{}", dataset_suffix(folder, dataset)),
+        AIS_SIZE,
+        ais_figure(&lines, data)
+    );
+    Ok(())
+}
+
+/// Two charts side by side, forward AIS and reverse AIS ([`ais_chart`]), on one scale.
+fn ais_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    lines: &[AisLine],
+    data: &Dataset,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let replicated = lines.iter().any(|l| l.runs > 1);
+    let bars = if replicated {
+        "mean over the runs of each hidden size, bars its 95% t-interval over them \
+         (one run: its estimate -/+ its standard error)"
+    } else {
+        "each run's estimate, bars -/+ its standard error"
+    };
+    let title = [
+        format!("{}: AIS log Z minus the grid's log Z, by budget", data.name),
+        bars.to_string(),
+    ];
+    let body = titled_lines(root, &title, 17)?;
+    let all = || {
+        (lines.iter())
+            .flat_map(|l| l.forward.iter().chain(&l.reverse))
+            .copied()
+    };
+    let (min_budget, max_budget) = extent(all().map(|p| p.budget));
+    let (low, high) = extent(all().flat_map(|p| [p.low, p.high]).chain([0.0]));
+    let pad = 0.08 * (high - low).max(0.01);
+    let y = (low - pad)..(high + pad);
+    let x = (min_budget / 2.0)..(max_budget * 2.0);
+    let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
+    ais_chart(
+        &left,
+        "forward AIS (low on average)",
+        lines,
+        |l| &l.forward,
+        &x,
+        &y,
+    )?;
+    ais_chart(
+        &right,
+        "reverse AIS (high on average)",
+        lines,
+        |l| &l.reverse,
+        &x,
+        &y,
+    )
+}
+
+/// One chart of the AIS picture: each line's points that `points` picks (error of log Z against
+/// chains x steps, log axis), with their bars, and a black line at 0 (the grid's log Z).
+fn ais_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    name: &str,
+    lines: &[AisLine],
+    points: fn(&AisLine) -> &[ErrorPoint],
+    x: &Range<f64>,
+    y: &Range<f64>,
+) -> DrawResult<DB> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(name, ("sans-serif", 16))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x.clone().log_scale(), y.clone())?;
+    let decades = (x.end / x.start).log10().floor() as usize;
+    let ticks = move |v: &f64| log_tick(*v, decades < 2);
+    // The tick at 0 comes out of plotters' steps a rounding error away from it.
+    let span = y.end - y.start;
+    let zero_tick = move |v: &f64| {
+        if v.abs() < 1e-9 * span {
+            "0".to_string()
+        } else {
+            short_number(*v)
+        }
+    };
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_labels(10 * (decades + 2))
+        .x_label_formatter(&ticks)
+        .x_desc("chains x steps (log scale)")
+        .y_label_formatter(&zero_tick)
+        .y_desc("log Z error (nats)")
+        .draw()?;
+    chart.draw_series(LineSeries::new(
+        [(x.start, 0.0), (x.end, 0.0)],
+        BLACK.stroke_width(1),
+    ))?;
+    for (i, line) in lines.iter().enumerate() {
+        let colour = Palette99::pick(i).to_rgba();
+        // The lines are spread a little sideways so that bars at one budget do not cover each
+        // other: at most a factor 1.25 either way.
+        let dodge = 1.25f64.powf((i as f64 + 0.5) / lines.len() as f64 * 2.0 - 1.0);
+        let at = |p: &ErrorPoint| p.budget * dodge;
+        // A bar from low to high, with its mean as a dot.
+        chart.draw_series(points(line).iter().map(|p| {
+            PathElement::new(
+                vec![(at(p), p.low), (at(p), p.high)],
+                colour.stroke_width(2),
+            )
+        }))?;
+        chart.draw_series(
+            (points(line).iter()).map(|p| Circle::new((at(p), p.mean), 4, colour.filled())),
+        )?;
+        chart
+            .draw_series(LineSeries::new(
+                points(line).iter().map(|p| (at(p), p.mean)),
+                colour.stroke_width(2),
+            ))?
+            .label(format!(
+                "hidden = {} ({})",
+                line.hidden,
+                plural(line.runs, "run")
+            ))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+    }
+    draw_legend(&mut chart)
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -2108,6 +2340,26 @@ mod tests {
     }
     use super::*;
     use crate::sweep::record::measured;
+
+    /// A point of the AIS picture is the mean error of its runs with their 95% t-interval, or
+    /// with one run that run's error -/+ its own standard error.
+    #[test]
+    fn ais_points_are_means_with_t_intervals_or_one_run_with_its_standard_error() {
+        let one = error_point(1000.0, &[(0.3, 0.1)]).unwrap();
+        assert_eq!((one.mean, one.low, one.high), (0.3, 0.3 - 0.1, 0.3 + 0.1));
+        let errors = [(0.1, 0.5), (0.4, 0.5), (-0.2, 0.5)];
+        let three = error_point(1000.0, &errors).unwrap();
+        let estimate = Estimate::of(&[0.1, 0.4, -0.2]).unwrap();
+        assert_eq!(
+            (three.mean, three.low, three.high),
+            (
+                estimate.mean,
+                estimate.ci.unwrap().0,
+                estimate.ci.unwrap().1
+            )
+        );
+        assert!(error_point(1000.0, &[]).is_none());
+    }
     /// A slice of 5000 points keeps MAX_SLICE_POINTS of them, in their order, the best among
     /// them, spread over the whole range of values (the lowest and highest kept, and every
     /// tenth of the range holding about a tenth of the points kept, as it does of all).

@@ -3,13 +3,14 @@
 //! The shards balance on an integer cost that is the same on every machine
 //! ([`shard::training_cost`]); the plan turns that into seconds. For each kind of run (data set,
 //! sampler, hidden units, batch and chain sizes) it times a few optimizer steps, one log Z
-//! integral, one pass over the points and a few Gibbs steps of the sample chains, single-threaded
-//! as a run of a busy sweep is, and scales each by how many of them the run makes. A part too
-//! slow to time whole is timed on fewer hidden units; kinds beyond the measurement's budget take
+//! integral, one pass over the points, a few Gibbs steps of the sample chains and, with AIS on,
+//! a few AIS steps, single-threaded as a run of a busy sweep is, and scales each by how many of
+//! them the run makes. A part too slow to time whole is timed on fewer hidden units; kinds beyond the measurement's budget take
 //! the rates of the measured kind of the same sampler nearest in work per step.
 
 use crate::cluster::shard;
 use crate::data::Dataset;
+use crate::estimate::ais::ais_log_z;
 use crate::estimate::{EvalConfig, auto_grid_points, evaluate_with, log_z_grid};
 use crate::experiment::Experiment;
 use crate::experiment::grid::RunSpec;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 pub struct RunCost {
     /// Every epoch of training.
     pub train_seconds: f64,
-    /// The learning-curve points, the final measurement and the samples.
+    /// The learning-curve points, the final measurement, the samples and AIS.
     pub eval_seconds: f64,
     /// One epoch of training.
     pub epoch_seconds: f64,
@@ -83,6 +84,8 @@ struct Work {
     grid: f64,
     /// One Gibbs step of one sample chain.
     chain_step: f64,
+    /// One step of one AIS chain: a Gibbs sweep and two free energies.
+    ais_step: f64,
 }
 
 impl Work {
@@ -103,6 +106,7 @@ impl Work {
             points: n_points as f64 * units + exact,
             grid: (grid_points * grid_points) as f64 * units,
             chain_step: units,
+            ais_step: units,
         }
     }
 }
@@ -114,6 +118,8 @@ struct Rates {
     points: f64,
     grid: f64,
     chain_step: f64,
+    /// 0 when the sweep has no AIS, which is then not timed.
+    ais_step: f64,
     /// The work of the kind it was measured on, to find the nearest measured kind.
     step_work: f64,
 }
@@ -243,9 +249,23 @@ impl Calibration {
         } else {
             0.0
         };
+        // Forward and reverse AIS at each budget: chains x steps AIS steps each, and reverse AIS's
+        // start: the enumeration of the hidden states (as log_z_exact's, timed with the points),
+        // or above the enumerable sizes one grid sum (as a measurement's).
+        let ais: f64 = (eval.ais_steps.iter())
+            .map(|&steps| {
+                let ais_steps = (2 * eval.ais_chains.max(1) * steps) as f64;
+                let start = if t.hidden > MAX_ENUMERATION_HIDDEN {
+                    measurement(grids.trained)
+                } else {
+                    (1u64 << t.hidden) as f64 * (t.hidden + 2) as f64 * rates.points
+                };
+                ais_steps * work.ais_step * rates.ais_step + start
+            })
+            .sum();
         Some(RunCost {
             train_seconds: epoch_seconds * t.epochs as f64,
-            eval_seconds: measuring + sampling,
+            eval_seconds: measuring + sampling + ais,
             epoch_seconds,
             peak_bytes: peak_bytes(t, eval, grids.largest(eval)),
         })
@@ -317,6 +337,7 @@ fn time_kind(
         points: FIRST_GUESS,
         grid: FIRST_GUESS,
         chain_step: FIRST_GUESS,
+        ais_step: FIRST_GUESS,
         step_work: work(t).step,
     });
     let units = Units::for_training(t, data);
@@ -361,13 +382,40 @@ fn time_kind(
         std::hint::black_box(model.sample(chains, 0, 1, 2 * chains, &mut rng));
     }) / chain_work(&cut);
 
+    let ais_step = time_ais(t, eval, work, prior.ais_step, model_of);
+
     Rates {
         step,
         points: pass,
         grid,
         chain_step,
+        ais_step,
         step_work: work(t).step,
     }
+}
+
+/// Seconds per unit of [`Work::ais_step`] of `t`, timed on a few steps of forward AIS with
+/// `[eval] ais_chains` chains on the model `model_of` makes (`prior` the rate guessed before);
+/// 0 for a sweep without AIS, which times nothing.
+fn time_ais(
+    t: &TrainConfig,
+    eval: &EvalConfig,
+    work: impl Fn(&TrainConfig) -> Work,
+    prior: f64,
+    model_of: impl Fn(&TrainConfig) -> Grbm,
+) -> f64 {
+    if !eval.ais_on() {
+        return 0.0;
+    }
+    let chains = eval.ais_chains.clamp(1, 1000);
+    const STEPS: usize = 3;
+    let ais_work = |c: &TrainConfig| (chains * STEPS) as f64 * work(c).ais_step;
+    let cut = cut_to_time(t, ais_work, prior);
+    let model = model_of(&cut);
+    time_per_call(|| {
+        let mut rng = GibbsRng::new(stream(t.seed, Purpose::Ais));
+        std::hint::black_box(ais_log_z(&model, chains, STEPS, &mut rng));
+    }) / ais_work(&cut)
 }
 
 /// The largest CPU cache the system lists (the last level), or 32 MiB if it lists none.
@@ -712,6 +760,7 @@ mod tests {
             points: 1e-9,
             grid: 2e-9,
             chain_step: 3e-9,
+            ais_step: 4e-9,
             step_work: 0.0,
         }
     }
@@ -774,6 +823,50 @@ mod tests {
         let expected = steps * step_work(8, Sampler::Cd) * 1e-9;
         let c = cost(8, 10, Sampler::Cd);
         assert!((c.epoch_seconds / expected - 1.0).abs() < 1e-12, "{c:?}");
+    }
+
+    /// AIS adds 2 x chains x steps AIS steps per budget to a run's evaluation, at the rate of
+    /// its kind's AIS steps, and reverse AIS's start: the enumeration of the hidden states, or
+    /// above 20 hidden units a grid sum.
+    #[test]
+    fn ais_adds_its_steps_and_reverse_ais_start() {
+        let (exp, datasets) = experiment("hidden = [8, 64]\n");
+        let data = &datasets[0];
+        let runs = expand(&exp);
+        let calibration = Calibration {
+            rates: (runs.iter())
+                .map(|r| (Kind::of(&r.train, 0), rates(1e-9)))
+                .collect(),
+            shapes: vec![DataShape::of(data)],
+            cache_bytes: 1e9,
+            stream_seconds: 0.0,
+            seconds: 0.0,
+            kinds: 2,
+            measured: 2,
+        };
+        let with_ais = EvalConfig {
+            ais_chains: 50,
+            ais_steps: vec![10, 100],
+            ..exp.eval.clone()
+        };
+        for run in &runs {
+            let t = &run.train;
+            let cost = |eval: &EvalConfig| calibration.run_cost(run, eval, data).unwrap();
+            let added = cost(&with_ais).eval_seconds - cost(&exp.eval).eval_seconds;
+            let grids = expected_grid_points(t, &exp.eval, &DataShape::of(data));
+            let steps =
+                (2 * 50 * (10 + 100)) as f64 * Work::of(t, data, grids.trained).ais_step * 4e-9;
+            if t.hidden <= MAX_ENUMERATION_HIDDEN {
+                let enumeration = 2.0 * 256.0 * 10.0 * 1e-9;
+                let expected = steps + enumeration;
+                assert!(
+                    (added / expected - 1.0).abs() < 1e-9,
+                    "{added} vs {expected}"
+                );
+            } else {
+                assert!(added > steps * (1.0 + 1e-9), "{added} vs {steps}");
+            }
+        }
     }
 
     /// The plan's measurement gives every kind of a small grid positive, finite rates, and

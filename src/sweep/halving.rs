@@ -425,6 +425,7 @@ fn pruned_record(spec: &RunSpec, data: &Dataset, saved: RungState) -> RunRecord 
         model: paused_model(&spec.train, data, &state),
         evaluation: saved.evaluation,
         samples: Vec::new(),
+        ais: Vec::new(),
         outcome: Outcome::Ok,
         epochs_done: state.epoch,
         train_seconds: state.train_seconds,

@@ -2,6 +2,7 @@
 
 use super::journal::EntryAt;
 use super::store::StoreError;
+use crate::estimate::ais::AisMeasurement;
 use crate::experiment::grid::RunSpec;
 use crate::model::Grbm;
 use crate::train::{CurvePoint, Outcome, TrainedRun};
@@ -37,6 +38,8 @@ pub struct RunDetails {
     pub model: Grbm,
     pub curve: Vec<CurvePoint>,
     pub samples: Vec<[f64; 2]>,
+    /// AIS at every budget of `[eval] ais_steps` (empty with AIS off).
+    pub ais: Vec<AisMeasurement>,
 }
 
 /// What a run produced but its model, curve and samples ([`RunDetails`]): what a record keeps in
@@ -52,6 +55,11 @@ pub struct RunResult {
     pub eval_seconds: f64,
     /// See [`TrainedRun::accept_rate`].
     pub accept_rate: Option<f64>,
+    /// AIS at the last budget of `[eval] ais_steps`, the one `runs.parquet` shows (`None` with
+    /// AIS off, and for a run not finished).
+    pub ais: Option<AisMeasurement>,
+    /// Seconds of AIS at all budgets.
+    pub ais_seconds: Option<f64>,
 }
 
 impl RunResult {
@@ -63,8 +71,15 @@ impl RunResult {
             train_seconds: run.train_seconds,
             eval_seconds: run.eval_seconds,
             accept_rate: run.accept_rate,
+            ais: run.ais.last().copied(),
+            ais_seconds: ais_seconds(&run.ais),
         }
     }
+}
+
+/// The time of AIS at all budgets, `None` without AIS.
+fn ais_seconds(ais: &[AisMeasurement]) -> Option<f64> {
+    (!ais.is_empty()).then(|| ais.iter().map(|a| a.seconds).sum())
 }
 
 /// One finished run: what it was asked to do and what it produced (`result` is `None` when it
@@ -115,6 +130,7 @@ impl RunRecord {
                 model: run.model,
                 curve: run.curve,
                 samples: run.samples,
+                ais: run.ais,
             })),
             stored_at: None,
         }
@@ -192,6 +208,9 @@ struct StoredRun {
     /// Absent from the records of versions before the Metropolis-Hastings samplers.
     #[serde(default)]
     accept_rate: Option<f64>,
+    /// Absent from the records of versions before AIS: they read as none.
+    #[serde(default)]
+    ais: Vec<AisMeasurement>,
 }
 
 /// One run's record on disk ([`super::journal`]). MessagePack keeps every f64's bits (NaN and
@@ -222,6 +241,7 @@ impl StoredRecord {
                 train_seconds: result.train_seconds,
                 eval_seconds: result.eval_seconds,
                 accept_rate: result.accept_rate,
+                ais: details.ais,
             });
         StoredRecord {
             run_id: record.spec.run_id.clone(),
@@ -232,7 +252,8 @@ impl StoredRecord {
     }
 
     /// Empties the model, curve and samples, which [`RunRecord::details`] reads again when
-    /// needed: an empty model (no hidden unit) holds no memory of its own.
+    /// needed: an empty model (no hidden unit) holds no memory of its own. The AIS estimates stay
+    /// (about 70 bytes a budget): [`StoredRecord::into_record`] takes the run's result from them.
     pub fn drop_details(&mut self) {
         if let Some(run) = &mut self.run {
             run.model = Grbm::new(run.model.b, [1.0; 2], faer::Mat::zeros(2, 0), Vec::new());
@@ -247,6 +268,7 @@ impl StoredRecord {
             model: run.model,
             curve: run.curve,
             samples: run.samples,
+            ais: run.ais,
         })
     }
 
@@ -260,6 +282,8 @@ impl StoredRecord {
             train_seconds: stored.train_seconds,
             eval_seconds: stored.eval_seconds,
             accept_rate: stored.accept_rate,
+            ais: stored.ais.last().copied(),
+            ais_seconds: ais_seconds(&stored.ais),
         });
         RunRecord {
             spec: spec.into(),
@@ -306,6 +330,7 @@ pub(crate) fn measured(spec: RunSpec, lls: Option<(f64, f64)>) -> RunRecord {
         evaluation: Some(evaluation),
         curve: Vec::new(),
         samples: Vec::new(),
+        ais: Vec::new(),
         outcome: Outcome::Ok,
         epochs_done: 1,
         train_seconds: 0.0,
@@ -321,6 +346,88 @@ mod tests {
 
     fn record(run_id: &str, lls: Option<(f64, f64)>) -> RunRecord {
         measured(spec_named(run_id), lls)
+    }
+
+    /// A record of a version before AIS (its run without the `ais` field) reads as a run
+    /// without AIS; a record with AIS keeps every budget, and its result the last one's numbers
+    /// and all budgets' seconds.
+    #[test]
+    fn records_without_ais_read_as_none_and_records_with_it_keep_every_budget() {
+        #[derive(Serialize)]
+        struct OldRun {
+            model: Grbm,
+            evaluation: Option<crate::estimate::Evaluation>,
+            curve: Vec<CurvePoint>,
+            samples: Vec<[f64; 2]>,
+            outcome: Outcome,
+            epochs_done: usize,
+            train_seconds: f64,
+            eval_seconds: f64,
+        }
+        #[derive(Serialize)]
+        struct OldRecord {
+            run_id: String,
+            status: Status,
+            error: Option<String>,
+            run: Option<OldRun>,
+        }
+        let at = EntryAt {
+            log: Arc::from(std::path::Path::new("records/x.log")),
+            offset: 0,
+        };
+        let mut record = record("a", Some((-1.0, -2.0)));
+        let details = record.in_memory.take().map(|d| *d).unwrap();
+        let old = OldRecord {
+            run_id: "a".into(),
+            status: Status::Ok,
+            error: None,
+            run: Some(OldRun {
+                model: details.model.clone(),
+                evaluation: record.result.unwrap().evaluation,
+                curve: Vec::new(),
+                samples: Vec::new(),
+                outcome: Outcome::Ok,
+                epochs_done: 1,
+                train_seconds: 0.5,
+                eval_seconds: 0.25,
+            }),
+        };
+        let bytes = rmp_serde::to_vec(&old).unwrap();
+        let read: StoredRecord = rmp_serde::from_slice(&bytes).unwrap();
+        let back = read
+            .into_record(spec_named("a"), at.clone())
+            .result
+            .unwrap();
+        assert_eq!((back.ais, back.ais_seconds), (None, None));
+        assert_eq!(back.eval_seconds, 0.25);
+
+        let budget = |steps: usize, log_z: f64, seconds: f64| AisMeasurement {
+            chains: 10,
+            steps,
+            forward: crate::estimate::ais::AisSummary {
+                log_z,
+                std_error: 0.1,
+                effective_sample_size: 9.0,
+            },
+            reverse: crate::estimate::ais::AisSummary {
+                log_z: log_z + 0.5,
+                std_error: 0.2,
+                effective_sample_size: 8.0,
+            },
+            seconds,
+        };
+        let ais = vec![budget(10, 1.0, 0.5), budget(100, 2.0, 0.25)];
+        let with_ais = RunDetails {
+            ais: ais.clone(),
+            ..details
+        };
+        let bytes = rmp_serde::to_vec(&StoredRecord::from_record(&record, Some(with_ais))).unwrap();
+        let read: StoredRecord = rmp_serde::from_slice(&bytes).unwrap();
+        let mut dropped: StoredRecord = rmp_serde::from_slice(&bytes).unwrap();
+        dropped.drop_details();
+        let result = dropped.into_record(spec_named("a"), at).result.unwrap();
+        assert_eq!((result.ais, result.ais_seconds), (Some(ais[1]), Some(0.75)));
+        assert_eq!(read.into_details().unwrap().ais, ais);
     }
 
     /// Highest valid_ll first whatever the test_ll, equal valid_ll by run id, unevaluated runs last.

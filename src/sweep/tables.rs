@@ -1,4 +1,4 @@
-//! The results folder's tables: `runs.parquet`, `configs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `sweep.toml` and `provenance.json`, built from the records and published together as one set ([`super::tableset`]).
+//! The results folder's tables: `runs.parquet`, `configs.parquet`, `curves.parquet`, `models.parquet`, `data.parquet`, `samples.parquet`, `ais.parquet`, `sweep.toml` and `provenance.json`, built from the records and published together as one set ([`super::tableset`]).
 
 use super::configs::{Config, config_keys, configs};
 use super::halving::RungRow;
@@ -6,6 +6,8 @@ use super::provenance::Provenance;
 use super::record::{RunDetails, RunRecord, RunResult};
 use super::tableset::{Commit, TableSet, TableSetError};
 use crate::data::Dataset;
+use crate::estimate::Evaluation;
+use crate::estimate::ais::{AisMeasurement, AisSummary};
 use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, run_count, seeds};
 use crate::train::Outcome;
@@ -286,7 +288,88 @@ pub fn runs_frame(
                 .collect::<Vec<_>>(),
         ),
     ]);
+    columns.extend(ais_columns(records));
     frame(path, records.len(), columns)
+}
+
+/// The AIS columns of `runs.parquet`, from the last budget of `[eval] ais_steps`: each estimate
+/// with its standard error, its difference from the grid's `log_z`, the test log-likelihood it
+/// implies, and the seconds of AIS at all budgets; null with AIS off.
+fn ais_columns(records: &[RunRecord]) -> [Column; 9] {
+    let measured: Vec<Option<(Evaluation, AisMeasurement)>> = records
+        .iter()
+        .map(|r| {
+            let run = r.result.as_ref()?;
+            Some((run.evaluation?, run.ais?))
+        })
+        .collect();
+    let f = |g: &dyn Fn(&Evaluation, &AisMeasurement) -> f64| {
+        (measured.iter())
+            .map(|m| m.as_ref().map(|(e, a)| g(e, a)))
+            .collect::<Vec<_>>()
+    };
+    [
+        col("log_z_ais", f(&|_, a| a.forward.log_z)),
+        col("log_z_ais_se", f(&|_, a| a.forward.std_error)),
+        col("log_z_rais", f(&|_, a| a.reverse.log_z)),
+        col("log_z_rais_se", f(&|_, a| a.reverse.std_error)),
+        col("log_z_ais_error", f(&|e, a| a.forward.log_z - e.log_z)),
+        col("log_z_rais_error", f(&|e, a| a.reverse.log_z - e.log_z)),
+        col("test_ll_ais", f(&|e, a| implied_test_ll(e, &a.forward))),
+        col("test_ll_rais", f(&|e, a| implied_test_ll(e, &a.reverse))),
+        col(
+            "ais_seconds",
+            (records.iter())
+                .map(|r| r.result.as_ref().and_then(|run| run.ais_seconds))
+                .collect::<Vec<_>>(),
+        ),
+    ]
+}
+
+/// The mean test log-likelihood with log Z estimated by `ais` in place of the grid's.
+fn implied_test_ll(e: &Evaluation, ais: &AisSummary) -> f64 {
+    e.test_ll + e.log_z - ais.log_z
+}
+
+/// `ais.parquet`: one row per run and AIS budget of `[eval] ais_steps`, in the file's order;
+/// written only with AIS on.
+pub fn ais_frame(
+    path: &Path,
+    records: &[RunRecord],
+    datasets: &[Dataset],
+) -> Result<DataFrame, OutputError> {
+    let loaded = with_details(records)?;
+    let rows: Vec<(&RunRecord, Evaluation, &AisMeasurement)> = (loaded.iter())
+        .filter_map(|(r, d)| Some((*r, r.result.as_ref()?.evaluation?, &d.ais)))
+        .flat_map(|(r, e, ais)| ais.iter().map(move |a| (r, e, a)))
+        .collect();
+    let f = |g: &dyn Fn(&Evaluation, &AisMeasurement) -> f64| {
+        rows.iter().map(|(_, e, a)| g(e, a)).collect::<Vec<f64>>()
+    };
+    let int = |g: &dyn Fn(&RunRecord, &AisMeasurement) -> usize| {
+        (rows.iter())
+            .map(|(r, _, a)| g(r, a) as i64)
+            .collect::<Vec<i64>>()
+    };
+    let records_of_rows: Vec<&RunRecord> = rows.iter().map(|(r, _, _)| *r).collect();
+    let mut columns = id_columns(&records_of_rows, datasets).to_vec();
+    columns.extend([
+        col("hidden", int(&|r, _| r.spec.train.hidden)),
+        col("seed", int(&|r, _| r.spec.train.seed as usize)),
+        col("chains", int(&|_, a| a.chains)),
+        col("steps", int(&|_, a| a.steps)),
+        col("log_z", f(&|e, _| e.log_z)),
+        col("log_z_ais", f(&|_, a| a.forward.log_z)),
+        col("log_z_ais_se", f(&|_, a| a.forward.std_error)),
+        col("log_z_ais_ess", f(&|_, a| a.forward.effective_sample_size)),
+        col("log_z_rais", f(&|_, a| a.reverse.log_z)),
+        col("log_z_rais_se", f(&|_, a| a.reverse.std_error)),
+        col("log_z_rais_ess", f(&|_, a| a.reverse.effective_sample_size)),
+        col("log_z_ais_error", f(&|e, a| a.forward.log_z - e.log_z)),
+        col("log_z_rais_error", f(&|e, a| a.reverse.log_z - e.log_z)),
+        col("ais_seconds", f(&|_, a| a.seconds)),
+    ]);
+    frame(path, rows.len(), columns)
 }
 
 /// `true_ll`, `baseline_ll` and `test_ll_gap` of each run: what its `test_ll` is measured
@@ -468,12 +551,19 @@ fn columns_metadata(datasets: &[Dataset]) -> String {
 pub type BuildRows = fn(&Path, &[RunRecord], &[Dataset]) -> Result<DataFrame, OutputError>;
 
 /// The tables with rows per run, by the name of their file without `.parquet`.
-pub const RUN_TABLES: [(&str, BuildRows); 4] = [
+pub const RUN_TABLES: [(&str, BuildRows); 5] = [
     ("runs", runs_frame),
     ("curves", curves_frame),
     ("models", models_frame),
     ("samples", samples_frame),
+    ("ais", ais_frame),
 ];
+
+/// Whether the sweep of `exp` writes the table of [`RUN_TABLES`] called `name`: `ais` only with
+/// AIS on, so that a sweep without it writes the tables it wrote before AIS was a key.
+pub fn writes_table(exp: &Experiment, name: &str) -> bool {
+    name != "ais" || exp.eval.ais_on()
+}
 
 /// `rungs.parquet`: one row per run and rung of a halving search, in rung order.
 pub fn rungs_frame(
@@ -597,6 +687,9 @@ pub fn write_all(
     let provenance = Provenance::of_this_process(&exp.text);
     let mut set = TableSet::begin(dir)?;
     for (name, build) in RUN_TABLES {
+        if !writes_table(exp, name) {
+            continue;
+        }
         // At least one group, so that a table of no runs still has its columns.
         let groups: Vec<&[RunRecord]> = match records.len() {
             0 => vec![&[]],

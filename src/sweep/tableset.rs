@@ -27,7 +27,7 @@ const FORMAT: &str = "grbm-sweep tables v1";
 /// one-line `pl.read_parquet("results/sweep/runs.parquet")`. A set's `sweep.toml` (the
 /// experiment its tables were built from) has none: the folder's own `sweep.toml` is the
 /// experiment of the sweep last started on it, written when it starts.
-pub const TOP_LEVEL: [&str; 8] = [
+pub const TOP_LEVEL: [&str; 9] = [
     "runs.parquet",
     "configs.parquet",
     "curves.parquet",
@@ -35,6 +35,7 @@ pub const TOP_LEVEL: [&str; 8] = [
     "samples.parquet",
     "data.parquet",
     "rungs.parquet",
+    "ais.parquet",
     "provenance.json",
 ];
 

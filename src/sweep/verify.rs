@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The columns whose values depend on the machine and its load, not on the seeds.
-const TIMING: [&str; 2] = ["train_seconds", "eval_seconds"];
+const TIMING: [&str; 3] = ["train_seconds", "eval_seconds", "ais_seconds"];
 
 /// The outcome for one run: `None` when every value equals the stored one.
 #[derive(Debug, Clone, PartialEq)]

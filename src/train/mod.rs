@@ -7,6 +7,7 @@ pub mod params;
 pub mod sampler;
 
 use crate::data::{Dataset, moments};
+use crate::estimate::ais::{self, AisMeasurement};
 use crate::estimate::{EvalConfig, Evaluation, evaluate};
 use crate::model::{Gradient, Grbm, Workspace};
 use crate::rng::{GibbsRng, Purpose, stream};
@@ -49,6 +50,9 @@ pub struct TrainedRun {
     pub curve: Vec<CurvePoint>,
     /// Gibbs samples of the final model in data units (`[eval] samples`; none for a diverged run).
     pub samples: Vec<[f64; 2]>,
+    /// AIS estimates of the final model's log Z, one per `[eval] ais_steps` value (none for a
+    /// diverged run, or with AIS off); their time is not in `eval_seconds`.
+    pub ais: Vec<AisMeasurement>,
     pub outcome: Outcome,
     /// Epochs completed with finite parameters.
     pub epochs_done: usize,
@@ -702,11 +706,20 @@ impl<'a> Run<'a> {
             &mut rng,
         );
         self.eval_seconds += start.elapsed().as_secs_f64();
+        // The same data-units model and grid as the final evaluation's log Z.
+        let ais = ais::measure(
+            &model,
+            e.grid_points,
+            eval.ais_chains,
+            &eval.ais_steps,
+            self.cfg.seed,
+        );
         TrainedRun {
             model,
             evaluation: Some(e),
             curve: self.curve,
             samples,
+            ais,
             outcome: Outcome::Ok,
             epochs_done: epoch,
             train_seconds: self.train_seconds,
@@ -722,6 +735,7 @@ impl<'a> Run<'a> {
             evaluation: None,
             curve: self.curve,
             samples: Vec::new(),
+            ais: Vec::new(),
             outcome: Outcome::Diverged { epoch },
             epochs_done: epoch - 1,
             train_seconds: self.train_seconds,
@@ -768,6 +782,8 @@ mod tests {
         burn_in: 0,
         thin: 1,
         checkpoint_minutes: 0.0,
+        ais_chains: 100,
+        ais_steps: Vec::new(),
     };
 
     /// One-Gaussian fit of gmm_iso: about -5.85 nats. The default recipe must get well above it quickly.

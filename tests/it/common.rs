@@ -129,7 +129,7 @@ pub fn ints(df: &DataFrame, name: &str) -> Vec<i64> {
 }
 
 pub fn without_timing(df: DataFrame) -> DataFrame {
-    df.drop_many(["train_seconds", "eval_seconds"])
+    df.drop_many(["train_seconds", "eval_seconds", "ais_seconds"])
 }
 
 /// The Parquet tables of a results folder.
@@ -142,17 +142,27 @@ pub const TABLES: [&str; 6] = [
     "samples.parquet",
 ];
 
+/// The tables a results folder has only for some experiments: `rungs.parquet` for a halving
+/// search, `ais.parquet` with AIS on.
+pub const OPTIONAL_TABLES: [&str; 2] = ["rungs.parquet", "ais.parquet"];
+
 /// Every table of results folder `a` equals that of `b` in every non-timing column, and no run id
-/// repeats; a halving search's `rungs.parquet` too, which both or neither must have.
+/// repeats; each table of [`OPTIONAL_TABLES`] too, which both or neither must have.
 pub fn assert_same_tables(a: &Path, b: &Path) {
-    let rungs = a.join("rungs.parquet").exists();
-    assert_eq!(
-        rungs,
-        b.join("rungs.parquet").exists(),
-        "rungs.parquet in one folder only"
-    );
-    for table in TABLES.into_iter().chain(rungs.then_some("rungs.parquet")) {
+    let optional: Vec<&str> = OPTIONAL_TABLES
+        .into_iter()
+        .filter(|table| {
+            let exists = a.join(table).exists();
+            assert_eq!(exists, b.join(table).exists(), "{table} in one folder only");
+            exists
+        })
+        .collect();
+    for table in TABLES.into_iter().chain(optional) {
         let (mut x, mut y) = (read(&a.join(table)), read(&b.join(table)));
+        if table == "ais.parquet" {
+            x = without_timing(x);
+            y = without_timing(y);
+        }
         if table == "runs.parquet" {
             x = without_timing(x);
             y = without_timing(y);

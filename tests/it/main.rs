@@ -5,6 +5,7 @@
 
 mod common;
 
+mod ais;
 mod cli;
 mod commit;
 mod configs;
