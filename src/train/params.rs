@@ -347,7 +347,7 @@ train_params! {
     k / K: usize = 10, Rule::AtLeast(1),
         "Gibbs steps per negative sample (CD-k)";
     seed / Seed: u64 = 0, Rule::AtLeast(0),
-        "seeds every random stream of the run (initialization, minibatch order, Gibbs chains)";
+        "seeds every random stream of the run (initialization, minibatch order, the sampler's chains and accept tests, samples, AIS)";
     epochs / Epochs: usize = 50, Rule::AtLeast(1),
         "passes over the training set";
     batch_size / BatchSize: usize = 100, Rule::AtLeast(1),
