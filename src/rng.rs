@@ -21,6 +21,11 @@ pub enum Purpose {
     Search = 6,
     /// Annealed importance sampling estimates of log Z (forward and reverse).
     Ais = 7,
+    /// Exact samples of the trained model (from its mixture or its log Z grid).
+    ExactSamples = 8,
+    /// The diagnostics of a checkpoint (the sampler's negative phase measured against the exact
+    /// one, chain samples), one stream per epoch ([`indexed_stream`]).
+    Diagnostics = 9,
 }
 
 /// The stream for `purpose` of the run (or data set) with this seed.
@@ -36,6 +41,13 @@ pub fn stream(seed: u64, purpose: Purpose) -> Pcg64 {
 /// configuration has its own stream, so configuration `index` is the same however many are
 /// drawn after it.
 pub fn search_stream(seed: u64, index: u64) -> Pcg64 {
+    indexed_stream(seed, Purpose::Search, index)
+}
+
+/// Stream `index` of the streams for `purpose` of this seed, each independent of the others and
+/// of how many are drawn: what a stage that happens many times (a configuration of a search, a
+/// checkpoint's diagnostics) draws from.
+pub fn indexed_stream(seed: u64, purpose: Purpose, index: u64) -> Pcg64 {
     // splitmix64's finalizer over the (seed, purpose) key and the index, so neighbouring
     // indices get unrelated seeds.
     let mix = |mut z: u64| {
@@ -44,7 +56,7 @@ pub fn search_stream(seed: u64, index: u64) -> Pcg64 {
         z ^ (z >> 31)
     };
     let key = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (Purpose::Search as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+        ^ (purpose as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     Pcg64::seed_from_u64(mix(mix(key) ^ index))
 }
 
