@@ -125,6 +125,9 @@ enum Command {
         /// Write an SVG beside every PNG.
         #[arg(long)]
         svg: bool,
+        /// Draw each model's Gibbs chain samples (in cyan) beside its exact samples (in red).
+        #[arg(long)]
+        chains: bool,
         /// Write the pictures into this folder instead of DIR/plots (e.g. for a read-only DIR).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -258,6 +261,7 @@ fn main() -> ExitCode {
             by_run,
             runs,
             svg,
+            chains,
             out,
         }) => draw(
             &dir,
@@ -266,6 +270,7 @@ fn main() -> ExitCode {
                 ranked: ranked(by_run),
                 runs,
                 svg,
+                chains,
                 out,
             },
         ),

@@ -6,7 +6,7 @@
 
 use faer::Mat;
 
-use crate::model::{Grbm, MAX_ENUMERATION_HIDDEN, Workspace, softplus};
+use crate::model::{Grbm, Workspace, softplus};
 use crate::rng::{GibbsRng, Purpose, stream};
 use crate::vecmath::log_sum_exp;
 use std::time::Instant;
@@ -66,10 +66,10 @@ pub struct AisMeasurement {
 
 /// Forward and reverse AIS of `model` with `chains` chains at each number of steps of `steps`,
 /// in that order, all from the one stream `stream(seed, Purpose::Ais)`: the numbers depend on
-/// the model, the budgets and the seed alone. Reverse AIS starts from exact samples
-/// ([`exact_samples`]) up to [`MAX_ENUMERATION_HIDDEN`] hidden units, and above from draws of
-/// the grid of `grid_points` points per axis that log Z was integrated on
-/// ([`grid_samples`](super::grid_samples)).
+/// the model, the budgets and the seed alone. Reverse AIS starts from
+/// [`exact_samples_any`](super::exact_samples_any): exact samples up to
+/// [`MAX_ENUMERATION_HIDDEN`](crate::model::MAX_ENUMERATION_HIDDEN) hidden units, and above draws of the grid of `grid_points` points
+/// per axis that log Z was integrated on.
 pub fn measure(
     model: &Grbm,
     grid_points: usize,
@@ -83,13 +83,8 @@ pub fn measure(
         .map(|&steps| {
             let start = Instant::now();
             let forward = ais_log_z(model, chains, steps, &mut rng);
-            let reverse = if model.n_hidden() <= MAX_ENUMERATION_HIDDEN {
-                reverse_ais_log_z(model, chains, steps, &mut rng)
-                    .expect("the hidden states enumerate")
-            } else {
-                let x = super::grid_samples(model, Some(grid_points), chains.max(1), &mut rng);
-                reverse_ais_from(model, x, steps, &mut rng)
-            };
+            let x = super::exact_samples_any(model, chains.max(1), Some(grid_points), &mut rng);
+            let reverse = reverse_ais_from(model, x, steps, &mut rng);
             AisMeasurement {
                 chains: forward.chains,
                 steps: forward.steps,
@@ -169,7 +164,7 @@ pub fn ais_log_z(model: &Grbm, chains: usize, steps: usize, rng: &mut GibbsRng) 
 /// density integrates to 1, `E[w] = Z_0 / Z`: `mean(w) / Z_0` is unbiased for 1/Z, and
 /// `log_z = ln Z_0 - ln mean(w)` is high on average (a log-likelihood computed from it is low on
 /// average: conservative). `None` above
-/// [`MAX_ENUMERATION_HIDDEN`], where no exact sample is
+/// [`MAX_ENUMERATION_HIDDEN`](crate::model::MAX_ENUMERATION_HIDDEN), where no exact sample is
 /// drawn. Cost as [`ais_log_z`], plus the enumeration of the 2^n hidden states.
 pub fn reverse_ais_log_z(
     model: &Grbm,
@@ -258,7 +253,7 @@ impl Inversion {
 /// the mixture weights p(z) ([`Grbm::hidden_state_probabilities`]) by inverting their running
 /// sum with a [`fine_uniforms`] draw, then x ~ N(b + W z, sigma^2); p(z) itself is exact to
 /// rounding.
-/// `None` above [`MAX_ENUMERATION_HIDDEN`]; memory and
+/// `None` above [`MAX_ENUMERATION_HIDDEN`](crate::model::MAX_ENUMERATION_HIDDEN); memory and
 /// time grow as 2^n.
 pub fn exact_samples(model: &Grbm, count: usize, rng: &mut GibbsRng) -> Option<Mat<f64>> {
     let states = Inversion::new(model.hidden_state_probabilities()?);
@@ -631,7 +626,7 @@ mod tests {
     /// 20 units there are none, and the estimate says so instead of starting from something else.
     #[test]
     fn reverse_ais_declines_models_too_large_to_enumerate() {
-        let m = model(5, MAX_ENUMERATION_HIDDEN + 1, 1.0, [1.0, 1.0]);
+        let m = model(5, crate::model::MAX_ENUMERATION_HIDDEN + 1, 1.0, [1.0, 1.0]);
         assert!(reverse_ais_log_z(&m, 10, 10, &mut rng(4)).is_none());
         assert!(ais_log_z(&m, 10, 10, &mut rng(4)).log_z.is_finite());
     }

@@ -281,6 +281,25 @@ pub fn grid_samples(
     x
 }
 
+/// `count` independent draws of x from `model` (one per row), as exact as the model allows: up
+/// to [`MAX_ENUMERATION_HIDDEN`](crate::model::MAX_ENUMERATION_HIDDEN) hidden units exact samples
+/// of the 2^n mixture ([`ais::exact_samples`]), above draws of the log Z grid of `points` per
+/// axis ([`grid_samples`], exact up to the grid's discretization: docs/math.md). The one place
+/// that picks between the two: the samples of a finished run and reverse AIS's start both come
+/// from here.
+pub fn exact_samples_any(
+    model: &Grbm,
+    count: usize,
+    points: Option<usize>,
+    rng: &mut crate::rng::GibbsRng,
+) -> Mat<f64> {
+    // No draw asked for costs nothing: no enumeration, no grid.
+    if count == 0 {
+        return Mat::zeros(0, 2);
+    }
+    ais::exact_samples(model, count, rng).unwrap_or_else(|| grid_samples(model, points, count, rng))
+}
+
 /// The distribution of weights `exp(v - max v)` over `values`.
 fn exp_weights(values: &[f64]) -> ais::Inversion {
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);

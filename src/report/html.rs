@@ -939,6 +939,8 @@ fn pictures_section(
             .map(|(r, _)| r.spec.run_id.clone())
             .collect(),
         svg: false,
+        // The page shows both kinds of samples: the exact ones, and the chains' beside them.
+        chains: true,
         out: None,
     };
     let pictures = match plot::inline_pictures(folder, dir, &opts, configs) {

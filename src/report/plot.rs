@@ -40,6 +40,8 @@ pub struct PlotOptions {
     pub runs: Vec<String>,
     /// Write an SVG beside every PNG.
     pub svg: bool,
+    /// Draw each density's Gibbs chain samples beside its exact samples (`--chains`).
+    pub chains: bool,
     /// The folder the pictures go into; `None`: `plots/` in the results folder.
     pub out: Option<PathBuf>,
 }
@@ -129,6 +131,9 @@ const TITLE_KEYS: [&str; 5] = ["hidden", "lr", "k", "sampler", "seed"];
 const RASTER: usize = 140;
 /// Raster cells per axis of the small heat maps of `best`.
 const SMALL_RASTER: usize = 80;
+/// The colour of the Gibbs chain samples (`--chains`): apart from the exact samples' red and
+/// from every colour of the heat map.
+const CHAIN_COLOUR: RGBColor = CYAN;
 /// Heat maps show log densities down to this many nats below their maximum.
 const LOG_DENSITY_RANGE: f64 = 12.0;
 
@@ -300,7 +305,7 @@ fn draw_all(
     let finished = finished_runs(folder, dir)?;
     let ranked = ranked_candidates(configs, &finished, folder.datasets.len(), opts.ranked);
     for (record, chosen) in chosen_runs(folder, dir, &ranked, opts)? {
-        draw_density(pictures, folder, record, chosen)?;
+        draw_density(pictures, folder, record, chosen, opts.chains)?;
     }
     for (dataset, candidates) in ranked.iter().enumerate() {
         let top = &candidates[..candidates.len().min(opts.top.max(1))];
@@ -442,13 +447,15 @@ fn chosen_runs<'c>(
         .collect()
 }
 
-/// `density-<run id>`: the run's density, beside the true one when that is known; titled with
-/// the candidate it was chosen for, if any.
+/// `density-<run id>`: the run's density with its exact samples (and its chain samples with
+/// `chains`), beside the true one when that is known; titled with the candidate it was chosen
+/// for, if any.
 fn draw_density(
     pictures: &mut Pictures,
     folder: &Folder,
     record: &RunRecord,
     chosen: Option<&Candidate<'_>>,
+    chains: bool,
 ) -> Result<(), PlotError> {
     let data = &folder.datasets[record.spec.dataset];
     let truth = true_density(folder, record.spec.dataset);
@@ -463,7 +470,7 @@ fn draw_density(
         *pictures,
         format!("density-{}", record.spec.run_id),
         size,
-        density_figure(record, &details, data, truth.as_ref(), &title)
+        density_figure(record, &details, data, truth.as_ref(), &title, chains)
     );
     Ok(())
 }
@@ -929,10 +936,11 @@ fn density_figure<DB: DrawingBackend>(
     data: &Dataset,
     truth: Option<&Generator>,
     title: &[String],
+    chains: bool,
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let run = record.result.as_ref().expect("plotted runs have a model");
-    let (model, samples) = (&details.model, details.samples.as_slice());
+    let model = &details.model;
     let log_z = log_z_grid(model, None).log_z;
     let e = run.evaluation.expect("plotted runs are evaluated");
     let (body, footer) = root.split_vertically(root.dim_in_pixel().1 - 30);
@@ -944,8 +952,12 @@ fn density_figure<DB: DrawingBackend>(
     };
     let bounds = data_bounds(data);
     let model_density = |x: [f64; 2]| -model.free_energy(x) - log_z;
-    let overlays: [(&[[f64; 2]], RGBAColor); 2] =
-        [(&data.test, BLACK.mix(0.6)), (samples, RED.mix(0.8))];
+    // The chain samples under the exact ones, so that where the two agree the exact show.
+    let mut overlays: Vec<(&[[f64; 2]], RGBAColor)> = vec![(&data.test, BLACK.mix(0.6))];
+    if chains {
+        overlays.push((&details.chain_samples, CHAIN_COLOUR.mix(0.8)));
+    }
+    overlays.push((&details.exact_samples, RED.mix(0.8)));
     let caption = format!(
         "model log density; valid_ll = {:.4}, test_ll = {:.4} nats",
         e.valid_ll, e.test_ll
@@ -973,10 +985,21 @@ fn density_figure<DB: DrawingBackend>(
             FULL_PANEL,
         )?;
     }
+    let exact = match details.exact_samples.len() {
+        0 => "no exact samples (recorded by an earlier version)".to_string(),
+        count => format!("red: {count} exact samples"),
+    };
+    let chain = if chains {
+        format!(
+            "; cyan: {} Gibbs chain samples",
+            details.chain_samples.len()
+        )
+    } else {
+        String::new()
+    };
     footer.draw(&Text::new(
         format!(
-            "log density: dark = {LOG_DENSITY_RANGE} nats below max, yellow = max; black: test points; red: {} samples",
-            samples.len()
+            "log density: dark = {LOG_DENSITY_RANGE} nats below max, yellow = max; black: test points; {exact}{chain}"
         ),
         (12, 6),
         ("sans-serif", 13),

@@ -249,18 +249,21 @@ impl Calibration {
         } else {
             0.0
         };
+        // Exact draws of the model (the exact samples, reverse AIS's start): the enumeration of
+        // the hidden states (as log_z_exact's, timed with the points), or above the enumerable
+        // sizes one grid sum (as a measurement's).
+        let exact_draws = if t.hidden > MAX_ENUMERATION_HIDDEN {
+            measurement(grids.trained)
+        } else {
+            (1u64 << t.hidden) as f64 * (t.hidden + 2) as f64 * rates.points
+        };
+        let sampling = sampling + if eval.samples > 0 { exact_draws } else { 0.0 };
         // Forward and reverse AIS at each budget: chains x steps AIS steps each, and reverse AIS's
-        // start: the enumeration of the hidden states (as log_z_exact's, timed with the points),
-        // or above the enumerable sizes one grid sum (as a measurement's).
+        // start.
         let ais: f64 = (eval.ais_steps.iter())
             .map(|&steps| {
                 let ais_steps = (2 * eval.ais_chains.max(1) * steps) as f64;
-                let start = if t.hidden > MAX_ENUMERATION_HIDDEN {
-                    measurement(grids.trained)
-                } else {
-                    (1u64 << t.hidden) as f64 * (t.hidden + 2) as f64 * rates.points
-                };
-                ais_steps * work.ais_step * rates.ais_step + start
+                ais_steps * work.ais_step * rates.ais_step + exact_draws
             })
             .sum();
         Some(RunCost {
@@ -541,7 +544,8 @@ pub fn expected_grid_points(t: &TrainConfig, eval: &EvalConfig, shape: &DataShap
 /// The bytes of one run's arrays at their largest: the parameters and their copies (optimizer
 /// moments, gradients, the last finite model, the data-unit model), the minibatch scratch, the
 /// sampler's arrays, and then the larger of one measurement (the log Z grid's two columns of
-/// exponentials per hidden unit, or the reconstruction's scratch) and the sample chains.
+/// exponentials per hidden unit, or the reconstruction's scratch) and the sample chains or the
+/// exact draws, and the samples of both kinds.
 pub fn peak_bytes(t: &TrainConfig, eval: &EvalConfig, grid_points: usize) -> f64 {
     const F64: f64 = 8.0;
     let n = t.hidden as f64;
@@ -556,7 +560,15 @@ pub fn peak_bytes(t: &TrainConfig, eval: &EvalConfig, grid_points: usize) -> f64
     let log_z = 2.0 * F64 * n * g + 6.0 * F64 * (n + g);
     let measurement = log_z.max(F64 * padded(1024) * n);
     let sampling = if eval.samples > 0 {
-        workspace(eval.sample_chains) + 2.0 * F64 * eval.sample_chains as f64 * n
+        let chains = workspace(eval.sample_chains) + 2.0 * F64 * eval.sample_chains as f64 * n;
+        // The exact draws' hidden states, and up to 20 hidden units the mixture weights and
+        // their running sum (above, a grid row at a time).
+        let states = if t.hidden > MAX_ENUMERATION_HIDDEN {
+            0.0
+        } else {
+            2.0 * F64 * (1u64 << t.hidden) as f64
+        };
+        chains.max(F64 * eval.samples as f64 * n + states)
     } else {
         0.0
     };
@@ -564,7 +576,7 @@ pub fn peak_bytes(t: &TrainConfig, eval: &EvalConfig, grid_points: usize) -> f64
         + workspace(t.batch_size)
         + sampler
         + measurement.max(sampling)
-        + 2.0 * F64 * eval.samples as f64
+        + 4.0 * F64 * eval.samples as f64
 }
 
 /// Bytes of the program itself (code, thread stacks, allocator, writing the tables): the peak
@@ -669,7 +681,7 @@ impl SweepCost {
             .sum();
         cost.peak_bytes = PROGRAM_BYTES
             + data_bytes as f64
-            + cost.runs as f64 * (RECORD_BYTES + 16.0 * exp.eval.samples as f64)
+            + cost.runs as f64 * (RECORD_BYTES + 32.0 * exp.eval.samples as f64)
             + largest.iter().sum::<f64>();
         Ok(cost)
     }

@@ -424,7 +424,8 @@ fn pruned_record(spec: &RunSpec, data: &Dataset, saved: RungState) -> RunRecord 
     let run = TrainedRun {
         model: paused_model(&spec.train, data, &state),
         evaluation: saved.evaluation,
-        samples: Vec::new(),
+        exact_samples: Vec::new(),
+        chain_samples: Vec::new(),
         ais: Vec::new(),
         outcome: Outcome::Ok,
         epochs_done: state.epoch,

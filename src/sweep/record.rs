@@ -37,7 +37,10 @@ impl Status {
 pub struct RunDetails {
     pub model: Grbm,
     pub curve: Vec<CurvePoint>,
-    pub samples: Vec<[f64; 2]>,
+    /// See [`TrainedRun::exact_samples`] (none in a record of a version before them).
+    pub exact_samples: Vec<[f64; 2]>,
+    /// See [`TrainedRun::chain_samples`].
+    pub chain_samples: Vec<[f64; 2]>,
     /// AIS at every budget of `[eval] ais_steps` (empty with AIS off).
     pub ais: Vec<AisMeasurement>,
 }
@@ -129,7 +132,8 @@ impl RunRecord {
             in_memory: Some(Box::new(RunDetails {
                 model: run.model,
                 curve: run.curve,
-                samples: run.samples,
+                exact_samples: run.exact_samples,
+                chain_samples: run.chain_samples,
                 ais: run.ais,
             })),
             stored_at: None,
@@ -200,7 +204,8 @@ struct StoredRun {
     model: Grbm,
     evaluation: Option<crate::estimate::Evaluation>,
     curve: Vec<CurvePoint>,
-    samples: Vec<[f64; 2]>,
+    /// The Gibbs chain samples: the only samples of the versions before exact ones.
+    chain_samples: Vec<[f64; 2]>,
     outcome: Outcome,
     epochs_done: usize,
     train_seconds: f64,
@@ -211,6 +216,10 @@ struct StoredRun {
     /// Absent from the records of versions before AIS: they read as none.
     #[serde(default)]
     ais: Vec<AisMeasurement>,
+    /// Absent from the records of versions before exact samples: they read as none. Last, as
+    /// every field added later: a record is a MessagePack array, read by position.
+    #[serde(default)]
+    exact_samples: Vec<[f64; 2]>,
 }
 
 /// One run's record on disk ([`super::journal`]). MessagePack keeps every f64's bits (NaN and
@@ -235,13 +244,14 @@ impl StoredRecord {
                 model: details.model,
                 evaluation: result.evaluation,
                 curve: details.curve,
-                samples: details.samples,
+                chain_samples: details.chain_samples,
                 outcome: result.outcome,
                 epochs_done: result.epochs_done,
                 train_seconds: result.train_seconds,
                 eval_seconds: result.eval_seconds,
                 accept_rate: result.accept_rate,
                 ais: details.ais,
+                exact_samples: details.exact_samples,
             });
         StoredRecord {
             run_id: record.spec.run_id.clone(),
@@ -258,7 +268,8 @@ impl StoredRecord {
         if let Some(run) = &mut self.run {
             run.model = Grbm::new(run.model.b, [1.0; 2], faer::Mat::zeros(2, 0), Vec::new());
             run.curve = Vec::new();
-            run.samples = Vec::new();
+            run.chain_samples = Vec::new();
+            run.exact_samples = Vec::new();
         }
     }
 
@@ -267,7 +278,8 @@ impl StoredRecord {
         self.run.map(|run| RunDetails {
             model: run.model,
             curve: run.curve,
-            samples: run.samples,
+            exact_samples: run.exact_samples,
+            chain_samples: run.chain_samples,
             ais: run.ais,
         })
     }
@@ -329,7 +341,8 @@ pub(crate) fn measured(spec: RunSpec, lls: Option<(f64, f64)>) -> RunRecord {
         model: Grbm::new([0.0; 2], [1.0; 2], faer::Mat::zeros(2, 1), vec![0.0]),
         evaluation: Some(evaluation),
         curve: Vec::new(),
-        samples: Vec::new(),
+        exact_samples: Vec::new(),
+        chain_samples: Vec::new(),
         ais: Vec::new(),
         outcome: Outcome::Ok,
         epochs_done: 1,

@@ -60,9 +60,10 @@ fn runs_per_group(name: &str, exp: &Experiment, records: &[RunRecord]) -> usize 
     let points_per_run = match name {
         "runs" => 1,
         _ => {
-            // The curve: epoch 0, every `every`-th epoch, and the last.
+            // The exact and the chain samples, and the curve: epoch 0, every `every`-th epoch,
+            // and the last.
             let epochs = records.iter().map(|r| r.spec.train.epochs).max();
-            exp.eval.samples + epochs.unwrap_or(0) / exp.eval.every.max(1) + 2
+            2 * exp.eval.samples + epochs.unwrap_or(0) / exp.eval.every.max(1) + 2
         }
     };
     (POINTS_PER_ROW_GROUP / points_per_run.max(1)).clamp(1, RUNS_PER_ROW_GROUP)
@@ -477,7 +478,12 @@ pub fn models_frame(
     frame(path, models.len(), columns)
 }
 
-/// `samples.parquet`: the Gibbs samples of every trained model, in data units.
+/// The `kind` of a row of `samples.parquet`, in the order a run's rows are written: its exact
+/// samples first, then its Gibbs chain samples.
+pub const SAMPLE_KINDS: [&str; 2] = ["exact", "chain"];
+
+/// `samples.parquet`: every trained model's exact samples and Gibbs chain samples, in data units,
+/// told apart by `kind` ([`SAMPLE_KINDS`]).
 pub fn samples_frame(
     path: &Path,
     records: &[RunRecord],
@@ -486,16 +492,25 @@ pub fn samples_frame(
     // The largest table by far (runs x samples rows): columns are filled straight from the
     // records, with no per-row intermediate.
     let loaded = with_details(records)?;
-    let with_samples = || loaded.iter().map(|(r, d)| (*r, d.samples.as_slice()));
+    let with_samples = || {
+        loaded.iter().flat_map(|(r, d)| {
+            let kinds = SAMPLE_KINDS.into_iter();
+            kinds
+                .zip([d.exact_samples.as_slice(), d.chain_samples.as_slice()])
+                .map(move |(kind, s)| (*r, kind, s))
+        })
+    };
     let run_ids =
-        with_samples().flat_map(|(r, s)| std::iter::repeat_n(r.spec.run_id.as_str(), s.len()));
+        with_samples().flat_map(|(r, _, s)| std::iter::repeat_n(r.spec.run_id.as_str(), s.len()));
     let names = with_samples()
-        .flat_map(|(r, s)| std::iter::repeat_n(datasets[r.spec.dataset].name.as_str(), s.len()));
-    let axis = |i: usize| with_samples().flat_map(move |(_, s)| s.iter().map(move |p| p[i]));
-    let height: usize = with_samples().map(|(_, s)| s.len()).sum();
+        .flat_map(|(r, _, s)| std::iter::repeat_n(datasets[r.spec.dataset].name.as_str(), s.len()));
+    let kinds = with_samples().flat_map(|(_, kind, s)| std::iter::repeat_n(kind, s.len()));
+    let axis = |i: usize| with_samples().flat_map(move |(_, _, s)| s.iter().map(move |p| p[i]));
+    let height: usize = with_samples().map(|(_, _, s)| s.len()).sum();
     let columns = vec![
         StringChunked::from_iter_values("run_id".into(), run_ids).into_column(),
         StringChunked::from_iter_values("dataset".into(), names).into_column(),
+        StringChunked::from_iter_values("kind".into(), kinds).into_column(),
         Float64Chunked::from_iter_values("x1".into(), axis(0)).into_column(),
         Float64Chunked::from_iter_values("x2".into(), axis(1)).into_column(),
     ];
@@ -737,7 +752,8 @@ mod tests {
     /// A table written group by group reads back as the groups one after another; a group that
     /// cannot be built fails the write with its own error.
     /// A row group of a table built from the runs' details holds at most POINTS_PER_ROW_GROUP
-    /// samples and curve points (each run's details hold both, whichever table asks); `runs`
+    /// samples of both kinds and curve points (each run's details hold them all, whichever table
+    /// asks); `runs`
     /// holds RUNS_PER_ROW_GROUP runs whatever their samples.
     #[test]
     fn row_groups_hold_a_bounded_number_of_samples_and_curve_points() {
@@ -748,11 +764,11 @@ mod tests {
             .into_iter()
             .map(|spec| RunRecord::failed(spec, "none".into()))
             .collect();
-        // 1000 samples and 98 / 10 + 2 = 11 curve points per run.
+        // 1000 exact and 1000 chain samples and 98 / 10 + 2 = 11 curve points per run.
         for name in ["curves", "models", "samples"] {
             assert_eq!(
                 runs_per_group(name, &exp, &records),
-                131_072 / 1011,
+                131_072 / 2011,
                 "{name}"
             );
         }

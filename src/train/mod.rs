@@ -8,7 +8,7 @@ pub mod sampler;
 
 use crate::data::{Dataset, moments};
 use crate::estimate::ais::{self, AisMeasurement};
-use crate::estimate::{EvalConfig, Evaluation, evaluate};
+use crate::estimate::{EvalConfig, Evaluation, evaluate, exact_samples_any};
 use crate::model::{Gradient, Grbm, Workspace};
 use crate::rng::{GibbsRng, Purpose, stream};
 use faer::Mat;
@@ -48,8 +48,14 @@ pub struct TrainedRun {
     /// The final evaluation; `None` for a diverged run.
     pub evaluation: Option<Evaluation>,
     pub curve: Vec<CurvePoint>,
-    /// Gibbs samples of the final model in data units (`[eval] samples`; none for a diverged run).
-    pub samples: Vec<[f64; 2]>,
+    /// Exact samples of the final model in data units (`[eval] samples`, from its 2^n mixture, or
+    /// its log Z grid above 20 hidden units: [`crate::estimate::exact_samples_any`]; none for a
+    /// diverged run).
+    pub exact_samples: Vec<[f64; 2]>,
+    /// The last states of Gibbs chains of the final model started at noise (`[eval] samples`,
+    /// `sample_chains`, `burn_in`, `thin`), in data units: the model's samples only where the
+    /// chains have mixed (none for a diverged run).
+    pub chain_samples: Vec<[f64; 2]>,
     /// AIS estimates of the final model's log Z, one per `[eval] ais_steps` value (none for a
     /// diverged run, or with AIS off); their time is not in `eval_seconds`.
     pub ais: Vec<AisMeasurement>,
@@ -685,8 +691,8 @@ impl<'a> Run<'a> {
         (model, e)
     }
 
-    /// The run after its last epoch: the final evaluation and the model's samples, or a
-    /// diverged run if the parameters or the log-likelihood are not finite.
+    /// The run after its last epoch: the final evaluation, the model's exact samples and its
+    /// chain samples, or a diverged run if the parameters or the log-likelihood are not finite.
     fn finish(mut self, epoch: usize) -> TrainedRun {
         if !self.trainer.model.is_finite() {
             return self.diverged(epoch);
@@ -698,13 +704,18 @@ impl<'a> Run<'a> {
         let start = Instant::now();
         let mut rng = GibbsRng::new(stream(self.cfg.seed, Purpose::Samples));
         let eval = self.eval;
-        let samples = model.sample(
+        let chain_samples = model.sample(
             eval.sample_chains,
             eval.burn_in,
             eval.thin,
             eval.samples,
             &mut rng,
         );
+        // From a stream of their own, so the chain samples stay those of the versions before the
+        // exact ones; on the grid of the final evaluation's log Z above 20 hidden units.
+        let mut rng = GibbsRng::new(stream(self.cfg.seed, Purpose::ExactSamples));
+        let exact = exact_samples_any(&model, eval.samples, Some(e.grid_points), &mut rng);
+        let exact_samples = exact.row_iter().map(|x| [x[0], x[1]]).collect();
         self.eval_seconds += start.elapsed().as_secs_f64();
         // The same data-units model and grid as the final evaluation's log Z.
         let ais = ais::measure(
@@ -718,7 +729,8 @@ impl<'a> Run<'a> {
             model,
             evaluation: Some(e),
             curve: self.curve,
-            samples,
+            exact_samples,
+            chain_samples,
             ais,
             outcome: Outcome::Ok,
             epochs_done: epoch,
@@ -734,7 +746,8 @@ impl<'a> Run<'a> {
             model: (self.last_finite).to_data_units(self.units.shift, self.units.scale),
             evaluation: None,
             curve: self.curve,
-            samples: Vec::new(),
+            exact_samples: Vec::new(),
+            chain_samples: Vec::new(),
             ais: Vec::new(),
             outcome: Outcome::Diverged { epoch },
             epochs_done: epoch - 1,
@@ -1109,7 +1122,8 @@ mod tests {
                 let what = format!("{sampler:?} with {optimizer:?}");
                 assert_eq!(resumed.model, straight.model, "{what}");
                 assert_eq!(resumed.curve, straight.curve, "{what}");
-                assert_eq!(resumed.samples, straight.samples, "{what}");
+                assert_eq!(resumed.chain_samples, straight.chain_samples, "{what}");
+                assert_eq!(resumed.exact_samples, straight.exact_samples, "{what}");
                 assert_eq!(resumed.evaluation, straight.evaluation, "{what}");
                 assert_eq!(resumed.accept_rate, straight.accept_rate, "{what}");
                 assert_eq!(resumed.epochs_done, 5, "{what}");

@@ -388,9 +388,15 @@ mod tests {
         let averaged = negative(2);
         let mut difference = averaged.clone();
         difference.add_scaled(&mean, -1.0);
-        assert!(difference.norm() < 1e-12 * mean.norm(), "{averaged:?} vs {mean:?}");
+        assert!(
+            difference.norm() < 1e-12 * mean.norm(),
+            "{averaged:?} vs {mean:?}"
+        );
         let mut change = averaged;
         change.add_scaled(&negative(0), -1.0);
-        assert!(change.norm() > 1e-3 * mean.norm(), "averaging changed nothing");
+        assert!(
+            change.norm() > 1e-3 * mean.norm(),
+            "averaging changed nothing"
+        );
     }
 }
