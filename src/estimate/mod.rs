@@ -762,6 +762,207 @@ mod tests {
         }
     }
 
+    /// The model the exact-sample tests draw from: 12 hidden units (enumerable) and separated
+    /// modes: no hidden state has more than 17% of the mass, and the variance of x1 is 5.3
+    /// against sigma1^2 = 0.2.
+    fn modes_model() -> Grbm {
+        model(57, 12, 0.5, -0.5, [0.45, 0.6])
+    }
+
+    /// Column `axis` of draws `x`.
+    fn axis_values(x: &Mat<f64>, axis: usize) -> Vec<f64> {
+        (0..x.nrows()).map(|r| x[(r, axis)]).collect()
+    }
+
+    /// The sample covariance's terms (x1 - mean1)(x2 - mean2), one per draw.
+    fn cross_products(x: &Mat<f64>, mean: [f64; 2]) -> Vec<f64> {
+        (0..x.nrows())
+            .map(|r| (x[(r, 0)] - mean[0]) * (x[(r, 1)] - mean[1]))
+            .collect()
+    }
+
+    /// [`exact_samples_any`] below 20 hidden units draws the 2^n mixture: the mean, both
+    /// variances and the covariance of 40 000 draws equal [`Grbm::exact_moments`] within 4
+    /// standard errors.
+    #[test]
+    fn exact_samples_have_the_mixture_mean_and_covariance() {
+        let m = modes_model();
+        let count = 40_000;
+        let mut rng = crate::rng::GibbsRng::new(stream(7, Purpose::ExactSamples));
+        let x = exact_samples_any(&m, count, None, &mut rng);
+        let (mean, cov) = m.exact_moments();
+        for i in 0..2 {
+            let values = axis_values(&x, i);
+            let (sample_mean, error) = mean_and_error(&values);
+            assert!(
+                (sample_mean - mean[i]).abs() < 4.0 * error,
+                "axis {i}: mean {sample_mean} vs {}",
+                mean[i]
+            );
+            let squares: Vec<f64> = values.iter().map(|v| (v - mean[i]).powi(2)).collect();
+            let (variance, error) = mean_and_error(&squares);
+            assert!(
+                (variance - cov[i][i]).abs() < 4.0 * error,
+                "axis {i}: variance {variance} vs {}",
+                cov[i][i]
+            );
+        }
+        let (covariance, error) = mean_and_error(&cross_products(&x, mean));
+        assert!(
+            (covariance - cov[0][1]).abs() < 4.0 * error,
+            "covariance {covariance} vs {}",
+            cov[0][1]
+        );
+    }
+
+    /// Bins of `per_bin` x `per_bin` cells of `grid`, each with its share of the grid's sum of
+    /// exp(-F): the probability p(x) gives it, to the grid's quadrature (midpoint rule per cell).
+    fn bin_masses(model: &Grbm, grid: &Grid, per_bin: usize) -> (usize, Vec<f64>) {
+        let bins = grid.points.div_ceil(per_bin);
+        let (q1, q2) = (grid.quadratic(model, 0), grid.quadratic(model, 1));
+        let (mut row_base, mut row) = (vec![0.0; model.n_hidden()], vec![0.0; grid.points]);
+        let mut log_masses = vec![f64::NEG_INFINITY; bins * bins];
+        for p in 0..grid.points {
+            row_neg_free_energies(model, grid, (&q1, &q2), p, &mut row_base, &mut row);
+            for (q, v) in row.iter().enumerate() {
+                let bin = &mut log_masses[(p / per_bin) * bins + q / per_bin];
+                *bin = log_sum_exp(&[*bin, *v]);
+            }
+        }
+        let total = log_sum_exp(&log_masses);
+        (bins, log_masses.iter().map(|l| (l - total).exp()).collect())
+    }
+
+    /// The bin of `grid` (bins of `per_bin` cells per axis, `bins` per axis) that holds each draw.
+    fn bin_counts(x: &Mat<f64>, grid: &Grid, per_bin: usize, bins: usize) -> Vec<f64> {
+        let mut counts = vec![0.0; bins * bins];
+        for r in 0..x.nrows() {
+            let index = |axis: usize| {
+                let cell = ((x[(r, axis)] - grid.lo[axis]) / grid.step[axis]).round();
+                (cell.clamp(0.0, (grid.points - 1) as f64) as usize) / per_bin
+            };
+            counts[index(0) * bins + index(1)] += 1.0;
+        }
+        counts
+    }
+
+    /// A chi-square statistic over bins of paired counts (a, b), each bin's `term(a, b)`, the
+    /// bins that are `small` pooled into one, and its 0.999 quantile under the hypothesis (bins
+    /// - 1 degrees of freedom).
+    fn chi_square(
+        pairs: impl Iterator<Item = (f64, f64)>,
+        small: impl Fn(f64, f64) -> bool,
+        term: impl Fn(f64, f64) -> f64,
+    ) -> (f64, f64) {
+        use statrs::distribution::{ChiSquared, ContinuousCDF};
+        let (mut pooled, mut statistic, mut cells) = ((0.0, 0.0), 0.0, 0);
+        for (a, b) in pairs {
+            if small(a, b) {
+                pooled = (pooled.0 + a, pooled.1 + b);
+            } else {
+                statistic += term(a, b);
+                cells += 1;
+            }
+        }
+        if pooled.0 + pooled.1 > 0.0 {
+            statistic += term(pooled.0, pooled.1);
+            cells += 1;
+        }
+        let limit = ChiSquared::new((cells - 1) as f64)
+            .expect("more than one bin")
+            .inverse_cdf(0.999);
+        (statistic, limit)
+    }
+
+    /// The exact samples' counts in bins of 8 x 8 cells of a fine grid (a quarter of the
+    /// automatic spacing) pass a chi-square test against the grid's masses of those bins; the
+    /// draws of the same model with b moved by half a sigma on one axis fail it, so the test
+    /// tells a wrong distribution at this size.
+    #[test]
+    fn exact_samples_pass_a_chi_square_test_against_the_grid_cell_masses() {
+        let m = modes_model();
+        let count = 20_000;
+        let grid = Grid::new(&m, 4 * auto_grid_points(&m));
+        let per_bin = 8;
+        let (bins, masses) = bin_masses(&m, &grid, per_bin);
+        let expected: Vec<f64> = masses.iter().map(|p| p * count as f64).collect();
+        let mut shifted = m.clone();
+        shifted.b[0] += 0.5 * m.sigma()[0];
+        for (what, drawn, agrees) in [("the model", &m, true), ("b moved", &shifted, false)] {
+            let mut rng = crate::rng::GibbsRng::new(stream(8, Purpose::ExactSamples));
+            let x = exact_samples_any(drawn, count, None, &mut rng);
+            let observed = bin_counts(&x, &grid, per_bin, bins);
+            // Pearson's (o - e)^2 / e, bins expecting fewer than 5 draws pooled.
+            let (statistic, limit) = chi_square(
+                observed.into_iter().zip(expected.iter().copied()),
+                |_, e| e < 5.0,
+                |o, e| (o - e).powi(2) / e,
+            );
+            println!("{what}: chi-square {statistic:.1}, 0.999 quantile {limit:.1}");
+            assert_eq!(
+                statistic < limit,
+                agrees,
+                "{what}: chi-square {statistic} against its 0.999 quantile {limit}"
+            );
+        }
+    }
+
+    /// Above 20 hidden units the samples are the grid's draws: at 12 units, where both exist,
+    /// 40 000 grid draws (automatic grid) and 40 000 enumerated draws have the same means and
+    /// covariance and the variances differ by the jitter's step^2 / 12 (each within 4 standard
+    /// errors of the difference), and their counts in bins of 4 x 4 cells pass a two-sample
+    /// chi-square test.
+    #[test]
+    fn grid_draws_agree_with_enumerated_draws_within_the_jitter() {
+        let m = modes_model();
+        let count = 40_000;
+        let mut rng = crate::rng::GibbsRng::new(stream(9, Purpose::ExactSamples));
+        let enumerated = exact_samples_any(&m, count, None, &mut rng);
+        let gridded = grid_samples(&m, None, count, &mut rng);
+        let grid = Grid::new(&m, auto_grid_points(&m));
+        let (mean, _) = m.exact_moments();
+        let within = |what: &str, a: &[f64], b: &[f64], expected_gap: f64| {
+            let ((a, a_error), (b, b_error)) = (mean_and_error(a), mean_and_error(b));
+            let joint = a_error.hypot(b_error);
+            println!(
+                "{what}: enumerated {a:.4}, grid {b:.4}, expected gap {expected_gap:.5}, joint se {joint:.4}"
+            );
+            assert!(
+                (b - a - expected_gap).abs() < 4.0 * joint,
+                "{what}: enumerated {a}, grid {b}, expected gap {expected_gap}, joint se {joint}"
+            );
+        };
+        for i in 0..2 {
+            let (a, b) = (axis_values(&enumerated, i), axis_values(&gridded, i));
+            within(&format!("mean {i}"), &a, &b, 0.0);
+            let squares = |v: &[f64]| v.iter().map(|v| (v - mean[i]).powi(2)).collect::<Vec<_>>();
+            let jitter = grid.step[i].powi(2) / 12.0;
+            within(&format!("variance {i}"), &squares(&a), &squares(&b), jitter);
+        }
+        within(
+            "covariance",
+            &cross_products(&enumerated, mean),
+            &cross_products(&gridded, mean),
+            0.0,
+        );
+        let per_bin = 4;
+        let bins = grid.points.div_ceil(per_bin);
+        let a = bin_counts(&enumerated, &grid, per_bin, bins);
+        let b = bin_counts(&gridded, &grid, per_bin, bins);
+        // Equal sample sizes: (a - b)^2 / (a + b) per bin, bins of fewer than 10 draws together
+        // pooled.
+        let (statistic, limit) = chi_square(
+            a.into_iter().zip(b),
+            |a, b| a + b < 10.0,
+            |a, b| (a - b).powi(2) / (a + b),
+        );
+        println!("two-sample chi-square {statistic:.1}, 0.999 quantile {limit:.1}");
+        assert!(
+            statistic < limit,
+            "two-sample chi-square {statistic}, 0.999 quantile {limit}"
+        );
+    }
+
     /// Mean and standard error of the mean.
     fn mean_and_error(values: &[f64]) -> (f64, f64) {
         let n = values.len() as f64;
