@@ -361,11 +361,12 @@ mod tests {
         measured(spec_named(run_id), lls)
     }
 
-    /// A record of a version before AIS (its run without the `ais` field) reads as a run
-    /// without AIS; a record with AIS keeps every budget, and its result the last one's numbers
-    /// and all budgets' seconds.
+    /// A record of a version before AIS and exact samples (its run without the `ais` and
+    /// `exact_samples` fields) reads as a run without AIS, its samples as chain samples and no
+    /// exact ones; a record with AIS keeps every budget, and its result the last one's numbers
+    /// and all budgets' seconds, and both kinds of samples.
     #[test]
-    fn records_without_ais_read_as_none_and_records_with_it_keep_every_budget() {
+    fn records_without_ais_or_exact_samples_read_as_none_and_new_records_keep_them() {
         #[derive(Serialize)]
         struct OldRun {
             model: Grbm,
@@ -398,7 +399,7 @@ mod tests {
                 model: details.model.clone(),
                 evaluation: record.result.unwrap().evaluation,
                 curve: Vec::new(),
-                samples: Vec::new(),
+                samples: vec![[0.5, -1.5]],
                 outcome: Outcome::Ok,
                 epochs_done: 1,
                 train_seconds: 0.5,
@@ -413,6 +414,13 @@ mod tests {
             .unwrap();
         assert_eq!((back.ais, back.ais_seconds), (None, None));
         assert_eq!(back.eval_seconds, 0.25);
+        // Its samples, the chains' of that version, read as the chain samples; it has no exact ones.
+        let old_details = rmp_serde::from_slice::<StoredRecord>(&bytes)
+            .unwrap()
+            .into_details()
+            .unwrap();
+        assert_eq!(old_details.chain_samples, [[0.5, -1.5]]);
+        assert!(old_details.exact_samples.is_empty());
 
         let budget = |steps: usize, log_z: f64, seconds: f64| AisMeasurement {
             chains: 10,
@@ -432,6 +440,8 @@ mod tests {
         let ais = vec![budget(10, 1.0, 0.5), budget(100, 2.0, 0.25)];
         let with_ais = RunDetails {
             ais: ais.clone(),
+            exact_samples: vec![[1.0, 2.0], [3.0, 4.0]],
+            chain_samples: vec![[5.0, 6.0]],
             ..details
         };
         let bytes = rmp_serde::to_vec(&StoredRecord::from_record(&record, Some(with_ais))).unwrap();
@@ -440,7 +450,10 @@ mod tests {
         dropped.drop_details();
         let result = dropped.into_record(spec_named("a"), at).result.unwrap();
         assert_eq!((result.ais, result.ais_seconds), (Some(ais[1]), Some(0.75)));
-        assert_eq!(read.into_details().unwrap().ais, ais);
+        let read = read.into_details().unwrap();
+        assert_eq!(read.ais, ais);
+        assert_eq!(read.exact_samples, [[1.0, 2.0], [3.0, 4.0]]);
+        assert_eq!(read.chain_samples, [[5.0, 6.0]]);
     }
 
     /// Highest valid_ll first whatever the test_ll, equal valid_ll by run id, unevaluated runs last.

@@ -16,4 +16,5 @@ mod notebook;
 mod records;
 mod report;
 mod resume;
+mod samples;
 mod shards;
