@@ -11,22 +11,30 @@ const EXPERIMENT: &str = "name = \"kinds\"\n\n[data]\nsource = \"gmm_aniso\"\nn_
     [eval]\nevery = 0\nsamples = 300\nsample_chains = 30\nburn_in = 20\n\n[grid]\n\
     hidden = [3, 22]\n";
 
-/// Each run's chain samples as the version before exact samples wrote them (commit e24d19e,
-/// `samples.parquet` of EXPERIMENT, then without a `kind` column): run id, the first and the
-/// last sample, and the sums of x1 and of x2 over its 300 samples.
-const CHAIN_ROWS_BEFORE: [(&str, [f64; 2], [f64; 2], [f64; 2]); 2] = [
-    (
-        "4baea6e7927d5ec5",
-        [-4.34488328149644, -0.9099557304525558],
-        [-2.2663574873337775, 1.3737130932984571],
-        [-98.60006885481086, -709.125520428233],
-    ),
-    (
-        "b659d39e2954c6a8",
-        [-2.684715669013501, -99.87481924339697],
-        [-169.4487692877383, -57.76387348267337],
-        [755.9072012137092, 1214.8234238968914],
-    ),
+/// A run's chain samples as the version before exact samples wrote them.
+struct ChainRows {
+    run_id: &'static str,
+    first: [f64; 2],
+    last: [f64; 2],
+    /// The sums of x1 and of x2 over its 300 samples.
+    sums: [f64; 2],
+}
+
+/// Each run's chain samples in `samples.parquet` of EXPERIMENT written by commit e24d19e, the
+/// version before exact samples (whose table had no `kind` column).
+const CHAIN_ROWS_BEFORE: [ChainRows; 2] = [
+    ChainRows {
+        run_id: "4baea6e7927d5ec5",
+        first: [-4.34488328149644, -0.9099557304525558],
+        last: [-2.2663574873337775, 1.3737130932984571],
+        sums: [-98.60006885481086, -709.125520428233],
+    },
+    ChainRows {
+        run_id: "b659d39e2954c6a8",
+        first: [-2.684715669013501, -99.87481924339697],
+        last: [-169.4487692877383, -57.76387348267337],
+        sums: [755.9072012137092, 1214.8234238968914],
+    },
 ];
 
 #[test]
@@ -55,7 +63,13 @@ fn samples_have_both_kinds_the_chains_unchanged_across_versions_and_threads() {
     assert_eq!(names, ["run_id", "dataset", "kind", "x1", "x2"]);
     let (ids, kinds) = (strings(&samples, "run_id"), strings(&samples, "kind"));
     let (x1, x2) = (floats(&samples, "x1"), floats(&samples, "x2"));
-    for (run_id, first, last, sums) in CHAIN_ROWS_BEFORE {
+    for ChainRows {
+        run_id,
+        first,
+        last,
+        sums,
+    } in CHAIN_ROWS_BEFORE
+    {
         let rows = |kind: &str| -> Vec<[f64; 2]> {
             (0..samples.height())
                 .filter(|&r| ids[r] == run_id && kinds[r] == kind)
