@@ -89,6 +89,8 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
                 }
                 _ => train_record(&record.spec, data, eval, &|| {}),
             };
+            let again = as_recorded(record, again)
+                .map_err(|e| format!("cannot read the record of {id}: {}", error_chain(&e)))?;
             let in_tables = files
                 .iter()
                 .any(|f| f.name == "runs" && f.rows.contains_key(id.as_str()));
@@ -102,6 +104,22 @@ pub fn verify(folder: &Folder, dir: &Path, run_ids: &[String]) -> Result<Vec<Ver
             })
         })
         .collect()
+}
+
+/// `again`, the recomputed run of `stored`, as `stored`'s version of grbm-sweep recorded it: a
+/// record written before exact samples has chain samples and no exact ones, and the recomputed
+/// exact samples are dropped, so that the rest (its chain samples among it) is compared.
+fn as_recorded(
+    stored: &RunRecord,
+    mut again: RunRecord,
+) -> Result<RunRecord, super::store::StoreError> {
+    let before_exact_samples = stored
+        .details()?
+        .is_some_and(|d| d.exact_samples.is_empty() && !d.chain_samples.is_empty());
+    if before_exact_samples && let Some(details) = &mut again.in_memory {
+        details.exact_samples.clear();
+    }
+    Ok(again)
 }
 
 /// A run's rows of the tables of [`RUN_TABLES`].
@@ -315,5 +333,40 @@ fn stored_and_recomputed(a: &AnyValue, b: &AnyValue) -> String {
             }
         }
         _ => format!("stored {a}, recomputed {b}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::record::{measured, spec_named};
+
+    /// A run with these samples.
+    fn run(exact: &[[f64; 2]], chain: &[[f64; 2]]) -> RunRecord {
+        let mut record = measured(spec_named("a"), Some((-1.0, -2.0)));
+        let details = record
+            .in_memory
+            .as_mut()
+            .expect("a measured run has details");
+        details.exact_samples = exact.to_vec();
+        details.chain_samples = chain.to_vec();
+        record
+    }
+
+    fn exact_of(record: &RunRecord) -> Vec<[f64; 2]> {
+        record.details().unwrap().unwrap().exact_samples
+    }
+
+    /// The recomputed exact samples are dropped against a record written before them (chain
+    /// samples, no exact ones), and kept against a record that has them, or has no samples.
+    #[test]
+    fn recomputed_exact_samples_are_compared_only_with_records_that_hold_them() {
+        let again = || run(&[[1.0, 2.0]], &[[3.0, 4.0]]);
+        let old = as_recorded(&run(&[], &[[3.0, 4.0]]), again()).unwrap();
+        assert!(exact_of(&old).is_empty());
+        let new = as_recorded(&run(&[[1.0, 2.0]], &[[3.0, 4.0]]), again()).unwrap();
+        assert_eq!(exact_of(&new), [[1.0, 2.0]]);
+        let none = as_recorded(&run(&[], &[]), again()).unwrap();
+        assert_eq!(exact_of(&none), [[1.0, 2.0]]);
     }
 }
