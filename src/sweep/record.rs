@@ -5,6 +5,7 @@ use super::store::StoreError;
 use crate::estimate::ais::AisMeasurement;
 use crate::experiment::grid::RunSpec;
 use crate::model::Grbm;
+use crate::train::diagnostics::Diagnostics;
 use crate::train::{CurvePoint, Outcome, TrainedRun};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub struct RunResult {
     pub ais: Option<AisMeasurement>,
     /// Seconds of AIS at all budgets.
     pub ais_seconds: Option<f64>,
+    /// The diagnostics of the final checkpoint (`None` with them off or for a diverged run).
+    pub diagnostics: Option<Diagnostics>,
 }
 
 impl RunResult {
@@ -73,8 +76,17 @@ impl RunResult {
             accept_rate: run.accept_rate,
             ais: run.ais.last().copied(),
             ais_seconds: ais_seconds(&run.ais),
+            diagnostics: final_diagnostics(run),
         }
     }
+}
+
+/// The diagnostics of a finished run's final checkpoint, the last point of its curve.
+fn final_diagnostics(run: &TrainedRun) -> Option<Diagnostics> {
+    let last = run.curve.last()?;
+    (run.outcome == Outcome::Ok && last.epoch == run.epochs_done)
+        .then_some(last.diagnostics)
+        .flatten()
 }
 
 /// The time of AIS at all budgets, `None` without AIS.
@@ -211,6 +223,9 @@ struct StoredRun {
     /// Absent from the records of versions before AIS: they read as none.
     #[serde(default)]
     ais: Vec<AisMeasurement>,
+    /// Absent from the records of versions before the diagnostics.
+    #[serde(default)]
+    diagnostics: Option<Diagnostics>,
 }
 
 /// One run's record on disk ([`super::journal`]). MessagePack keeps every f64's bits (NaN and
@@ -242,6 +257,7 @@ impl StoredRecord {
                 eval_seconds: result.eval_seconds,
                 accept_rate: result.accept_rate,
                 ais: details.ais,
+                diagnostics: result.diagnostics,
             });
         StoredRecord {
             run_id: record.spec.run_id.clone(),
@@ -284,6 +300,7 @@ impl StoredRecord {
             accept_rate: stored.accept_rate,
             ais: stored.ais.last().copied(),
             ais_seconds: ais_seconds(&stored.ais),
+            diagnostics: stored.diagnostics,
         });
         RunRecord {
             spec: spec.into(),

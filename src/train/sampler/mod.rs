@@ -126,6 +126,16 @@ macro_rules! samplers {
                 }
             }
 
+            /// A copy of this sampler, through its saved state: what a diagnostic probes
+            /// without moving the run's own.
+            pub fn copy(&self, cfg: &TrainConfig, points: &[[f64; 2]]) -> Active {
+                match self {
+                    $(Active::$variant(s) => {
+                        Active::$variant(<$module::$ty>::start(cfg, points, Some(s.saved())))
+                    })+
+                }
+            }
+
             pub fn negative(&mut self, step: Step<'_>, grad: &mut Gradient) {
                 match self { $(Active::$variant(s) => s.negative(step, grad),)+ }
             }
@@ -388,9 +398,15 @@ mod tests {
         let averaged = negative(2);
         let mut difference = averaged.clone();
         difference.add_scaled(&mean, -1.0);
-        assert!(difference.norm() < 1e-12 * mean.norm(), "{averaged:?} vs {mean:?}");
+        assert!(
+            difference.norm() < 1e-12 * mean.norm(),
+            "{averaged:?} vs {mean:?}"
+        );
         let mut change = averaged;
         change.add_scaled(&negative(0), -1.0);
-        assert!(change.norm() > 1e-3 * mean.norm(), "averaging changed nothing");
+        assert!(
+            change.norm() > 1e-3 * mean.norm(),
+            "averaging changed nothing"
+        );
     }
 }
