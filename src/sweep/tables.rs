@@ -289,11 +289,7 @@ pub fn runs_frame(
                 .collect::<Vec<_>>(),
         ),
     ]);
-    let diagnostics: Vec<_> = records
-        .iter()
-        .map(|r| r.result.and_then(|run| run.diagnostics))
-        .collect();
-    columns.extend(diagnostic_columns(&diagnostics));
+    columns.extend(final_diagnostic_columns(records));
     columns.extend(ais_columns(records));
     frame(path, records.len(), columns)
 }
@@ -439,6 +435,15 @@ pub fn curves_frame(
     let diagnostics: Vec<_> = points.iter().map(|(_, p)| p.diagnostics).collect();
     columns.extend(diagnostic_columns(&diagnostics));
     frame(path, points.len(), columns)
+}
+
+/// Each run's final checkpoint diagnostics, as [`diagnostic_columns`].
+fn final_diagnostic_columns(records: &[RunRecord]) -> [Column; 6] {
+    let diagnostics: Vec<_> = records
+        .iter()
+        .map(|r| r.result.and_then(|run| run.diagnostics))
+        .collect();
+    diagnostic_columns(&diagnostics)
 }
 
 /// The checkpoint diagnostics' columns ([`crate::train::diagnostics`]), null where a point has
