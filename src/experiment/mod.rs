@@ -469,7 +469,7 @@ fn parse_test_source(ctx: &Ctx<'_>, v: &Value) -> Result<DataFile, String> {
     }
 }
 
-const EVAL_KEYS: [&str; 9] = [
+const EVAL_KEYS: [&str; 10] = [
     "every",
     "grid_points",
     "samples",
@@ -479,6 +479,7 @@ const EVAL_KEYS: [&str; 9] = [
     "checkpoint_minutes",
     "ais_chains",
     "ais_steps",
+    "diagnostics",
 ];
 
 fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, ConfigError> {
@@ -517,6 +518,11 @@ fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, Co
                 eval.ais_chains = int_at_least(v, 1, "ais_chains").map_err(|r| bad(&r))? as usize
             }
             "ais_steps" => eval.ais_steps = parse_ais_steps(v).map_err(|r| bad(&r))?,
+            "diagnostics" => {
+                eval.diagnostics = v
+                    .as_bool()
+                    .ok_or_else(|| bad("diagnostics must be true or false"))?
+            }
             "grid_points" => {
                 eval.grid_points = match v {
                     Value::String(s) if s == "auto" => None,

@@ -13,6 +13,7 @@ use crate::sweep::configs::{
 use crate::sweep::folder::{Folder, RunIdError};
 use crate::sweep::halving::{Decision, RungRow};
 use crate::sweep::record::{RunDetails, RunRecord, best_runs};
+use crate::train::diagnostics::Diagnostics;
 use crate::train::params::{EqKey, ParamValue};
 use plotters::coord::Shift;
 use plotters::coord::combinators::LogCoord;
@@ -121,6 +122,8 @@ pub const CURVES_SIZE: (u32, u32) = (900, 560);
 pub const GRID_SIZE: (u32, u32) = (840, 620);
 pub const SLICE_SIZE: (u32, u32) = (840, 580);
 pub const AIS_SIZE: (u32, u32) = (1100, 560);
+/// The diagnostics picture: two charts side by side.
+pub const DIAGNOSTICS_SIZE: (u32, u32) = (1100, 560);
 /// Pixel size of one data set's pair of panels in `best`, and of the title above them and the key below.
 pub const BEST_PAIR_SIZE: (u32, u32) = (600, 370);
 const BEST_TITLE: u32 = 64;
@@ -310,6 +313,7 @@ fn draw_all(
     for (dataset, candidates) in ranked.iter().enumerate() {
         let top = &candidates[..candidates.len().min(opts.top.max(1))];
         draw_curves(pictures, folder, &finished, top, dataset)?;
+        draw_diagnostics(pictures, folder, top, dataset)?;
         if sliced(&folder.experiment) {
             draw_slices(pictures, folder, candidates, dataset)?;
         } else {
@@ -2336,6 +2340,169 @@ fn ais_chart<DB: DrawingBackend>(
             });
     }
     draw_legend(&mut chart)
+}
+
+/// One run's checkpoint diagnostics as the picture draws them: (epoch, value) of the gradient
+/// cosine, of the chains' energy distance and of its null level, and the run's name.
+struct DiagnosticLines {
+    cosine: Vec<(f64, f64)>,
+    energy: Vec<(f64, f64)>,
+    null: Vec<(f64, f64)>,
+    name: String,
+}
+
+/// `diagnostics-<dataset>.png`: for the runs the curves picture highlights (`top`), the cosine
+/// between the sampler's negative phase and the exact one, and the energy distance of its
+/// chains to exact samples with its null level, along training. Drawn only where the
+/// checkpoints have diagnostics.
+fn draw_diagnostics(
+    pictures: &mut Pictures,
+    folder: &Folder,
+    top: &[Candidate<'_>],
+    dataset: usize,
+) -> Result<(), PlotError> {
+    let mut lines = Vec::new();
+    for c in top {
+        let curve = model_of(c.run)?.curve;
+        let series = |g: &dyn Fn(&Diagnostics) -> Option<f64>| -> Vec<(f64, f64)> {
+            (curve.iter())
+                .filter_map(|p| Some((p.epoch as f64, g(p.diagnostics.as_ref()?)?)))
+                .collect()
+        };
+        lines.push(DiagnosticLines {
+            cosine: series(&|d| Some(d.grad_cosine)),
+            energy: series(&|d| d.chain_energy),
+            null: series(&|d| d.null_energy),
+            name: run_name(&folder.experiment, &c.run.spec),
+        });
+    }
+    if lines.iter().all(|l| l.cosine.is_empty()) {
+        return Ok(());
+    }
+    let data = &folder.datasets[dataset];
+    render!(
+        *pictures,
+        format!("diagnostics{}", dataset_suffix(folder, dataset)),
+        DIAGNOSTICS_SIZE,
+        diagnostics_figure(&lines, data)
+    );
+    Ok(())
+}
+
+/// The two charts of the diagnostics picture, on one epoch axis.
+fn diagnostics_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    lines: &[DiagnosticLines],
+    data: &Dataset,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let title = [
+        format!("{}: how far each sampler is from the model during training", data.name),
+        "the median seed of each configuration in the curves picture; exact = enumeration or the grid"
+            .to_string(),
+    ];
+    let body = titled_lines(root, &title, 17)?;
+    let all = |g: fn(&DiagnosticLines) -> &Vec<(f64, f64)>| {
+        lines.iter().flat_map(move |l| g(l).iter().copied())
+    };
+    let (_, max_epoch) = extent(all(|l| &l.cosine).map(|p| p.0).chain([1.0]));
+    let (low, _) = extent(all(|l| &l.cosine).map(|p| p.1).chain([1.0]));
+    let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
+    let cosine_low = low - 0.05 * (1.0 - low).max(0.01);
+    let cosine_high = 1.0 + 0.05 * (1.0 - low).max(0.01);
+    let x = 0.0..max_epoch;
+    diagnostics_chart(
+        &left,
+        (
+            "negative-phase gradient: cosine to the exact one",
+            "grad_cosine",
+        ),
+        lines,
+        |l| &l.cosine,
+        (&x, &(cosine_low..cosine_high)),
+        true,
+    )?;
+    let (_, e_high) = extent(all(|l| &l.energy).map(|p| p.1).chain([ENERGY_FLOOR * 10.0]));
+    diagnostics_chart(
+        &right,
+        (
+            "chains: energy distance to exact samples (grey: |null level|)",
+            "chain_energy (log scale)",
+        ),
+        lines,
+        |l| &l.energy,
+        (&x, &(ENERGY_FLOOR..e_high * 2.0)),
+        false,
+    )
+}
+
+/// The lowest energy distance the picture shows, on its log axis: smaller values (noise around
+/// 0, negative ones included) sit on it.
+const ENERGY_FLOOR: f64 = 1e-3;
+
+/// One chart of the diagnostics picture: each run's `points` against the epoch in colour; the
+/// cosine chart (`cosine`) with the legend, the energy chart on a log axis with the runs' null
+/// levels (their size) in grey dots.
+fn diagnostics_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (name, y_desc): (&str, &str),
+    lines: &[DiagnosticLines],
+    points: fn(&DiagnosticLines) -> &Vec<(f64, f64)>,
+    (x, y): (&Range<f64>, &Range<f64>),
+    cosine: bool,
+) -> DrawResult<DB> {
+    let builder = || {
+        let mut b = ChartBuilder::on(area);
+        b.caption(name, ("sans-serif", 15))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60);
+        b
+    };
+    if cosine {
+        let mut chart = builder().build_cartesian_2d(x.clone(), y.clone())?;
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .x_labels(epoch_labels(x.end))
+            .x_label_formatter(&epoch_tick)
+            .x_desc("epoch")
+            .y_desc(y_desc)
+            .draw()?;
+        for (i, line) in lines.iter().enumerate() {
+            let colour = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(
+                    points(line).iter().copied(),
+                    colour.stroke_width(2),
+                ))?
+                .label(&line.name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+        }
+        return draw_legend(&mut chart);
+    }
+    let mut chart = builder().build_cartesian_2d(x.clone(), y.clone().log_scale())?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .x_labels(epoch_labels(x.end))
+        .x_label_formatter(&epoch_tick)
+        .x_desc("epoch")
+        .y_desc(y_desc)
+        .y_label_formatter(&|v: &f64| short_number(*v))
+        .draw()?;
+    let floored = |(e, v): (f64, f64)| (e, v.max(ENERGY_FLOOR));
+    for (i, line) in lines.iter().enumerate() {
+        let colour = Palette99::pick(i).to_rgba();
+        let grey = RGBColor(150, 150, 150);
+        let nulls = line.null.iter().map(|&(e, v)| floored((e, v.abs())));
+        chart.draw_series(nulls.map(|p| Circle::new(p, 3, grey.filled())))?;
+        let energy = points(line).iter().map(|&p| floored(p));
+        chart.draw_series(LineSeries::new(energy, colour.stroke_width(2)))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

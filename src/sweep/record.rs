@@ -5,6 +5,7 @@ use super::store::StoreError;
 use crate::estimate::ais::AisMeasurement;
 use crate::experiment::grid::RunSpec;
 use crate::model::Grbm;
+use crate::train::diagnostics::Diagnostics;
 use crate::train::{CurvePoint, Outcome, TrainedRun};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -63,6 +64,8 @@ pub struct RunResult {
     pub ais: Option<AisMeasurement>,
     /// Seconds of AIS at all budgets.
     pub ais_seconds: Option<f64>,
+    /// The diagnostics of the final checkpoint (`None` with them off or for a diverged run).
+    pub diagnostics: Option<Diagnostics>,
 }
 
 impl RunResult {
@@ -76,8 +79,17 @@ impl RunResult {
             accept_rate: run.accept_rate,
             ais: run.ais.last().copied(),
             ais_seconds: ais_seconds(&run.ais),
+            diagnostics: final_diagnostics(run),
         }
     }
+}
+
+/// The diagnostics of a finished run's final checkpoint, the last point of its curve.
+fn final_diagnostics(run: &TrainedRun) -> Option<Diagnostics> {
+    let last = run.curve.last()?;
+    (run.outcome == Outcome::Ok && last.epoch == run.epochs_done)
+        .then_some(last.diagnostics)
+        .flatten()
 }
 
 /// The time of AIS at all budgets, `None` without AIS.
@@ -216,8 +228,11 @@ struct StoredRun {
     /// Absent from the records of versions before AIS: they read as none.
     #[serde(default)]
     ais: Vec<AisMeasurement>,
-    /// Absent from the records of versions before exact samples: they read as none. Last, as
-    /// every field added later: a record is a MessagePack array, read by position.
+    /// Absent from the records of versions before the diagnostics.
+    #[serde(default)]
+    diagnostics: Option<Diagnostics>,
+    /// Absent from the records of versions before exact samples: they read as none. After
+    /// every field of earlier versions: a record is a MessagePack array, read by position.
     #[serde(default)]
     exact_samples: Vec<[f64; 2]>,
 }
@@ -251,6 +266,7 @@ impl StoredRecord {
                 eval_seconds: result.eval_seconds,
                 accept_rate: result.accept_rate,
                 ais: details.ais,
+                diagnostics: result.diagnostics,
                 exact_samples: details.exact_samples,
             });
         StoredRecord {
@@ -296,6 +312,7 @@ impl StoredRecord {
             accept_rate: stored.accept_rate,
             ais: stored.ais.last().copied(),
             ais_seconds: ais_seconds(&stored.ais),
+            diagnostics: stored.diagnostics,
         });
         RunRecord {
             spec: spec.into(),

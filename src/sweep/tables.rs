@@ -11,6 +11,7 @@ use crate::estimate::ais::{AisMeasurement, AisSummary};
 use crate::experiment::Experiment;
 use crate::experiment::grid::{RunSpec, run_count, seeds};
 use crate::train::Outcome;
+use crate::train::diagnostics::Diagnostics;
 use crate::train::params::ParamValue;
 use polars_core::prelude::*;
 use polars_io::prelude::*;
@@ -289,6 +290,7 @@ pub fn runs_frame(
                 .collect::<Vec<_>>(),
         ),
     ]);
+    columns.extend(final_diagnostic_columns(records));
     columns.extend(ais_columns(records));
     frame(path, records.len(), columns)
 }
@@ -431,7 +433,40 @@ pub fn curves_frame(
         col("sigma1", f(&|p| p.sigma[0])),
         col("sigma2", f(&|p| p.sigma[1])),
     ]);
+    let diagnostics: Vec<_> = points.iter().map(|(_, p)| p.diagnostics).collect();
+    columns.extend(diagnostic_columns(&diagnostics));
     frame(path, points.len(), columns)
+}
+
+/// Each run's final checkpoint diagnostics, as [`diagnostic_columns`].
+fn final_diagnostic_columns(records: &[RunRecord]) -> [Column; 6] {
+    let diagnostics: Vec<_> = records
+        .iter()
+        .map(|r| r.result.and_then(|run| run.diagnostics))
+        .collect();
+    diagnostic_columns(&diagnostics)
+}
+
+/// The checkpoint diagnostics' columns ([`crate::train::diagnostics`]), null where a point has
+/// none (diagnostics off, a record from before them) or a sampler has no chains.
+fn diagnostic_columns(values: &[Option<Diagnostics>]) -> [Column; 6] {
+    let column = |name: &str, g: &dyn Fn(&Diagnostics) -> Option<f64>| {
+        col(
+            name,
+            values
+                .iter()
+                .map(|d| d.as_ref().and_then(g))
+                .collect::<Vec<_>>(),
+        )
+    };
+    [
+        column("grad_cosine", &|d| Some(d.grad_cosine)),
+        column("grad_rel_error", &|d| Some(d.grad_rel_error)),
+        column("model_entropy", &|d| Some(d.model_entropy)),
+        column("chain_ll", &|d| d.chain_ll),
+        column("chain_energy", &|d| d.chain_energy),
+        column("null_energy", &|d| d.null_energy),
+    ]
 }
 
 /// `models.parquet`: one row per run that produced parameters, in data units.

@@ -3,6 +3,7 @@
 //! chains from noise, parallel tempering; or the exact expectation, enumerated or on the grid),
 //! learning curves and divergence.
 
+pub mod diagnostics;
 pub mod params;
 pub mod sampler;
 
@@ -28,6 +29,10 @@ pub struct CurvePoint {
     pub test_ll: f64,
     pub recon_error: f64,
     pub sigma: [f64; 2],
+    /// How far the sampler is from the model here (`[eval] diagnostics`); absent from the
+    /// records and states of versions before the diagnostics.
+    #[serde(default)]
+    pub diagnostics: Option<diagnostics::Diagnostics>,
 }
 
 /// How a run's training ended.
@@ -262,6 +267,38 @@ impl<'a> Trainer<'a> {
     /// for samplers that keep chains.
     pub fn chains(&self) -> Option<faer::MatRef<'_, f64>> {
         self.sampler.chains()
+    }
+
+    /// The negative phase a copy of this trainer's sampler gives on `batch` (training units)
+    /// drawing from `rng`, and the copy's chains after it, leaving the trainer as it was.
+    /// `points` are the training points in training units.
+    pub fn probe_negative(
+        &self,
+        batch: &[[f64; 2]],
+        points: &[[f64; 2]],
+        rng: &mut GibbsRng,
+    ) -> (Gradient, Option<Mat<f64>>) {
+        let n = self.cfg.hidden;
+        let mut sampler = self.sampler.copy(self.cfg, points);
+        let mut ws = Workspace::new(batch.len(), n);
+        let x = Mat::from_fn(batch.len(), 2, |r, i| batch[r][i]);
+        // The positive phase leaves p(z|x) of the batch in `ws`, where CD starts from it.
+        let mut positive = Gradient::zeros(n);
+        self.model
+            .mean_free_energy_grad(x.as_ref(), &mut ws, &mut positive);
+        let mut negative = Gradient::zeros(n);
+        let step = sampler::Step {
+            cfg: self.cfg,
+            model: &self.model,
+            batch: x.as_ref(),
+            ws: &mut ws,
+            rng,
+        };
+        sampler.negative(step, &mut negative);
+        let chains = sampler
+            .chains()
+            .map(|c| c.subrows(0, batch.len().min(c.nrows())).to_owned());
+        (negative, chains)
     }
 
     /// The fraction of the sampler's Metropolis-Hastings proposals accepted so far.
@@ -677,8 +714,18 @@ impl<'a> Run<'a> {
         let start = Instant::now();
         let model = (self.trainer.model).to_data_units(self.units.shift, self.units.scale);
         let e = evaluate_on(&model, self.data, self.eval);
-        self.eval_seconds += start.elapsed().as_secs_f64();
         if e.is_finite() {
+            let diagnostics = self.eval.diagnostics.then(|| {
+                diagnostics::diagnose(
+                    &self.trainer,
+                    &self.points,
+                    self.units,
+                    &model,
+                    e.log_z,
+                    e.grid_points,
+                    epoch,
+                )
+            });
             self.curve.push(CurvePoint {
                 epoch,
                 train_ll: e.train_ll,
@@ -686,8 +733,10 @@ impl<'a> Run<'a> {
                 test_ll: e.test_ll,
                 recon_error: e.recon_error,
                 sigma: model.sigma(),
+                diagnostics,
             });
         }
+        self.eval_seconds += start.elapsed().as_secs_f64();
         (model, e)
     }
 
@@ -797,6 +846,7 @@ mod tests {
         checkpoint_minutes: 0.0,
         ais_chains: 100,
         ais_steps: Vec::new(),
+        diagnostics: true,
     };
 
     /// One-Gaussian fit of gmm_iso: about -5.85 nats. The default recipe must get well above it quickly.
@@ -1072,6 +1122,55 @@ mod tests {
             assert!(
                 (moved - 0.01).abs() < 1e-6,
                 "parameter {k} moved {moved}, not lr = 0.01"
+            );
+        }
+    }
+
+    /// The diagnostics draw from their own stream and probe a copy of the sampler: every
+    /// sampler's run with them on equals the run with them off, number for number, and they are
+    /// there at every checkpoint.
+    #[test]
+    fn diagnostics_change_no_number_of_the_run() {
+        let data = gmm_iso(230);
+        for &sampler in Sampler::ALL {
+            let cfg = TrainConfig {
+                hidden: 3,
+                epochs: 4,
+                k: 2,
+                batch_size: 50,
+                sampler,
+                ..TrainConfig::default()
+            };
+            let on = EvalConfig {
+                every: 2,
+                samples: 20,
+                ..FINAL_ONLY
+            };
+            let off = EvalConfig {
+                diagnostics: false,
+                ..on.clone()
+            };
+            let (with, without) = (
+                train_run(&cfg, &data, &on, &|| {}),
+                train_run(&cfg, &data, &off, &|| {}),
+            );
+            assert_eq!(with.model, without.model, "{sampler:?}");
+            assert_eq!(with.chain_samples, without.chain_samples, "{sampler:?}");
+            assert_eq!(with.exact_samples, without.exact_samples, "{sampler:?}");
+            assert_eq!(with.evaluation, without.evaluation, "{sampler:?}");
+            assert_eq!(with.accept_rate, without.accept_rate, "{sampler:?}");
+            let stripped: Vec<CurvePoint> = with
+                .curve
+                .iter()
+                .map(|p| CurvePoint {
+                    diagnostics: None,
+                    ..p.clone()
+                })
+                .collect();
+            assert_eq!(stripped, without.curve, "{sampler:?}");
+            assert!(
+                with.curve.iter().all(|p| p.diagnostics.is_some()),
+                "{sampler:?}"
             );
         }
     }

@@ -177,7 +177,13 @@ fn tiny_sweep_writes_every_table_with_owed_columns() {
             "test_ll",
             "recon_error",
             "sigma1",
-            "sigma2"
+            "sigma2",
+            "grad_cosine",
+            "grad_rel_error",
+            "model_entropy",
+            "chain_ll",
+            "chain_energy",
+            "null_energy"
         ]
     );
     assert_eq!(total_nulls(&curves), 0);

@@ -126,6 +126,16 @@ macro_rules! samplers {
                 }
             }
 
+            /// A copy of this sampler, through its saved state: what a diagnostic probes
+            /// without moving the run's own.
+            pub fn copy(&self, cfg: &TrainConfig, points: &[[f64; 2]]) -> Active {
+                match self {
+                    $(Active::$variant(s) => {
+                        Active::$variant(<$module::$ty>::start(cfg, points, Some(s.saved())))
+                    })+
+                }
+            }
+
             pub fn negative(&mut self, step: Step<'_>, grad: &mut Gradient) {
                 match self { $(Active::$variant(s) => s.negative(step, grad),)+ }
             }
