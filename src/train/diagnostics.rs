@@ -11,7 +11,11 @@ use crate::estimate::{
 };
 use crate::model::{Gradient, Grbm};
 use crate::rng::{GibbsRng, Purpose, below, indexed_stream};
-use faer::MatRef;
+
+/// The most chains the energy distance compares (the first ones): its cost grows with the
+/// square of the points, and beyond a thousand its noise is already well below the distances
+/// that matter.
+const MAX_ENERGY_POINTS: usize = 1000;
 
 /// What one checkpoint's diagnostics measured. The chain columns are `None` for samplers
 /// without chains (`exact`, `grid`).
@@ -27,7 +31,8 @@ pub struct Diagnostics {
     /// The mean log model density of the sampler's chains after their negative phase (data
     /// units): `-model_entropy` on average for chains that have mixed.
     pub chain_ll: Option<f64>,
-    /// The energy distance between the chains and as many exact samples of the model.
+    /// The energy distance between the chains (the first [`MAX_ENERGY_POINTS`]) and as many
+    /// exact samples of the model.
     pub chain_energy: Option<f64>,
     /// The energy distance between two independent sets of that many exact samples: the
     /// value `chain_energy` would have, up to its noise, if the chains were exact.
@@ -68,16 +73,16 @@ pub fn diagnose(
                 .map(|p| -data_model.free_energy(*p) - log_z)
                 .sum::<f64>()
                 / x.len() as f64;
-            let exact_a = rows_of(
-                exact_samples_any(data_model, x.len(), Some(grid_points), &mut rng).as_ref(),
+            // One draw of twice the points, halved: one enumeration (or grid) of the model.
+            let count = x.len().min(MAX_ENERGY_POINTS);
+            let exact = super::rows(
+                exact_samples_any(data_model, 2 * count, Some(grid_points), &mut rng).as_ref(),
             );
-            let exact_b = rows_of(
-                exact_samples_any(data_model, x.len(), Some(grid_points), &mut rng).as_ref(),
-            );
+            let (exact_a, exact_b) = exact.split_at(count);
             (
                 Some(chain_ll),
-                Some(energy_distance(&x, &exact_a)),
-                Some(energy_distance(&exact_b, &exact_a)),
+                Some(energy_distance(&x[..count], exact_a)),
+                Some(energy_distance(exact_b, exact_a)),
             )
         }
         None => (None, None, None),
@@ -102,10 +107,6 @@ fn exact_negative(model: &Grbm) -> Gradient {
         expected_free_energy_grad_grid(model, Some(auto_grid_points(model)), &mut grad);
     }
     grad
-}
-
-fn rows_of(x: MatRef<'_, f64>) -> Vec<[f64; 2]> {
-    (0..x.nrows()).map(|r| [x[(r, 0)], x[(r, 1)]]).collect()
 }
 
 /// Every parameter of a gradient, in one order.
@@ -170,7 +171,8 @@ mod tests {
         let w = Mat::from_fn(2, 3, |i, j| [[1.5, -1.0, 0.2], [0.3, 1.2, -0.8]][i][j]);
         let model = Grbm::new([0.0, 0.0], [0.5, 0.5], w, vec![-0.5, 0.0, 0.5]);
         let mut rng = GibbsRng::new(stream(3, Purpose::Diagnostics));
-        let mut draw = || rows_of(ais::exact_samples(&model, 400, &mut rng).unwrap().as_ref());
+        let mut draw =
+            || crate::train::rows(ais::exact_samples(&model, 400, &mut rng).unwrap().as_ref());
         let nulls: Vec<f64> = (0..20).map(|_| energy_distance(&draw(), &draw())).collect();
         let mean = nulls.iter().sum::<f64>() / 20.0;
         let sd = (nulls.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 19.0).sqrt();
