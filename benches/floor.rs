@@ -51,7 +51,9 @@ fn counts(exp: &Experiment, report: &SweepReport) -> Counts {
         } else {
             run.epochs_done + 1
         };
-        let points = epochs as u64 * n_train.div_ceil(b) * b;
+        // The chain samples start with one more negative phase, on a minibatch.
+        let probe = u64::from(run.evaluation.is_some() && e.samples > 0 && t.sampler.has_chains());
+        let points = (epochs as u64 * n_train.div_ceil(b) + probe) * b;
         total.probabilities += points * n * 2;
         let first_from_probs = u64::from(t.sampler == Sampler::Cd);
         total.draws += points * n * (k - first_from_probs);
@@ -63,10 +65,9 @@ fn counts(exp: &Experiment, report: &SweepReport) -> Counts {
             total.grid_exps += grid * grid;
             total.softplus += (n_train + n_test) * n;
             total.probabilities += n_test * n;
-            if e.samples > 0 {
-                let rounds = e.samples.div_ceil(e.sample_chains) as u64;
-                let chain_points =
-                    (e.burn_in as u64 + rounds * e.thin.max(1) as u64) * e.sample_chains as u64;
+            if probe == 1 {
+                let rounds = e.samples.div_ceil(t.batch_size) as u64;
+                let chain_points = (e.chain_steps as u64 + (rounds - 1) * e.thin.max(1) as u64) * b;
                 total.draws += chain_points * n;
                 total.uniforms += chain_points * n;
                 total.normals += chain_points * 2;

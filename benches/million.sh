@@ -75,7 +75,6 @@ k = 1
 
 [eval]
 samples = 10
-sample_chains = 10
 grid_points = 64
 
 [grid]

@@ -125,7 +125,8 @@ enum Command {
         /// Write an SVG beside every PNG.
         #[arg(long)]
         svg: bool,
-        /// Draw each model's Gibbs chain samples (in cyan) beside its exact samples (in red).
+        /// Draw each model's chain samples (its training sampler's chains, in cyan) beside its
+        /// exact samples (in red).
         #[arg(long)]
         chains: bool,
         /// Write the pictures into this folder instead of DIR/plots (e.g. for a read-only DIR).

@@ -15,12 +15,12 @@ pub struct EvalConfig {
     pub every: usize,
     /// Points per axis of the integration grid; `None` = chosen from each model's parameters.
     pub grid_points: Option<usize>,
-    /// Gibbs samples drawn from every trained model (0 = none).
+    /// Exact samples, and as many samples of the sampler's own chains, kept of every trained
+    /// model (0 = none).
     pub samples: usize,
-    /// Parallel chains the samples are drawn with, each started from z ~ Bernoulli(0.5).
-    pub sample_chains: usize,
-    /// Gibbs steps each chain makes before its first sample.
-    pub burn_in: usize,
+    /// Gibbs steps the sampler's chains make after their negative phase, before the first chain
+    /// sample (0: the chains as the last update used them).
+    pub chain_steps: usize,
     /// Gibbs steps between two samples of a chain.
     pub thin: usize,
     /// Minutes between two saves of a long run's state (0 = never), so that a kill loses at
@@ -42,8 +42,7 @@ impl Default for EvalConfig {
             every: 5,
             grid_points: None,
             samples: 1000,
-            sample_chains: 100,
-            burn_in: 200,
+            chain_steps: 0,
             thin: 10,
             checkpoint_minutes: 10.0,
             ais_chains: 100,
@@ -66,8 +65,7 @@ impl EvalConfig {
                 self.grid_points.map_or(Field::text("auto"), int),
             ),
             ("samples", int(self.samples)),
-            ("sample_chains", int(self.sample_chains)),
-            ("burn_in", int(self.burn_in)),
+            ("chain_steps", int(self.chain_steps)),
             ("thin", int(self.thin)),
         ];
         if self.ais_on() {

@@ -961,7 +961,9 @@ mod tests {
         // validation split, whose n_valid is part of every generator's data identity). The
         // middle lr of each row of three changed when logspace became exact at powers of ten:
         // it was 0.010000000000000004 and is 0.01, the ids `plan` gives for lr = [0.001, 0.01,
-        // 0.1]; the ends' ids are unchanged.
+        // 0.1]; the ends' ids are unchanged. All changed once more when the chain samples became
+        // the sampler's own chains: `[eval] chain_steps` in place of `sample_chains` and
+        // `burn_in`, whose values every id held.
         let e = parse(
             Path::new("e.toml"),
             "name = \"t\"\n[data]\nsource = [\"gmm_iso\", \"rings\"]\n[grid]\nhidden = [4, 8]\n\
@@ -972,25 +974,25 @@ mod tests {
         assert_eq!(
             ids,
             [
-                "19d11ddaa6606414",
-                "7f9e13f51865e7ca",
-                "1c8d8b2b67276052",
-                "2936b135dca0ef80",
-                "f0fb6a89c8d3156e",
-                "2bf433caa4aefa56",
-                "15fa4241778d295e",
-                "abeeee2eeebdf744",
-                "62e79928a502b370",
-                "82523dd71234428a",
-                "424d0f122b956988",
-                "636afc9efc477244",
+                "8daed3943ff1a662",
+                "6cb2d2cb10c03540",
+                "556a43fd583bea2c",
+                "b443065b9e963fc6",
+                "188c9c30828c8fcc",
+                "d6a1f42b8af9d3c8",
+                "27dd5a033edf1a6c",
+                "8ee9febf872c93e2",
+                "b67dce0d3ddfe6fa",
+                "92c3f738fb8ac568",
+                "ceea6c7dbb71ab76",
+                "747c8079404e3a6e",
             ]
         );
     }
 
     /// AIS off (the default, or `ais_steps = 0` whatever `ais_chains` says) leaves every run id
-    /// as it was before AIS was an `[eval]` key: the ids of the test above, computed by the code
-    /// of then. AIS on is part of the id, budget by budget.
+    /// as it would be without AIS keys: the ids of the test above (which the code before AIS gave,
+    /// with that version's chain sample keys). AIS on is part of the id, budget by budget.
     #[test]
     fn run_ids_without_ais_are_those_of_the_code_before_ais() {
         let with_eval = |eval: &str| {
@@ -1003,11 +1005,11 @@ mod tests {
         };
         for off in ["", "ais_steps = 0", "ais_steps = 0\nais_chains = 7"] {
             let ids = with_eval(off);
-            assert_eq!(ids[0], "19d11ddaa6606414", "{off}");
-            assert_eq!(ids[11], "636afc9efc477244", "{off}");
+            assert_eq!(ids[0], "8daed3943ff1a662", "{off}");
+            assert_eq!(ids[11], "747c8079404e3a6e", "{off}");
         }
         let on = with_eval("ais_steps = 100");
-        assert_ne!(on[0], "19d11ddaa6606414");
+        assert_ne!(on[0], "8daed3943ff1a662");
         assert_eq!(on, with_eval("ais_steps = [100]"));
         assert_ne!(on, with_eval("ais_steps = [10, 100]"));
         assert_ne!(on, with_eval("ais_steps = 100\nais_chains = 50"));

@@ -469,12 +469,11 @@ fn parse_test_source(ctx: &Ctx<'_>, v: &Value) -> Result<DataFile, String> {
     }
 }
 
-const EVAL_KEYS: [&str; 10] = [
+const EVAL_KEYS: [&str; 9] = [
     "every",
     "grid_points",
     "samples",
-    "sample_chains",
-    "burn_in",
+    "chain_steps",
     "thin",
     "checkpoint_minutes",
     "ais_chains",
@@ -499,12 +498,14 @@ fn parse_eval(ctx: &Ctx<'_>, section: Option<&Section>) -> Result<EvalConfig, Co
             "samples" => {
                 eval.samples = int_at_least(v, 0, "samples").map_err(|r| bad(&r))? as usize
             }
-            "sample_chains" => {
-                eval.sample_chains =
-                    int_at_least(v, 1, "sample_chains").map_err(|r| bad(&r))? as usize
+            "chain_steps" => {
+                eval.chain_steps = int_at_least(v, 0, "chain_steps").map_err(|r| bad(&r))? as usize
             }
-            "burn_in" => {
-                eval.burn_in = int_at_least(v, 0, "burn_in").map_err(|r| bad(&r))? as usize
+            "sample_chains" | "burn_in" => {
+                return Err(bad(
+                    "the chain samples are now the sampler's own chains, as many as its \
+                     minibatch, continued `chain_steps` Gibbs steps: remove this key",
+                ));
             }
             "thin" => eval.thin = int_at_least(v, 1, "thin").map_err(|r| bad(&r))? as usize,
             "checkpoint_minutes" => {

@@ -92,44 +92,4 @@ impl Grbm {
         x.copy_from(means.as_ref().subrows(0, rows));
         self.add_visible_noise(x, rng);
     }
-
-    /// Draws `n_samples` points by Gibbs sampling from z ~ Bernoulli(0.5), discarding `burn_in`
-    /// steps and keeping every `thin`-th state afterwards, with `chains` parallel chains.
-    pub fn sample(
-        &self,
-        chains: usize,
-        burn_in: usize,
-        thin: usize,
-        n_samples: usize,
-        rng: &mut GibbsRng,
-    ) -> Vec<[f64; 2]> {
-        if n_samples == 0 {
-            return Vec::new();
-        }
-        let n = self.n_hidden();
-        let mut ws = Workspace::new(chains, n);
-        let mut coins = vec![0.0; chains * n];
-        rng.uniform.fill(&mut coins);
-        // Column-major like every hidden batch: unit j of chain r is coin j * chains + r.
-        let z = Mat::<f64>::from_fn(chains, n, |r, j| {
-            if coins[j * chains + r] < 0.5 {
-                1.0
-            } else {
-                0.0
-            }
-        });
-        let mut x = Mat::<f64>::zeros(chains, 2);
-        self.sample_visible(z.as_ref(), x.as_mut(), rng);
-        self.gibbs_steps(x.as_mut(), burn_in, &mut ws, rng);
-        let mut samples = Vec::with_capacity(n_samples);
-        while samples.len() < n_samples {
-            self.gibbs_steps(x.as_mut(), thin.max(1), &mut ws, rng);
-            for r in 0..chains {
-                if samples.len() < n_samples {
-                    samples.push([x[(r, 0)], x[(r, 1)]]);
-                }
-            }
-        }
-        samples
-    }
 }

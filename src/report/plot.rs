@@ -1,4 +1,4 @@
-//! Pictures of a finished sweep, written as files (`plot`) or kept as SVG text (the HTML report): each chosen model's log density with the test points and its exact samples (and, asked for, its Gibbs chain samples) beside the true density where known, the learning curves, for a grid the mean test log-likelihood of each cell's best configuration (by mean `valid_ll` over its seeds) over every pair of axes but the seed, for drawn configurations each configuration's mean `valid_ll` against each swept key (slices), every data set's best model beside its true density in one picture (`best`), a halving search's rungs, and with AIS on each data set's AIS and reverse-AIS error by budget (`ais`). The best are configurations, drawn by their median seed, unless single runs are asked for (`Ranked::Runs`).
+//! Pictures of a finished sweep, written as files (`plot`) or kept as SVG text (the HTML report): each chosen model's log density with the test points and its exact samples (and, asked for, the states of its training sampler's chains) beside the true density where known, the learning curves, for a grid the mean test log-likelihood of each cell's best configuration (by mean `valid_ll` over its seeds) over every pair of axes but the seed, for drawn configurations each configuration's mean `valid_ll` against each swept key (slices), every data set's best model beside its true density in one picture (`best`), a halving search's rungs, and with AIS on each data set's AIS and reverse-AIS error by budget (`ais`). The best are configurations, drawn by their median seed, unless single runs are asked for (`Ranked::Runs`).
 
 use super::summary::Ranked;
 use crate::data::{Dataset, Generator};
@@ -41,7 +41,8 @@ pub struct PlotOptions {
     pub runs: Vec<String>,
     /// Write an SVG beside every PNG.
     pub svg: bool,
-    /// Draw each density's Gibbs chain samples beside its exact samples (`--chains`).
+    /// Draw each density's chain samples (its sampler's chains) beside its exact samples
+    /// (`--chains`).
     pub chains: bool,
     /// The folder the pictures go into; `None`: `plots/` in the results folder.
     pub out: Option<PathBuf>,
@@ -134,7 +135,7 @@ const TITLE_KEYS: [&str; 5] = ["hidden", "lr", "k", "sampler", "seed"];
 const RASTER: usize = 140;
 /// Raster cells per axis of the small heat maps of `best`.
 const SMALL_RASTER: usize = 80;
-/// The colour of the Gibbs chain samples (`--chains`): apart from the exact samples' red and
+/// The colour of the chain samples (`--chains`): apart from the exact samples' red and
 /// from every colour of the heat map.
 const CHAIN_COLOUR: RGBColor = CYAN;
 /// Heat maps show log densities down to this many nats below their maximum.
@@ -993,13 +994,10 @@ fn density_figure<DB: DrawingBackend>(
         0 => "no exact samples (recorded by an earlier version)".to_string(),
         count => format!("red: {count} exact samples"),
     };
-    let chain = if chains {
-        format!(
-            "; cyan: {} Gibbs chain samples",
-            details.chain_samples.len()
-        )
-    } else {
-        String::new()
+    let chain = match (chains, details.chain_samples.len()) {
+        (false, _) => String::new(),
+        (true, 0) => "; no chain samples (a sampler without chains)".to_string(),
+        (true, count) => format!("; cyan: {count} states of the sampler's chains"),
     };
     footer.draw(&Text::new(
         format!(

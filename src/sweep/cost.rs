@@ -15,11 +15,12 @@ use crate::estimate::{EvalConfig, auto_grid_points, evaluate_with, log_z_grid};
 use crate::experiment::Experiment;
 use crate::experiment::grid::RunSpec;
 use crate::experiment::grid::runs;
-use crate::model::{Grbm, MAX_ENUMERATION_HIDDEN};
+use crate::model::{Grbm, MAX_ENUMERATION_HIDDEN, Workspace};
 use crate::rng::{GibbsRng, Purpose, stream};
 use crate::sweep::{RunError, halving_of, load_datasets};
 use crate::train::params::{Sampler, TrainConfig};
 use crate::train::{Trainer, Units, initial_model};
+use faer::Mat;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -242,12 +243,15 @@ impl Calibration {
             }
             None => measurement(grids.trained),
         };
-        let sampling = if eval.samples > 0 {
-            let chains = eval.sample_chains.max(1);
-            let steps = 1 + eval.burn_in + eval.thin.max(1) * eval.samples.div_ceil(chains);
-            (chains * steps) as f64 * work.chain_step * rates.chain_step
-        } else {
-            0.0
+        // The sampler's chains (a minibatch of them): their negative phase, `chain_steps` and
+        // `thin` steps between the records.
+        let sampling = match sample_chains(t, eval) {
+            0 => 0.0,
+            chains => {
+                let records = eval.samples.div_ceil(chains) - 1;
+                let steps = t.k + eval.chain_steps + eval.thin.max(1) * records;
+                (chains * steps) as f64 * work.chain_step * rates.chain_step
+            }
         };
         // Exact draws of the model (the exact samples, reverse AIS's start): the enumeration of
         // the hidden states (as log_z_exact's, timed with the points), or above the enumerable
@@ -277,6 +281,16 @@ impl Calibration {
 
 /// The rates of the measured kind nearest to `kind`: of the same sampler if any, then of the
 /// nearest step work on a log scale; `None` before anything was measured.
+/// The chains a run's samples are drawn with: a minibatch of the sampler's own, none for
+/// samplers without chains or without samples.
+fn sample_chains(t: &TrainConfig, eval: &EvalConfig) -> usize {
+    if eval.samples > 0 && t.sampler.has_chains() {
+        t.batch_size.max(1)
+    } else {
+        0
+    }
+}
+
 fn nearest(
     rates: &HashMap<Kind, Rates>,
     kind: &Kind,
@@ -375,14 +389,16 @@ fn time_kind(
         ));
     }) / work(&cut).points;
 
-    let chains = eval.sample_chains.clamp(1, 1000);
-    // Sampling 2 * chains points from a standing start makes 3 Gibbs steps per chain.
+    let chains = t.batch_size.clamp(1, 1000);
     let chain_work = |c: &TrainConfig| (3 * chains) as f64 * work(c).chain_step;
     let cut = cut_to_time(t, chain_work, prior.chain_step);
     let model = model_of(&cut);
     let chain_step = time_per_call(|| {
         let mut rng = GibbsRng::new(stream(t.seed, Purpose::Samples));
-        std::hint::black_box(model.sample(chains, 0, 1, 2 * chains, &mut rng));
+        let mut ws = Workspace::new(chains, model.n_hidden());
+        let mut x = Mat::<f64>::zeros(chains, 2);
+        model.gibbs_steps(x.as_mut(), 3, &mut ws, &mut rng);
+        std::hint::black_box(x);
     }) / chain_work(&cut);
 
     let ais_step = time_ais(t, eval, work, prior.ais_step, model_of);
@@ -560,7 +576,8 @@ pub fn peak_bytes(t: &TrainConfig, eval: &EvalConfig, grid_points: usize) -> f64
     let log_z = 2.0 * F64 * n * g + 6.0 * F64 * (n + g);
     let measurement = log_z.max(F64 * padded(1024) * n);
     let sampling = if eval.samples > 0 {
-        let chains = workspace(eval.sample_chains) + 2.0 * F64 * eval.sample_chains as f64 * n;
+        let rows = sample_chains(t, eval);
+        let chains = workspace(rows) + sampler + 2.0 * F64 * rows as f64 * n;
         // The exact draws' hidden states, and up to 20 hidden units the mixture weights and
         // their running sum (above, a grid row at a time).
         let states = if t.hidden > MAX_ENUMERATION_HIDDEN {

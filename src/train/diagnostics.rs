@@ -10,7 +10,7 @@ use crate::estimate::{
     auto_grid_points, entropy_grid, exact_samples_any, expected_free_energy_grad_grid,
 };
 use crate::model::{Gradient, Grbm};
-use crate::rng::{GibbsRng, Purpose, below, indexed_stream};
+use crate::rng::{GibbsRng, Purpose, indexed_stream};
 
 /// The most chains the energy distance compares (the first ones): its cost grows with the
 /// square of the points, and beyond a thousand its noise is already well below the distances
@@ -53,10 +53,7 @@ pub fn diagnose(
 ) -> Diagnostics {
     let cfg = trainer.cfg;
     let mut seeder = indexed_stream(cfg.seed, Purpose::Diagnostics, epoch as u64);
-    let rows = cfg.batch_size.min(points.len());
-    let batch: Vec<[f64; 2]> = (0..rows)
-        .map(|_| points[below(&mut seeder, points.len() as u64) as usize])
-        .collect();
+    let batch = super::random_batch(&mut seeder, points, cfg.batch_size);
     let mut rng = GibbsRng::new(seeder);
     let (sampled, chains) = trainer.probe_negative(&batch, points, &mut rng);
     let exact = exact_negative(&trainer.model);
@@ -66,7 +63,7 @@ pub fn diagnose(
     let (chain_ll, chain_energy, null_energy) = match chains {
         Some(x) => {
             let x: Vec<[f64; 2]> = (0..x.nrows())
-                .map(|r| [0, 1].map(|i| x[(r, i)] * units.scale[i] + units.shift[i]))
+                .map(|r| units.to_data([x[(r, 0)], x[(r, 1)]]))
                 .collect();
             let chain_ll = x
                 .iter()

@@ -11,7 +11,7 @@ use crate::data::{Dataset, moments};
 use crate::estimate::ais::{self, AisMeasurement};
 use crate::estimate::{EvalConfig, Evaluation, evaluate, exact_samples_any};
 use crate::model::{Gradient, Grbm, Workspace};
-use crate::rng::{GibbsRng, Purpose, stream};
+use crate::rng::{GibbsRng, Purpose, below, stream};
 use faer::Mat;
 use params::{LrSchedule, Optimizer, TrainConfig};
 use rand::RngExt;
@@ -57,9 +57,9 @@ pub struct TrainedRun {
     /// its log Z grid above 20 hidden units: [`crate::estimate::exact_samples_any`]; none for a
     /// diverged run).
     pub exact_samples: Vec<[f64; 2]>,
-    /// The last states of Gibbs chains of the final model started at noise (`[eval] samples`,
-    /// `sample_chains`, `burn_in`, `thin`), in data units: the model's samples only where the
-    /// chains have mixed (none for a diverged run).
+    /// The sampler's own chains on the final model ([`Trainer::chain_samples`]: `[eval] samples`,
+    /// `chain_steps`, `thin`), in data units: the model's samples only where the chains have
+    /// mixed (none for a diverged run, or a sampler without chains).
     pub chain_samples: Vec<[f64; 2]>,
     /// AIS estimates of the final model's log Z, one per `[eval] ais_steps` value (none for a
     /// diverged run, or with AIS off); their time is not in `eval_seconds`.
@@ -107,6 +107,11 @@ impl Units {
     /// `points` in training units.
     pub fn to_training_all(&self, points: &[[f64; 2]]) -> Vec<[f64; 2]> {
         points.iter().map(|x| self.to_training(*x)).collect()
+    }
+
+    /// A point in training units, back in data units.
+    pub fn to_data(&self, x: [f64; 2]) -> [f64; 2] {
+        [0, 1].map(|i| x[i] * self.scale[i] + self.shift[i])
     }
 }
 
@@ -191,6 +196,13 @@ impl TrainerState {
 }
 
 /// The rows of an `r x 2` matrix.
+/// `rows` points drawn with replacement from `points` (at most as many as there are points).
+fn random_batch(rng: &mut rand_pcg::Pcg64, points: &[[f64; 2]], rows: usize) -> Vec<[f64; 2]> {
+    (0..rows.min(points.len()))
+        .map(|_| points[below(rng, points.len() as u64) as usize])
+        .collect()
+}
+
 fn rows(m: faer::MatRef<'_, f64>) -> Vec<[f64; 2]> {
     (0..m.nrows()).map(|r| [m[(r, 0)], m[(r, 1)]]).collect()
 }
@@ -299,6 +311,36 @@ impl<'a> Trainer<'a> {
             .chains()
             .map(|c| c.subrows(0, batch.len().min(c.nrows())).to_owned());
         (negative, chains)
+    }
+
+    /// `count` states of the sampler's own chains on the current model (training units), from a
+    /// copy of the sampler, leaving the trainer as it was: the chains after one negative phase
+    /// on a minibatch drawn from `seeder` (as training made them, from the sampler's usual start),
+    /// continued `chain_steps` Gibbs steps, then recorded every `thin` Gibbs steps until `count`
+    /// are kept. `None` for samplers without chains (`exact`, `grid`).
+    pub fn chain_samples(
+        &self,
+        points: &[[f64; 2]],
+        seeder: &mut rand_pcg::Pcg64,
+        (chain_steps, thin, count): (usize, usize, usize),
+    ) -> Option<Vec<[f64; 2]>> {
+        let batch = random_batch(seeder, points, self.cfg.batch_size);
+        let mut rng = GibbsRng::new(seeder.clone());
+        let (_, chains) = self.probe_negative(&batch, points, &mut rng);
+        let mut x = chains?;
+        let mut ws = Workspace::new(x.nrows(), self.cfg.hidden);
+        self.model
+            .gibbs_steps(x.as_mut(), chain_steps, &mut ws, &mut rng);
+        let mut kept = Vec::with_capacity(count);
+        loop {
+            let take = x.nrows().min(count - kept.len());
+            kept.extend(rows(x.as_ref().subrows(0, take)));
+            if kept.len() == count {
+                return Some(kept);
+            }
+            self.model
+                .gibbs_steps(x.as_mut(), thin.max(1), &mut ws, &mut rng);
+        }
     }
 
     /// The fraction of the sampler's Metropolis-Hastings proposals accepted so far.
@@ -751,17 +793,15 @@ impl<'a> Run<'a> {
             return self.diverged(epoch);
         }
         let start = Instant::now();
-        let mut rng = GibbsRng::new(stream(self.cfg.seed, Purpose::Samples));
         let eval = self.eval;
-        let chain_samples = model.sample(
-            eval.sample_chains,
-            eval.burn_in,
-            eval.thin,
-            eval.samples,
-            &mut rng,
-        );
-        // From a stream of their own, so the chain samples stay those of the versions before the
-        // exact ones; on the grid of the final evaluation's log Z above 20 hidden units.
+        let mut seeder = stream(self.cfg.seed, Purpose::Samples);
+        let steps = (eval.chain_steps, eval.thin, eval.samples);
+        let chain_samples = (eval.samples > 0)
+            .then(|| self.trainer.chain_samples(&self.points, &mut seeder, steps))
+            .flatten()
+            .map(|x| x.iter().map(|p| self.units.to_data(*p)).collect())
+            .unwrap_or_default();
+        // On the grid of the final evaluation's log Z above 20 hidden units.
         let mut rng = GibbsRng::new(stream(self.cfg.seed, Purpose::ExactSamples));
         let exact = exact_samples_any(&model, eval.samples, Some(e.grid_points), &mut rng);
         let exact_samples = exact.row_iter().map(|x| [x[0], x[1]]).collect();
@@ -840,8 +880,7 @@ mod tests {
         every: 0,
         grid_points: None,
         samples: 0,
-        sample_chains: 1,
-        burn_in: 0,
+        chain_steps: 0,
         thin: 1,
         checkpoint_minutes: 0.0,
         ais_chains: 100,
@@ -991,6 +1030,96 @@ mod tests {
                 "sigma moved although learn_sigma = false"
             );
         }
+    }
+
+    /// A model whose Gibbs chains move fast (moderate weights, sigma 1), and training points far
+    /// from its mass, so that chains one step from them are not yet its draws.
+    fn far_points_and_model() -> (Vec<[f64; 2]>, Grbm) {
+        let points: Vec<[f64; 2]> = (0..100).map(|i| [6.0 + i as f64 / 100.0, 5.0]).collect();
+        let w = Mat::from_fn(2, 3, |i, j| [[1.2, -0.8, 0.5], [0.4, 1.0, -1.1]][i][j]);
+        let model = Grbm::new([0.3, -0.2], [1.0, 1.0], w, vec![-0.5, 0.2, 0.1]);
+        (points, model)
+    }
+
+    /// The largest distance between the mean of `samples` and `mean`, per axis, in standard
+    /// errors of as many independent draws of variance `var`.
+    fn mean_error_in_se(samples: &[[f64; 2]], mean: [f64; 2], var: [f64; 2]) -> f64 {
+        let n = samples.len() as f64;
+        (0..2)
+            .map(|a| {
+                let m = samples.iter().map(|x| x[a]).sum::<f64>() / n;
+                (m - mean[a]).abs() / (var[a] / n).sqrt()
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// The mean and variance per axis of x' after one Gibbs step from each of `points`
+    /// (z ~ p(z|x), x' ~ N(b + W z, sigma^2)), from p(z|x) in closed form.
+    fn one_step_moments(model: &Grbm, points: &[[f64; 2]]) -> ([f64; 2], [f64; 2]) {
+        let (iv, n) = (model.sigma().map(|s| 1.0 / (s * s)), points.len() as f64);
+        let mut mean = model.b;
+        let mut var = model.sigma().map(|s| s * s);
+        for j in 0..model.n_hidden() {
+            let p = |x: &[f64; 2]| {
+                let a =
+                    model.c[j] + x[0] * iv[0] * model.w[(0, j)] + x[1] * iv[1] * model.w[(1, j)];
+                1.0 / (1.0 + (-a).exp())
+            };
+            let p_mean = points.iter().map(p).sum::<f64>() / n;
+            for i in 0..2 {
+                mean[i] += model.w[(i, j)] * p_mean;
+                var[i] += model.w[(i, j)].powi(2) * p_mean * (1.0 - p_mean);
+            }
+        }
+        (mean, var)
+    }
+
+    /// The chain samples are the sampler's own chains: CD-1's, with no further steps, have the
+    /// mean of one Gibbs step from the training points (within 4.5 standard errors), far from the
+    /// model's; continued 200 Gibbs steps they have the exact mixture mean (within 4.5). Drawing
+    /// them moves nothing of the trainer, the same seeder gives the same samples, and samplers
+    /// without chains have none.
+    #[test]
+    fn chain_samples_are_the_samplers_chains_continued_and_leave_the_trainer_as_it_was() {
+        let (points, model) = far_points_and_model();
+        let cfg = TrainConfig {
+            hidden: 3,
+            batch_size: 100,
+            k: 1,
+            sampler: Sampler::Cd,
+            ..TrainConfig::default()
+        };
+        let trainer = Trainer::new(&cfg, model.clone(), &points);
+        let before = format!("{:?}", trainer.state());
+        let draw = |steps| {
+            let mut seeder = stream(1, Purpose::Samples);
+            (trainer.chain_samples(&points, &mut seeder, (steps, 20, 2000))).unwrap()
+        };
+        let (at_once, continued) = (draw(0), draw(200));
+        assert_eq!(continued.len(), 2000);
+        assert_eq!(draw(200), continued);
+        assert_eq!(format!("{:?}", trainer.state()), before);
+
+        let (one_step, one_step_var) = one_step_moments(&model, &points);
+        let off = mean_error_in_se(&at_once[..100], one_step, one_step_var);
+        assert!(off < 4.5, "CD-1's chains are {off} SE off one step");
+        let (mean, cov) = model.exact_moments();
+        let var = [cov[0][0], cov[1][1]];
+        let off = mean_error_in_se(&at_once[..100], mean, var);
+        assert!(off > 5.0, "CD-1's chains are only {off} SE off the model");
+        let off = mean_error_in_se(&continued, mean, var);
+        assert!(off < 4.5, "200 steps on, {off} SE off the model");
+
+        let exact_cfg = TrainConfig {
+            sampler: Sampler::Exact,
+            ..cfg.clone()
+        };
+        let trainer = Trainer::new(&exact_cfg, model, &points);
+        let mut seeder = stream(1, Purpose::Samples);
+        assert_eq!(
+            trainer.chain_samples(&points, &mut seeder, (0, 1, 10)),
+            None
+        );
     }
 
     /// A paused run's state resumes only under its own sampler: a state saved by PCD, offered to

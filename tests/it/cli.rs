@@ -1718,7 +1718,7 @@ fn set_on_the_command_line_equals_editing_the_file() {
     let dir = tempdir();
     let file = "name = \"s\"\noutput = \"out\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 100\n\
                 n_valid = 50\nn_test = 50\nseed = 1\n\n[train]\nepochs = 3\nbatch_size = 50\n\n\
-                [eval]\nsamples = 10\nsample_chains = 10\n\n[grid]\nhidden = [2, 3]\n";
+                [eval]\nsamples = 10\n\n[grid]\nhidden = [2, 3]\n";
     write(dir.path(), "e.toml", file);
     let edited = file
         .replace("epochs = 3", "epochs = 2")

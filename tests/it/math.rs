@@ -279,7 +279,7 @@ fn batched_gradient_is_the_mean_of_pointwise_gradients() {
     );
 }
 
-/// Independent chains from z ~ Bernoulli(0.5), 200 Gibbs steps each, last state kept: nearly
+/// Independent chains from x = 0, 200 Gibbs steps each, last state kept: nearly
 /// i.i.d. draws from p(x). Tolerance: 5 standard errors, each estimated from the draws themselves.
 #[test]
 fn gibbs_sampler_matches_exact_mixture_moments() {
@@ -288,7 +288,10 @@ fn gibbs_sampler_matches_exact_mixture_moments() {
     let (mean, cov) = model.exact_moments();
     let chains = 20000;
     let mut rng = GibbsRng::new(stream(5, Purpose::Samples));
-    let samples = model.sample(chains, 200, 1, chains, &mut rng);
+    let mut x = Mat::<f64>::zeros(chains, 2);
+    let mut ws = Workspace::new(chains, 3);
+    model.gibbs_steps(x.as_mut(), 200, &mut ws, &mut rng);
+    let samples: Vec<[f64; 2]> = (0..chains).map(|r| [x[(r, 0)], x[(r, 1)]]).collect();
     let n = samples.len() as f64;
     let m = [0, 1].map(|a| samples.iter().map(|s| s[a]).sum::<f64>() / n);
     for a in 0..2 {

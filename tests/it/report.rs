@@ -693,7 +693,7 @@ fn report_of_a_long_axis_lists_the_best_configurations_and_draws_slices() {
         "e.toml",
         "name = \"long\"\noutput = \"out\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 40\n\
          n_test = 20\nn_valid = 20\nseed = 1\n\n[train]\nhidden = 1\nepochs = 1\nbatch_size = 40\n\n\
-         [eval]\nsamples = 5\nsample_chains = 5\ngrid_points = 32\n\n\
+         [eval]\nsamples = 5\ngrid_points = 32\n\n\
          [grid]\nlr = { logspace = [0.0001, 0.1], num = 505 }\nk = [1, 2]\n",
     );
     let out = run(dir.path(), &["e.toml", "--quiet"]);

@@ -117,7 +117,7 @@ fn one_long_run(output: &str) -> String {
     format!(
         "name = \"long\"\noutput = \"{output}\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 2000\n\
          n_test = 200\nn_valid = 200\nseed = 3\n\n[train]\nhidden = 8\nepochs = 20000\nbatch_size = 50\n\
-         k = 5\n\n[eval]\nevery = 0\nsamples = 50\nsample_chains = 10\n"
+         k = 5\n\n[eval]\nevery = 0\nsamples = 50\n"
     )
 }
 
@@ -240,7 +240,7 @@ fn a_second_sigint_stops_at_once() {
         "exp.toml",
         "name = \"slow\"\noutput = \"out\"\n\n[data]\nsource = \"gmm_iso\"\nn_train = 1000000\n\
          n_test = 200\nn_valid = 200\nseed = 3\n\n[train]\nhidden = 200\nepochs = 3\nbatch_size = 50\n\
-         k = 10\n\n[eval]\nevery = 0\nsamples = 50\nsample_chains = 10\n",
+         k = 10\n\n[eval]\nevery = 0\nsamples = 50\n",
     );
     let child = spawn(dir.path(), &["exp.toml", "--quiet"]);
     std::thread::sleep(Duration::from_millis(1500));

@@ -11,6 +11,8 @@ impl NegativePhase for Grid {
     /// Nothing carries from one step to the next.
     type Saved = ();
 
+    const CHAINS: bool = false;
+
     fn start(_cfg: &TrainConfig, _points: &[[f64; 2]], _saved: Option<()>) -> Self {
         Grid
     }

@@ -34,6 +34,9 @@ pub trait NegativePhase: Sized {
 
     fn saved(&self) -> Self::Saved;
 
+    /// Whether the sampler keeps chains ([`NegativePhase::chains`] is `Some`).
+    const CHAINS: bool = true;
+
     /// The chains after the last step, for samplers that keep chains.
     fn chains(&self) -> Option<MatRef<'_, f64>> {
         None
@@ -167,6 +170,11 @@ macro_rules! samplers {
             /// See [`NegativePhase::check`].
             pub fn check(self, t: &TrainConfig) -> Result<(), Broken> {
                 match self { $(Sampler::$variant => <$module::$ty>::check(t),)+ }
+            }
+
+            /// See [`NegativePhase::CHAINS`].
+            pub fn has_chains(self) -> bool {
+                match self { $(Sampler::$variant => <$module::$ty>::CHAINS,)+ }
             }
         }
     };
