@@ -5,18 +5,16 @@
 //! streams of `rng`) -> `train` (the hyperparameters and the training loop) -> `estimate` (log Z
 //! and log-likelihoods) -> `sweep` (runs across cores, the results folder and its tables) ->
 //! `report` (progress, summaries, pictures); `cluster` splits a sweep into shards and writes
-//! Slurm scripts. `identity` and `io` serve the results folder. docs/architecture.md has the map.
+//! Slurm scripts. `identity` and `io` serve the results folder. `data`, `model`, `train`,
+//! `estimate`, `rng`, `vecmath` and `identity` are the core crate's (`crates/core`, no I/O),
+//! re-exported. docs/architecture.md has the map.
 
 pub mod cluster;
-pub mod data;
-pub mod estimate;
 pub mod experiment;
-pub mod identity;
 pub mod io;
-pub mod model;
 pub mod report;
-pub mod rng;
 pub mod stats;
 pub mod sweep;
-pub mod train;
-pub mod vecmath;
+
+// The math lives in the core crate (no I/O); the CLI's modules name it as their own.
+pub use grbm_core::{data, estimate, identity, model, rng, train, vecmath};

@@ -649,8 +649,22 @@ fn csv_point_columns(path: &Path, wanted: Option<&[String; 2]>) -> Result<PointC
     Ok(chosen.map(|c| (names[c].clone(), std::mem::take(&mut cells[c]))))
 }
 
+/// Without the `parquet` feature (the Python module's build): a Parquet file is refused.
+#[cfg(not(feature = "parquet"))]
+fn parquet_point_columns(
+    path: &Path,
+    _wanted: Option<&[String; 2]>,
+) -> Result<PointColumns, DataError> {
+    Err(DataError::Read {
+        path: path.to_path_buf(),
+        message: "this build reads CSV data files only (grbm-core without its `parquet` feature)"
+            .to_string(),
+    })
+}
+
 /// A Parquet file. Without `columns`, the point columns are the two of a numeric type. Only
 /// those two are read, so the file's other columns may be of any type.
+#[cfg(feature = "parquet")]
 fn parquet_point_columns(
     path: &Path,
     wanted: Option<&[String; 2]>,
@@ -1035,8 +1049,10 @@ mod tests {
     /// tests/fixtures/mixed-types.parquet (written by Python polars): `label` text, `when` dates,
     /// `small` Int8, `cat` categorical, `nested` a struct, then `x` floats and `y` Int32 = 3 x.
     #[test]
+    #[cfg(feature = "parquet")]
     fn parquet_point_columns_are_read_whatever_types_the_other_columns_have() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mixed-types.parquet");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/mixed-types.parquet");
         let (columns, points) = read_points(&path, Some(&["x".into(), "y".into()])).unwrap();
         assert_eq!(columns, ["x", "y"]);
         assert_eq!(points.len(), 20);
@@ -1068,6 +1084,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "parquet")]
     fn parquet_file_with_separate_test_source() {
         use polars_core::prelude::*;
         use polars_io::prelude::*;

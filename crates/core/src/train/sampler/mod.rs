@@ -43,7 +43,7 @@ pub trait NegativePhase: Sized {
     }
 
     /// The run's cost in the shards' machine-independent units
-    /// ([`crate::cluster::shard::cost`]), with its `updates` optimizer steps in all.
+    /// (the CLI's `cluster::shard::cost`), with its `updates` optimizer steps in all.
     fn cost(t: &TrainConfig, n_train: u128, updates: u128) -> u128;
 
     /// Bytes of the sampler's own arrays, beyond the trainer's (for `plan`'s memory estimate).

@@ -455,7 +455,8 @@ mod tests {
 
     #[test]
     fn docs_key_table_is_the_parameter_table() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/experiment-file.md");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/experiment-file.md");
         let docs = std::fs::read_to_string(&path).unwrap();
         let start = docs.find(BEGIN).expect("the docs mark the table's start") + BEGIN.len();
         let end = start
