@@ -510,6 +510,11 @@ pub fn models_frame(
         };
         columns.push(series.into_column());
     }
+    // sigma as trained: exp(ln sigma) read back through its log could differ in the last bit.
+    columns.extend([
+        col("log_sigma1", scalar(&|m| m.log_sigma[0])),
+        col("log_sigma2", scalar(&|m| m.log_sigma[1])),
+    ]);
     frame(path, models.len(), columns)
 }
 

@@ -1,6 +1,7 @@
 //! Measuring a model: log Z by integrating exp(-F) on a 2-D grid, mean log-likelihoods and reconstruction error.
 
 pub mod ais;
+pub mod score;
 
 use crate::identity::Field;
 use crate::model::{Gradient, Grbm, Workspace, softplus};

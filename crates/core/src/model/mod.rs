@@ -4,7 +4,8 @@
 //! minibatch) -> `gibbs` (Gibbs steps and sampling, on top of the batch kernels);
 //! `langevin` (Langevin and Gibbs-Langevin moves with their Metropolis-Hastings ratios, per chain);
 //! `enumerate` (the 2^n hidden states: exact log Z, the exact expected gradient, the exact
-//! moments) and `units` (standardized -> data units) work on the parameters alone.
+//! moments), `units` (standardized -> data units) and `parts` (a checked model from plain
+//! arrays) work on the parameters alone.
 //! Nothing here is parallel, so the runner's rayon pool is the only parallelism.
 
 use faer::Mat;
@@ -13,6 +14,7 @@ mod batch;
 mod enumerate;
 mod gibbs;
 mod langevin;
+mod parts;
 mod units;
 
 pub use batch::Workspace;
@@ -20,6 +22,7 @@ pub use enumerate::{MAX_ENUMERATION_HIDDEN, Mixture};
 pub use langevin::{
     GibbsLangevinChains, LangevinChains, LangevinComposite, langevin_log_q, step_sizes,
 };
+pub use parts::PartsError;
 
 /// A GRBM with 2 visible units. `log_sigma` is the trained parameter; sigma = exp(log_sigma).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
