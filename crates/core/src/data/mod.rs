@@ -256,6 +256,12 @@ impl Generator {
         })
     }
 
+    /// `count` points from the stream of `[data] seed = seed`, in the order a sweep draws them.
+    pub fn draw(&self, count: usize, seed: u64) -> Vec<[f64; 2]> {
+        let mut rng = stream(seed, Purpose::Data);
+        (0..count).map(|_| self.sample(&mut rng)).collect()
+    }
+
     pub fn sample(&self, rng: &mut Pcg64) -> [f64; 2] {
         use std::f64::consts::PI;
         let normal = |rng: &mut Pcg64| -> f64 { rng.sample(StandardNormal) };
@@ -451,16 +457,10 @@ impl Dataset {
     fn generate(name: &str, config: &DataConfig) -> Dataset {
         let generator =
             Generator::by_name(name).expect("generator names are checked when the file is read");
-        let mut rng = stream(config.seed, Purpose::Data);
-        let train: Vec<[f64; 2]> = (0..config.n_train)
-            .map(|_| generator.sample(&mut rng))
-            .collect();
-        let test: Vec<[f64; 2]> = (0..config.n_test)
-            .map(|_| generator.sample(&mut rng))
-            .collect();
-        let valid: Vec<[f64; 2]> = (0..config.n_valid)
-            .map(|_| generator.sample(&mut rng))
-            .collect();
+        let (n_train, n_test) = (config.n_train, config.n_test);
+        let mut train = generator.draw(n_train + n_test + config.n_valid, config.seed);
+        let valid = train.split_off(n_train + n_test);
+        let test = train.split_off(n_train);
         let true_ll = test
             .iter()
             .map(|x| generator.log_density(*x))
@@ -480,6 +480,13 @@ impl Dataset {
     pub fn train_moments(&self) -> ([f64; 2], [f64; 2]) {
         moments(&self.train)
     }
+}
+
+/// The first `count` points the generator `name` draws from `[data] seed = seed`: a sweep's
+/// training points (`count` = `n_train`), then its test points, then its validation points.
+/// `None` for a name that is not a generator's.
+pub fn generate(name: &str, count: usize, seed: u64) -> Option<Vec<[f64; 2]>> {
+    Generator::by_name(name).map(|g| g.draw(count, seed))
 }
 
 /// Train, validation and test points of one data set.
