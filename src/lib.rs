@@ -5,7 +5,8 @@
 //! streams of `rng`) -> `train` (the hyperparameters and the training loop) -> `estimate` (log Z
 //! and log-likelihoods) -> `sweep` (runs across cores, the results folder and its tables) ->
 //! `report` (progress, summaries, pictures); `cluster` splits a sweep into shards and writes
-//! Slurm scripts. `identity` and `io` serve the results folder. `data`, `model`, `train`,
+//! Slurm scripts; `score` scores or samples one model outside a sweep (`eval`, `sample`).
+//! `identity` and `io` serve the results folder. `data`, `model`, `train`,
 //! `estimate`, `rng`, `vecmath` and `identity` are the core crate's (`crates/core`, no I/O),
 //! re-exported. docs/architecture.md has the map.
 
@@ -13,6 +14,7 @@ pub mod cluster;
 pub mod experiment;
 pub mod io;
 pub mod report;
+pub mod score;
 pub mod stats;
 pub mod sweep;
 

@@ -6,6 +6,7 @@ use grbm_sweep::cluster::shard::Shard;
 use grbm_sweep::cluster::slurm;
 use grbm_sweep::experiment;
 use grbm_sweep::report::{html, plot, progress::Reporter, summary};
+use grbm_sweep::score;
 use grbm_sweep::sweep::cost::SweepCost;
 use grbm_sweep::sweep::{self, folder, record::Status, verify};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -165,6 +166,45 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Score one model on points: per-point log densities, the mean log-likelihood and log Z
+    /// (on the grid, checked by enumeration up to 20 hidden units and by a finer grid).
+    Eval {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The points: a .csv or .parquet file (its two numeric columns, or --columns), or a
+        /// built-in generator's name (the first --n points of a sweep with [data] seed =
+        /// --data-seed). Default for a results folder's run: its test points.
+        #[arg(long, value_name = "FILE|GENERATOR")]
+        points: Option<String>,
+        /// The two point columns of a --points file, e.g. --columns x,y.
+        #[arg(long, value_name = "X,Y", value_delimiter = ',')]
+        columns: Option<Vec<String>>,
+        /// Points drawn from a --points generator.
+        #[arg(long, default_value_t = 2000)]
+        n: usize,
+        /// The [data] seed of a --points generator.
+        #[arg(long, default_value_t = 0)]
+        data_seed: u64,
+        /// Write every point's log density here (.csv or .parquet: x1, x2, log_density).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Write exact samples of one model (from the mixture of its 2^n hidden states; above 20
+    /// hidden units from its log Z grid).
+    Sample {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Samples to draw.
+        #[arg(long)]
+        n: usize,
+        /// Seed of the draw (default: the run's seed, which gives its exact samples of
+        /// samples.parquet again; 0 for a parameter file).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write them (.csv or .parquet: x1, x2).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Write Slurm batch scripts for the sweep: an array job of shards and a merge job after it.
     Slurm {
         /// The experiment file (TOML).
@@ -172,6 +212,19 @@ enum Command {
         #[command(flatten)]
         options: SlurmArgs,
     },
+}
+
+/// The model of `eval` and `sample`.
+#[derive(clap::Args, Debug)]
+struct ModelArgs {
+    /// A results folder (with --run) or a parameter file (JSON: b, sigma, W, c).
+    model: PathBuf,
+    /// The run of the results folder (a unique prefix of its id will do).
+    #[arg(long = "run", value_name = "ID")]
+    run: Option<String>,
+    /// Points per axis of the log Z grid (default: the run's, or the automatic grid).
+    #[arg(long, value_name = "N")]
+    grid_points: Option<usize>,
 }
 
 /// The options of `grbm-sweep slurm`.
@@ -287,6 +340,20 @@ fn main() -> ExitCode {
             sample,
             seed,
         }) => verify(&dir, runs, sample, seed),
+        Some(Command::Eval {
+            model,
+            points,
+            columns,
+            n,
+            data_seed,
+            out,
+        }) => eval(&model, points, columns, (n, data_seed), out),
+        Some(Command::Sample {
+            model,
+            n,
+            seed,
+            out,
+        }) => sample(&model, (n, seed), &out),
         Some(Command::Slurm { file, options }) => write_slurm(&file, options),
         Some(Command::Run(args)) => run(args),
         None => run(cli.run),
@@ -351,6 +418,37 @@ fn read_folder(
         );
     }
     Ok((folder, elsewhere))
+}
+
+fn eval(
+    args: &ModelArgs,
+    points: Option<String>,
+    columns: Option<Vec<String>>,
+    generated: (usize, u64),
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &out {
+        score::output_format(out)?;
+    }
+    let loaded = score::load_model(&args.model, args.run.as_deref())?;
+    let columns = match columns.as_deref() {
+        None => None,
+        Some([x, y]) => Some([x.clone(), y.clone()]),
+        Some(other) => anyhow::bail!("--columns takes two column names, X,Y; found {other:?}"),
+    };
+    let points = score::points(points.as_deref(), columns.as_ref(), generated, &loaded)?;
+    print!(
+        "{}",
+        score::eval(&loaded, points, args.grid_points, out.as_ref())?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sample(args: &ModelArgs, draw: (usize, Option<u64>), out: &Path) -> anyhow::Result<ExitCode> {
+    score::output_format(out)?;
+    let loaded = score::load_model(&args.model, args.run.as_deref())?;
+    print!("{}", score::sample(&loaded, draw, args.grid_points, out)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn compare(dir: &Path, axis: &str) -> anyhow::Result<ExitCode> {

@@ -17,4 +17,5 @@ mod records;
 mod report;
 mod resume;
 mod samples;
+mod score;
 mod shards;
