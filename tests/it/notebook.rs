@@ -37,7 +37,8 @@ fn analysis_notebook_recomputes_test_ll_from_the_stored_parameters() {
         Err(e) => Some(format!("python3 cannot be run ({e})")),
     };
     if let Some(reason) = missing {
-        let how = "pip install -r experiments/requirements.txt ./python (or bash tests/setup-e2e.sh)";
+        let how =
+            "pip install -r experiments/requirements.txt ./python (or bash tests/setup-e2e.sh)";
         assert!(
             !asked_for("GRBM_SWEEP_NOTEBOOK"),
             "GRBM_SWEEP_NOTEBOOK=1, but the notebook cannot run: {reason}; {how}"
@@ -82,7 +83,8 @@ fn analysis_notebook_recomputes_test_ll_from_the_stored_parameters() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("exact samples from seed") && stdout.contains("the rows of samples.parquet"),
+        stdout.contains("exact samples from seed")
+            && stdout.contains("the rows of samples.parquet"),
         "the notebook's samples come from grbm_sweep and are the table's: {stdout}"
     );
     assert!(

@@ -38,7 +38,15 @@ fn python_module_reproduces_the_tables_and_the_command_line() {
     }
 
     let out = Command::new("python3")
-        .args(["-m", "pytest", "python/tests", "-q", "-rs", "-p", "no:cacheprovider"])
+        .args([
+            "-m",
+            "pytest",
+            "python/tests",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+        ])
         .current_dir(root)
         .env("GRBM_SWEEP_BIN", BIN)
         .output()
