@@ -7,7 +7,7 @@
 #   - Debian's chromium, for the browser test of `grbm-sweep report` (it runs whenever
 #     /usr/bin/chromium exists; GRBM_SWEEP_BROWSER=1 makes its absence a failure);
 #   - the Python module, as docs/python.md installs it (`pip install ./python`: a build with the
-#     cargo on PATH, into this checkout's target/, without polars; 2 to 4 minutes), with pytest,
+#     cargo on PATH, into this checkout's target/, without polars; 1.5 to 4 minutes on 2 cores), with pytest,
 #     for the Python module's tests (they run whenever `import grbm_sweep, pytest, polars`
 #     works; GRBM_SWEEP_PYTHON=1 makes their absence a failure). Under sudo, keep your PATH:
 #     `sudo env PATH="$PATH" bash tests/setup-e2e.sh`.
