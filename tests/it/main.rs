@@ -13,6 +13,7 @@ mod halving;
 mod layout;
 mod math;
 mod notebook;
+mod python;
 mod records;
 mod report;
 mod resume;

@@ -1,14 +1,16 @@
 //! experiments/analysis.ipynb executed headless against a small sweep run here: it reads the
-//! committed set of tables, and its NumPy recomputation of the best model's (by `valid_ll`)
-//! log-likelihoods must match `valid_ll` and `test_ll` within 1e-6.
+//! committed set of tables, scores the best model (by `valid_ll`) with the Python module
+//! `grbm_sweep` (which must give the table's `log_z`, `valid_ll` and `test_ll`), and its NumPy
+//! recomputation of the same log-likelihoods must match `valid_ll` and `test_ll` within 1e-6.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
 
-/// The modules the notebook imports and nbclient needs to run it (experiments/requirements.txt).
-const MODULES: &str = "polars, numpy, matplotlib, nbclient, nbformat, ipykernel";
+/// The modules the notebook imports and nbclient needs to run it (experiments/requirements.txt,
+/// and the Python module of `pip install ./python`).
+const MODULES: &str = "polars, numpy, matplotlib, nbclient, nbformat, ipykernel, grbm_sweep";
 
 /// Executes the notebook with nbclient and prints what its cells printed (errors make it fail).
 const EXECUTE: &str = r#"
@@ -35,7 +37,8 @@ fn analysis_notebook_recomputes_test_ll_from_the_stored_parameters() {
         Err(e) => Some(format!("python3 cannot be run ({e})")),
     };
     if let Some(reason) = missing {
-        let how = "pip install -r experiments/requirements.txt (or bash tests/setup-e2e.sh)";
+        let how =
+            "pip install -r experiments/requirements.txt ./python (or bash tests/setup-e2e.sh)";
         assert!(
             !asked_for("GRBM_SWEEP_NOTEBOOK"),
             "GRBM_SWEEP_NOTEBOOK=1, but the notebook cannot run: {reason}; {how}"
@@ -74,8 +77,15 @@ fn analysis_notebook_recomputes_test_ll_from_the_stored_parameters() {
     assert!(
         stdout.contains("agreement within 1e-6 nats per point")
             && stdout.contains("valid_ll in the table")
-            && stdout.contains("test_ll in the table"),
+            && stdout.contains("test_ll in the table")
+            && stdout.contains("recomputed in NumPy")
+            && stdout.contains("log Z by enumeration in NumPy"),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains("exact samples from seed")
+            && stdout.contains("the rows of samples.parquet"),
+        "the notebook's samples come from grbm_sweep and are the table's: {stdout}"
     );
     assert!(
         stdout.contains(&format!(
