@@ -1,4 +1,5 @@
-//! The shared-covariance mixture reference: how well could a GRBM fit a toy data set at best?
+//! The shared-covariance mixture reference: a free mixture to set a GRBM's fit of a toy data set
+//! against (a reference, not a bound: docs/math.md, "The shared-covariance mixture reference").
 //!
 //! A GRBM with n hidden units is a mixture of 2^n Gaussians that share one diagonal covariance,
 //! their means tied on a lattice (b + W z). This example fits the untied version, a free mixture

@@ -1,7 +1,8 @@
 //! The training loop of one run: initialization, minibatch updates (SGD or Adam) along the
-//! log-likelihood gradient, whose negative phase comes from the `sampler` (Gibbs chains: CD-k, PCD,
-//! chains from noise, parallel tempering; or the exact expectation, enumerated or on the grid),
-//! learning curves and divergence.
+//! log-likelihood gradient, whose negative phase comes from the `sampler` (Gibbs chains: CD-k,
+//! PCD, chains from noise, parallel tempering; Metropolis-Hastings chains: Langevin and
+//! Gibbs-Langevin; or the exact expectation, enumerated or on the grid), learning curves,
+//! checkpoint diagnostics and divergence, and a run paused and continued from its saved state.
 
 pub mod diagnostics;
 pub mod params;
