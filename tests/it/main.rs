@@ -7,6 +7,7 @@ mod common;
 
 mod ais;
 mod cli;
+mod clib;
 mod commit;
 mod configs;
 mod halving;
