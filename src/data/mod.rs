@@ -4,10 +4,9 @@ pub mod baseline;
 pub mod densities;
 
 use crate::identity::Field;
-use crate::rng::{Purpose, stream};
+use crate::rng::{Purpose, standard_normal, stream};
 use rand::RngExt;
 use rand::seq::SliceRandom;
-use rand_distr::StandardNormal;
 use rand_pcg::Pcg64;
 use std::path::{Path, PathBuf};
 
@@ -196,8 +195,8 @@ impl GaussianMixture {
                 break;
             }
         }
-        let n1: f64 = rng.sample(StandardNormal);
-        let n2: f64 = rng.sample(StandardNormal);
+        let n1 = standard_normal(rng);
+        let n2 = standard_normal(rng);
         [
             self.means[k][0] + self.stds[k][0] * n1,
             self.means[k][1] + self.stds[k][1] * n2,
@@ -258,7 +257,7 @@ impl Generator {
 
     pub fn sample(&self, rng: &mut Pcg64) -> [f64; 2] {
         use std::f64::consts::PI;
-        let normal = |rng: &mut Pcg64| -> f64 { rng.sample(StandardNormal) };
+        let normal = standard_normal;
         match self {
             Generator::Mixture(m) => m.sample(rng),
             Generator::TwoMoons => {

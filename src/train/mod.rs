@@ -11,12 +11,10 @@ use crate::data::{Dataset, moments};
 use crate::estimate::ais::{self, AisMeasurement};
 use crate::estimate::{EvalConfig, Evaluation, evaluate, exact_samples_any};
 use crate::model::{Gradient, Grbm, Workspace};
-use crate::rng::{GibbsRng, Purpose, stream};
+use crate::rng::{GibbsRng, Purpose, standard_normal, stream};
 use faer::Mat;
 use params::{LrSchedule, Optimizer, TrainConfig};
-use rand::RngExt;
 use rand::seq::SliceRandom;
-use rand_distr::StandardNormal;
 use sampler::{Active, SavedSampler, WrongState};
 use std::time::Instant;
 
@@ -117,8 +115,7 @@ pub fn initial_model(cfg: &TrainConfig, points: &[[f64; 2]]) -> Grbm {
     let spread = std.map(|s| if s > 0.0 { s } else { 1.0 });
     let mut rng = stream(cfg.seed, Purpose::Init);
     let w = Mat::from_fn(2, cfg.hidden, |i, _| {
-        let noise: f64 = rng.sample(StandardNormal);
-        cfg.w_init * spread[i] * noise
+        cfg.w_init * spread[i] * standard_normal(&mut rng)
     });
     Grbm::new(
         mean,
