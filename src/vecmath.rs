@@ -515,7 +515,7 @@ vectorized! {
         for ((s, p), t) in scratch.iter_mut().zip(product).zip(t) {
             *s = p * exp(t - max);
         }
-        max + lane_sum(scratch).ln()
+        max + libm::log(lane_sum(scratch))
     }
 }
 
@@ -622,7 +622,7 @@ vectorized! {
         for (l, v) in values[whole..].iter().enumerate() {
             acc[l] += if *v == f64::NEG_INFINITY { 0.0 } else { exp(v - max) };
         }
-        max + combine(acc).ln()
+        max + libm::log(combine(acc))
     }
 }
 

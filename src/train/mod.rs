@@ -129,7 +129,7 @@ pub fn initial_model(cfg: &TrainConfig, points: &[[f64; 2]]) -> Grbm {
 pub fn schedule_factor(schedule: LrSchedule, progress: f64) -> f64 {
     match schedule {
         LrSchedule::Constant => 1.0,
-        LrSchedule::Cosine => 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()),
+        LrSchedule::Cosine => 0.5 * (1.0 + libm::cos(std::f64::consts::PI * progress)),
         LrSchedule::Linear => 1.0 - progress,
     }
 }
@@ -374,7 +374,7 @@ impl<'a> Trainer<'a> {
                 g.log_sigma[i],
                 cfg.sigma_lr,
             );
-            m.log_sigma[i] = m.log_sigma[i].max(cfg.sigma_min.ln());
+            m.log_sigma[i] = m.log_sigma[i].max(libm::log(cfg.sigma_min));
         }
         for j in 0..cfg.hidden {
             step.apply(&mut m.c[j], &mut v.c[j], &mut sq.c[j], g.c[j], 1.0);
