@@ -92,8 +92,12 @@ fn in_pieces(count: u64, mut f: impl FnMut(usize)) {
 /// Each operation in its own tight loop with the program's kernels and streams; returns the
 /// seconds of each, in the order of [`Counts`].
 fn floor(c: Counts) -> Vec<(&'static str, u64, f64)> {
-    let x1: Vec<f64> = (0..BUFFER).map(|i| (i as f64 * 0.37).sin() * 2.0).collect();
-    let x2: Vec<f64> = (0..BUFFER).map(|i| (i as f64 * 0.11).cos() * 2.0).collect();
+    let x1: Vec<f64> = (0..BUFFER)
+        .map(|i| libm::sin(i as f64 * 0.37) * 2.0)
+        .collect();
+    let x2: Vec<f64> = (0..BUFFER)
+        .map(|i| libm::cos(i as f64 * 0.11) * 2.0)
+        .collect();
     let (mut out, mut out2) = (vec![0.0; BUFFER], vec![0.0; BUFFER]);
     let mut rng = GibbsRng::new(stream(0, Purpose::Gibbs));
     let mut uniforms = vec![0.0; BUFFER];

@@ -23,6 +23,10 @@
 //! Second table: the 16 wide models at the training cap of 256 points per axis, each with its
 //! spacing on the wider axis, the same errors and the absolute ones.
 
+// It draws the test's random models as the test does (rand_distr, the C library's maths): its
+// figures are error sizes, not table values, so they need not reproduce bit for bit.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use faer::Mat;
 use grbm_sweep::estimate::{
     MAX_TRAINING_POINTS, auto_grid_points, expected_free_energy_grad_grid, integration_box,

@@ -129,8 +129,8 @@ fn reduce(v: &[f64], max: bool) -> f64 {
 fn block_kernel(model: &Mixture, points: &[[f64; 2]]) -> Stats {
     let k = model.log_weights.len();
     let inverse = [1.0 / model.variance[0], 1.0 / model.variance[1]];
-    let norm =
-        -(2.0 * std::f64::consts::PI).ln() - 0.5 * (model.variance[0] * model.variance[1]).ln();
+    let norm = -libm::log(2.0 * std::f64::consts::PI)
+        - 0.5 * libm::log(model.variance[0] * model.variance[1]);
     let (mx, my, lw) = (&model.mean_x, &model.mean_y, &model.log_weights);
     let mut stats = Stats::zero(k);
     let mut t = vec![0.0; k];
@@ -142,7 +142,7 @@ fn block_kernel(model: &Mixture, points: &[[f64; 2]]) -> Stats {
         let top = reduce(&t, true);
         t.iter_mut().for_each(|t| *t = exp(*t - top));
         let total = reduce(&t, false);
-        stats.log_likelihood += norm + top + total.ln();
+        stats.log_likelihood += norm + top + libm::log(total);
         let scale = 1.0 / total;
         for j in 0..k {
             let (dx, dy, r) = (x[0] - mx[j], x[1] - my[j], t[j] * scale);
@@ -204,7 +204,7 @@ fn m_step(model: &mut Mixture, stats: &Stats, n: usize, floor: [f64; 2]) {
     let mut squares = [0.0; 2];
     for j in 0..model.log_weights.len() {
         let mass = stats.mass[j];
-        model.log_weights[j] = (mass / n as f64).ln();
+        model.log_weights[j] = libm::log(mass / n as f64);
         if mass > 0.0 {
             let shift = [stats.first[0][j] / mass, stats.first[1][j] / mass];
             model.mean_x[j] += shift[0];
@@ -264,7 +264,7 @@ fn kmeans_pp(points: &[[f64; 2]], k: usize, floor: [f64; 2], rng: &mut Pcg64) ->
         variance[1] += (x[1] - m[1]).powi(2) / points.len() as f64;
     }
     Mixture {
-        log_weights: vec![-(k as f64).ln(); k],
+        log_weights: vec![-libm::log(k as f64); k],
         mean_x: means.iter().map(|m| m[0]).collect(),
         mean_y: means.iter().map(|m| m[1]).collect(),
         variance: [variance[0].max(floor[0]), variance[1].max(floor[1])],

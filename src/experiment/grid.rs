@@ -636,8 +636,9 @@ fn drawn(exp: &Experiment, samples: usize) -> impl Iterator<Item = RunSpec> + '_
 
 /// The version line of a run's identity. It changes whenever a run's numbers for the same
 /// settings change, or the encoding does, so that a results folder never mixes them
-/// (v2: vectorized kernels and the PCG32 lanes; v3: the encoding of [`crate::identity`]).
-const RUN_IDENTITY: &str = "grbm-sweep run v3";
+/// (v2: vectorized kernels and the PCG32 lanes; v3: the encoding of [`crate::identity`]; v4:
+/// the `libm` crate's maths in place of the C library's).
+const RUN_IDENTITY: &str = "grbm-sweep run v4";
 
 /// A stable 16-hex-digit id: FNV-1a over the canonical encoding of everything that determines the
 /// run's results (data set, evaluation settings and every resolved train parameter), not over
@@ -970,7 +971,14 @@ mod tests {
              lr = { logspace = [0.001, 0.1], num = 3 }\n",
         )
         .unwrap();
-        let ids: Vec<String> = expand(&e).into_iter().map(|r| r.run_id).collect();
+        // Under the version line of that code: v4 changed the numbers (the `libm` crate's maths
+        // in place of the C library's), and so every id, but not the encoding.
+        let runs = expand(&e);
+        let at_v3 = |r: &RunSpec| {
+            hex_id(identity(&e, r.dataset, &r.train, "grbm-sweep run v3", |_| true).as_bytes())
+        };
+        let ids: Vec<String> = runs.iter().map(at_v3).collect();
+        assert!(runs.iter().zip(&ids).all(|(r, v3)| r.run_id != *v3));
         assert_eq!(
             ids,
             [
@@ -991,8 +999,9 @@ mod tests {
     }
 
     /// AIS off (the default, or `ais_steps = 0` whatever `ais_chains` says) leaves every run id
-    /// as it would be without AIS keys: the ids of the test above (which the code before AIS gave,
-    /// with that version's chain sample keys). AIS on is part of the id, budget by budget.
+    /// as it would be without AIS keys: the ids of the test above, under the version line v3
+    /// (the code before AIS gave them with that version's chain sample keys). AIS on is part of
+    /// the id, budget by budget.
     #[test]
     fn run_ids_without_ais_are_those_of_the_code_before_ais() {
         let with_eval = |eval: &str| {
@@ -1001,7 +1010,10 @@ mod tests {
                  [grid]\nhidden = [4, 8]\nlr = {{ logspace = [0.001, 0.1], num = 3 }}\n"
             );
             let e = parse(Path::new("e.toml"), &text).unwrap();
-            expand(&e).into_iter().map(|r| r.run_id).collect::<Vec<_>>()
+            let at_v3 = |r: RunSpec| {
+                hex_id(identity(&e, r.dataset, &r.train, "grbm-sweep run v3", |_| true).as_bytes())
+            };
+            expand(&e).into_iter().map(at_v3).collect::<Vec<_>>()
         };
         for off in ["", "ais_steps = 0", "ais_steps = 0\nais_chains = 7"] {
             let ids = with_eval(off);

@@ -1709,8 +1709,8 @@ fn slice_figure<DB: DrawingBackend>(
     match &slice.scale {
         Scale::Log => {
             // Equal margins in ratio: a twentieth of the span at each end.
-            let pad = (high / low).powf(0.05).max(1.1);
-            let decades = (high / low).log10().floor().max(1.0) as usize;
+            let pad = libm::pow(high / low, 0.05).max(1.1);
+            let decades = libm::log10(high / low).floor().max(1.0) as usize;
             let ticks = move |v: &f64| log_tick(*v, decades < 2);
             let desc = format!("{} (log scale)", slice.key);
             let x = (low / pad..high * pad).log_scale();
@@ -2283,7 +2283,7 @@ fn ais_chart<DB: DrawingBackend>(
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(x.clone().log_scale(), y.clone())?;
-    let decades = (x.end / x.start).log10().floor() as usize;
+    let decades = libm::log10(x.end / x.start).floor() as usize;
     let ticks = move |v: &f64| log_tick(*v, decades < 2);
     // The tick at 0 comes out of plotters' steps a rounding error away from it.
     let span = y.end - y.start;
@@ -2311,7 +2311,7 @@ fn ais_chart<DB: DrawingBackend>(
         let colour = Palette99::pick(i).to_rgba();
         // The lines are spread a little sideways so that bars at one budget do not cover each
         // other: at most a factor 1.25 either way.
-        let dodge = 1.25f64.powf((i as f64 + 0.5) / lines.len() as f64 * 2.0 - 1.0);
+        let dodge = libm::pow(1.25, (i as f64 + 0.5) / lines.len() as f64 * 2.0 - 1.0);
         let at = |p: &ErrorPoint| p.budget * dodge;
         // A bar from low to high, with its mean as a dot.
         chart.draw_series(points(line).iter().map(|p| {

@@ -345,7 +345,7 @@ mod tests {
 
     /// The statistics of each configuration, recomputed here from their definitions: the mean,
     /// the sample standard deviation, se = sd / sqrt(3), and mean -/+ t(0.975, 2) se with
-    /// t(0.975, 2) = 4.302652729911275 (Student's t tables).
+    /// t(0.975, 2) = 0.95 / sqrt(2 x 0.975 x 0.025) = 4.302652729749464 (the closed form).
     #[test]
     fn a_configuration_is_its_seeds_mean_with_its_interval_and_ranks_by_mean_valid_ll() {
         let records = sweep();
@@ -363,11 +363,11 @@ mod tests {
             assert!((e.mean - mean).abs() < 1e-14 && (e.se.unwrap() - se).abs() < 1e-14);
             let (low, high) = e.ci.unwrap();
             assert!(
-                (low - (mean - 4.302652729911275 * se)).abs() < 1e-9,
+                (low - (mean - 4.302652729749464 * se)).abs() < 1e-14,
                 "{low}"
             );
             assert!(
-                (high - (mean + 4.302652729911275 * se)).abs() < 1e-9,
+                (high - (mean + 4.302652729749464 * se)).abs() < 1e-14,
                 "{high}"
             );
             assert!((c.gap_mean.unwrap() - (-3.9 - mean)).abs() < 1e-14);

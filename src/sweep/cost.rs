@@ -304,7 +304,7 @@ fn nearest(
             let key = |k: &Kind, r: &Rates| {
                 (
                     k.sampler != kind.sampler,
-                    (r.step_work.max(1.0) / step_work).ln().abs(),
+                    libm::log(r.step_work.max(1.0) / step_work).abs(),
                 )
             };
             key(ka, a)

@@ -65,8 +65,9 @@ fn a_random_search_runs_every_drawn_configuration_on_every_seed() {
 
 /// The statistics of every configuration, computed here from runs.parquet: the mean of its
 /// seeds' valid_ll and test_ll, the sample standard deviation, se = sd / sqrt(n), and the 95%
-/// interval mean -/+ t se with t(0.975, 2) = 4.302652729911275 from Student's t table; ranks by
-/// mean valid_ll.
+/// interval mean -/+ t se with t(0.975, 2) = 0.95 / sqrt(2 x 0.975 x 0.025) =
+/// 4.302652729749464 (Student's t with 2 degrees of freedom in closed form); ranks by mean
+/// valid_ll.
 #[test]
 fn configs_parquet_equals_an_independent_computation_from_the_runs_table() {
     let dir = tempdir();
@@ -101,9 +102,6 @@ fn configs_parquet_equals_an_independent_computation_from_the_runs_table() {
         column("gap_mean"),
     );
     let close = |a: f64, b: Option<f64>| (a - b.unwrap()).abs() < 1e-12;
-    // statrs inverts the t distribution to about 1e-10 relative (4.30265272975 for the table's
-    // 4.302652729911275), so the interval's ends agree to 1e-9, not to the last bits.
-    let near = |a: f64, b: Option<f64>| (a - b.unwrap()).abs() < 1e-9;
     let mut expected_means = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let seeds = &by_config[id];
@@ -115,7 +113,7 @@ fn configs_parquet_equals_an_independent_computation_from_the_runs_table() {
         assert!(close(v, valid_mean[i]) && close(t, test_mean[i]), "{id}");
         assert!(close(s, se[i]), "{id}: se {s} against {:?}", se[i]);
         assert!(
-            near(t - 4.302652729911275 * s, low[i]) && near(t + 4.302652729911275 * s, high[i])
+            close(t - 4.302652729749464 * s, low[i]) && close(t + 4.302652729749464 * s, high[i])
         );
         assert!(close(true_ll - t, gap[i]));
         expected_means.push((v, id.clone()));
@@ -176,7 +174,7 @@ fn compare_gives_the_paired_interval_of_two_samplers() {
         .collect();
     let mean = diffs.iter().sum::<f64>() / 3.0;
     let sd = (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
-    let half = 4.302652729911275 * sd / 3f64.sqrt();
+    let half = 4.302652729749464 * sd / 3f64.sqrt();
     let row = stdout
         .lines()
         .find(|l| l.trim_start().starts_with(other))

@@ -3,7 +3,7 @@
 //! An encoding is a version line and one `key=value` line per field, in a fixed order:
 //!
 //! ```text
-//! grbm-sweep run v3
+//! grbm-sweep run v4
 //! source=s"gmm_iso"
 //! n_train=i10000
 //! lr=f3f847ae147ae147b

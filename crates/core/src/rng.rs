@@ -72,6 +72,46 @@ pub fn below(rng: &mut Pcg64, n: u64) -> u64 {
     ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
 }
 
+/// A uniform draw in (0, 1): the top 52 bits of one output as the mantissa of a number in
+/// [1, 2), less 1 - 2^-53 (as rand's `Open01`).
+fn open_unit(rng: &mut Pcg64) -> f64 {
+    f64::from_bits((1023 << 52) | (rng.next_u64() >> 12)) - (1.0 - f64::EPSILON / 2.0)
+}
+
+/// A standard normal draw: rand_distr 0.6's `StandardNormal` written out (the ZIGNOR ziggurat
+/// of Doornik 2005, with its tables, [`ziggurat`]), so that the density of a wedge and the
+/// logarithms of the tail are the `libm` crate's rather than the C library's. It takes the
+/// same outputs of the stream as rand_distr and returns the same draws, but for the rare one
+/// that depends on an `exp` or `ln` whose last bit the two libraries round apart.
+pub fn standard_normal(rng: &mut Pcg64) -> f64 {
+    use ziggurat::{ZIG_NORM_F as F, ZIG_NORM_R as R, ZIG_NORM_X as X};
+    loop {
+        let bits = rng.next_u64();
+        // The low 8 bits pick the layer; the top 52, as a number in [2, 4) less 3, are a
+        // uniform u in [-1, 1).
+        let i = (bits & 0xff) as usize;
+        let u = f64::from_bits((1024 << 52) | (bits >> 12)) - 3.0;
+        let x = u * X[i];
+        if x.abs() < X[i + 1] {
+            return x;
+        }
+        if i == 0 {
+            // The tail beyond R, by Marsaglia's exponential method.
+            let (mut tail, mut y) = (1.0f64, 0.0f64);
+            while -2.0 * y < tail * tail {
+                tail = libm::log(open_unit(rng)) / R;
+                y = libm::log(open_unit(rng));
+            }
+            return if u < 0.0 { tail - R } else { R - tail };
+        }
+        if F[i + 1] + (F[i] - F[i + 1]) * unit(rng) < libm::exp(-x * x / 2.0) {
+            return x;
+        }
+    }
+}
+
+mod ziggurat;
+
 /// Independent PCG32 streams stepped side by side, so that vector instructions draw one
 /// uniform per stream at a time: the Bernoulli draws of the hidden units come from here. 32
 /// lanes are four AVX-512 registers: enough independent multiplications in flight to hide the
@@ -206,6 +246,27 @@ mod tests {
                 assert_eq!(*u, expected[i] as f64 / 4_294_967_296.0, "draw {i}");
             }
         }
+    }
+
+    /// `standard_normal` is rand_distr's `StandardNormal` with the `libm` crate's exp and ln:
+    /// over a million draws each equals rand_distr's draw from a copy of the stream, except
+    /// tail draws (beyond 3.65) whose logarithm the C library rounds to the other neighbour
+    /// (within a few ulp of it; two of the million with glibc 2.36), and the two take the same
+    /// outputs of the stream.
+    #[test]
+    fn standard_normal_is_rand_distrs_ziggurat_on_libm() {
+        let (mut ours, mut theirs) = (stream(5, Purpose::Data), stream(5, Purpose::Data));
+        for i in 0..1_000_000 {
+            let a = standard_normal(&mut ours);
+            let b: f64 = theirs.sample(rand_distr::StandardNormal);
+            if a != b {
+                assert!(
+                    a.abs() > 3.6 && (a - b).abs() <= 4.0 * f64::EPSILON * b.abs(),
+                    "draw {i}: {a} against {b}"
+                );
+            }
+        }
+        assert_eq!(ours.next_u64(), theirs.next_u64(), "the streams went apart");
     }
 
     #[test]

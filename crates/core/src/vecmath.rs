@@ -2,9 +2,12 @@
 //!
 //! Every kernel uses only IEEE additions, multiplications, divisions, comparisons, bit
 //! operations and fused multiply-adds written as `mul_add` (which is exactly rounded wherever it
-//! runs: an instruction on AVX2 and AVX-512 CPUs, a library call elsewhere), and sums in a fixed
-//! order. So the baseline, AVX2 and AVX-512 versions of a kernel give bit-identical results,
-//! and a sweep reproduces on any x86-64 machine.
+//! runs: an instruction on AVX2 and AVX-512 CPUs, elsewhere the software `fma` that Rust links
+//! into the binary, not the C library's), and sums in a fixed order; the one logarithm a kernel
+//! may end with is the `libm` crate's. So the baseline, AVX2 and AVX-512 versions of a kernel
+//! give bit-identical results, and with the `libm` crate for the maths outside the kernels a
+//! sweep's tables are the same on any x86-64 CPU and with any C library
+//! (docs/reproducibility.md).
 //!
 //! Kernels work on blocks of [`W`] values, the last block of a slice padded: a batch of 100
 //! rows is 13 vector blocks rather than 12 blocks and 4 slow scalar iterations.
@@ -515,7 +518,7 @@ vectorized! {
         for ((s, p), t) in scratch.iter_mut().zip(product).zip(t) {
             *s = p * exp(t - max);
         }
-        max + lane_sum(scratch).ln()
+        max + libm::log(lane_sum(scratch))
     }
 }
 
@@ -622,7 +625,7 @@ vectorized! {
         for (l, v) in values[whole..].iter().enumerate() {
             acc[l] += if *v == f64::NEG_INFINITY { 0.0 } else { exp(v - max) };
         }
-        max + combine(acc).ln()
+        max + libm::log(combine(acc))
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 /// `ln N(v; mean, sd^2)`.
 fn log_normal(v: f64, mean: f64, sd: f64) -> f64 {
     let z = (v - mean) / sd;
-    -0.5 * z * z - sd.ln() - 0.5 * (2.0 * PI).ln()
+    -0.5 * z * z - libm::log(sd) - 0.5 * libm::log(2.0 * PI)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ fn erfc_tail_exponents(x: f64) -> (f64, f64) {
 /// `ln erfc(x)` for `x >= 1.25`, without underflow.
 fn log_erfc_tail(x: f64) -> f64 {
     let (exact, rest) = erfc_tail_exponents(x);
-    exact + rest - x.ln()
+    exact + rest - libm::log(x)
 }
 
 /// erf(x) for |x| < 0.84375, as `x + x R(x^2)`.
@@ -150,7 +150,7 @@ pub fn erfc(x: f64) -> f64 {
         1.0 - ERX - poly(&PA, a - 1.0) / poly(&QA, a - 1.0)
     } else {
         let (exact, rest) = erfc_tail_exponents(a);
-        exact.exp() * rest.exp() / a
+        libm::exp(exact) * libm::exp(rest) / a
     };
     if x < 0.0 { 2.0 - tail } else { tail }
 }
@@ -160,7 +160,7 @@ pub fn log_erfc(x: f64) -> f64 {
     if x >= 1.25 {
         log_erfc_tail(x)
     } else {
-        erfc(x).ln()
+        libm::log(erfc(x))
     }
 }
 
@@ -173,10 +173,10 @@ fn log_normal_cdf_difference(alpha: f64, beta: f64) -> f64 {
     } else if alpha <= 0.0 {
         (-alpha / SQRT_2, -beta / SQRT_2)
     } else {
-        return (1.0 - 0.5 * erfc(alpha / SQRT_2) - 0.5 * erfc(-beta / SQRT_2)).ln();
+        return libm::log(1.0 - 0.5 * erfc(alpha / SQRT_2) - 0.5 * erfc(-beta / SQRT_2));
     };
     let (log_near, log_far) = (log_erfc(near), log_erfc(far));
-    -LN_2 + log_near + (-(log_far - log_near).exp()).ln_1p()
+    -LN_2 + log_near + libm::log1p(-libm::exp(log_far - log_near))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ fn log_normal_cdf_difference(alpha: f64, beta: f64) -> f64 {
 fn gauss_legendre(m: usize) -> Vec<(f64, f64)> {
     (0..m)
         .map(|i| {
-            let mut z = (PI * (i as f64 + 0.75) / (m as f64 + 0.5)).cos();
+            let mut z = libm::cos(PI * (i as f64 + 0.75) / (m as f64 + 0.5));
             let mut derivative = 0.0;
             for _ in 0..100 {
                 let (mut p1, mut p2) = (1.0, 0.0);
@@ -234,7 +234,7 @@ struct Nodes {
 
 impl Nodes {
     fn new(terms: impl Iterator<Item = (f64, [f64; 2])>) -> Nodes {
-        let (log_weight, at) = terms.map(|(w, at)| (w.ln(), at)).unzip();
+        let (log_weight, at) = terms.map(|(w, at)| (libm::log(w), at)).unzip();
         Nodes { log_weight, at }
     }
 }
@@ -247,7 +247,7 @@ fn log_gaussian_mixture(nodes: &Nodes, sd: f64, x: [f64; 2]) -> f64 {
             lw - d2 / (2.0 * sd * sd)
         })
         .collect();
-    log_sum_exp(&keys) - (2.0 * PI * sd * sd).ln()
+    log_sum_exp(&keys) - libm::log(2.0 * PI * sd * sd)
 }
 
 /// The rules' panels are `refine` times these; the densities use `refine = 1`, the tests compare
@@ -259,7 +259,7 @@ const SPIRAL_PANELS: usize = 320;
 fn moon_nodes(refine: usize) -> Nodes {
     let rule = composite_rule(0.0, PI, MOON_PANELS * refine);
     Nodes::new(rule.into_iter().flat_map(|(t, w)| {
-        let (s, c) = t.sin_cos();
+        let (s, c) = libm::sincos(t);
         // t uniform on [0, pi] (density 1/pi), either half circle with probability 1/2.
         let w = 0.5 * w / PI;
         [(w, [c - 0.5, s - 0.25]), (w, [0.5 - c, 0.25 - s])]
@@ -269,7 +269,7 @@ fn moon_nodes(refine: usize) -> Nodes {
 fn swiss_nodes(refine: usize) -> Nodes {
     let rule = composite_rule(1.5 * PI, 4.5 * PI, SWISS_PANELS * refine);
     Nodes::new(rule.into_iter().map(|(t, w)| {
-        let (s, c) = t.sin_cos();
+        let (s, c) = libm::sincos(t);
         (w / (3.0 * PI), [t * c / 5.0, t * s / 5.0])
     }))
 }
@@ -279,7 +279,7 @@ fn spiral_nodes(refine: usize) -> Nodes {
     let top = 3.0 * PI;
     let rule = composite_rule(0.0, top, SPIRAL_PANELS * refine);
     Nodes::new(rule.into_iter().flat_map(|(n, w)| {
-        let (s, c) = n.sin_cos();
+        let (s, c) = libm::sincos(n);
         let (mx, my) = (-n * c / 3.0, n * s / 3.0);
         // n = 3 pi sqrt(u) has density 2n / (3 pi)^2; either sign with probability 1/2.
         let w = 0.5 * w * 2.0 * n / (top * top);
@@ -316,7 +316,7 @@ fn log_spiral(nodes: &Nodes, x: [f64; 2]) -> f64 {
                 + (0..2)
                     .map(|i| {
                         let alpha = (x[i] - lo[i]) / sd;
-                        log_normal_cdf_difference(alpha, alpha - side / sd) - side.ln()
+                        log_normal_cdf_difference(alpha, alpha - side / sd) - libm::log(side)
                     })
                     .sum::<f64>()
         })
@@ -358,14 +358,14 @@ pub fn two_spirals(x: [f64; 2]) -> f64 {
 /// radius may be negative (the point then lies at angle + pi), so the density at x is
 /// `(p_R(|x|) + p_R(-|x|)) / (2 pi |x|)`: exact in closed form (to rounding); +inf at the origin.
 pub fn rings(x: [f64; 2]) -> f64 {
-    let rho = x[0].hypot(x[1]);
+    let rho = libm::hypot(x[0], x[1]);
     let terms: Vec<f64> = (1..=4)
         .flat_map(|k| {
             let centre = 0.5 * k as f64;
-            [rho, -rho].map(|r| log_normal(r, centre, 0.08) - 4f64.ln())
+            [rho, -rho].map(|r| log_normal(r, centre, 0.08) - libm::log(4.0))
         })
         .collect();
-    log_sum_exp(&terms) - (2.0 * PI * rho).ln()
+    log_sum_exp(&terms) - libm::log(2.0 * PI * rho)
 }
 
 /// The largest change of h (see `pinwheel_roots`) between two scanned radial values.
@@ -376,11 +376,11 @@ const PINWHEEL_SCAN: f64 = 0.02;
 /// `h(r) = rho cos(phi - base - 0.25 e^r) - r`, bracketed by a scan whose steps change h by at most
 /// `PINWHEEL_SCAN` (h' = 0.25 e^r s - 1) and narrowed by bisection to adjacent floats.
 fn pinwheel_roots(rho: f64, phi: f64, base: f64) -> Vec<f64> {
-    let h = |r: f64| rho * (phi - base - 0.25 * r.exp()).cos() - r;
+    let h = |r: f64| rho * libm::cos(phi - base - 0.25 * libm::exp(r)) - r;
     let mut roots = Vec::new();
     let (mut r0, mut h0) = (-rho, h(-rho));
     while r0 < rho {
-        let step = (PINWHEEL_SCAN / (0.25 * r0.exp() * rho + 1.0)).min(rho / 16.0);
+        let step = (PINWHEEL_SCAN / (0.25 * libm::exp(r0) * rho + 1.0)).min(rho / 16.0);
         let r1 = (r0 + step).min(rho);
         let h1 = h(r1);
         if (h0 > 0.0) != (h1 > 0.0) {
@@ -407,21 +407,21 @@ fn pinwheel_roots(rho: f64, phi: f64, base: f64) -> Vec<f64> {
 /// to rounding (roots to a few ulps; each root is checked to map back within 1e-12), except that two roots closer than one scan step near a fold of the map
 /// (where 0.25 e^r s = 1, so s >= 4 e^-r: at least 5 standard deviations out) may be missed.
 pub fn pinwheel(x: [f64; 2]) -> f64 {
-    let rho = 0.5 * x[0].hypot(x[1]);
-    let phi = x[1].atan2(x[0]);
-    let log_prior = (0.2f64).ln() - 4f64.ln();
+    let rho = 0.5 * libm::hypot(x[0], x[1]);
+    let phi = libm::atan2(x[1], x[0]);
+    let log_prior = libm::log(0.2) - libm::log(4.0);
     if rho == 0.0 {
         // Every arm puts (r, s) = (0, 0) at the origin, with Jacobian 4.
-        return log_prior + 5f64.ln() + log_normal(0.0, 1.0, 0.3) + log_normal(0.0, 0.0, 0.1);
+        return log_prior + libm::log(5.0) + log_normal(0.0, 1.0, 0.3) + log_normal(0.0, 0.0, 0.1);
     }
     let terms: Vec<f64> = (0..5)
         .flat_map(|k| {
             let base = k as f64 * 2.0 * PI / 5.0;
             pinwheel_roots(rho, phi, base).into_iter().map(move |r| {
-                let growth = 0.25 * r.exp();
-                let s = rho * (phi - base - growth).sin();
+                let growth = 0.25 * libm::exp(r);
+                let s = rho * libm::sin(phi - base - growth);
                 log_prior + log_normal(r, 1.0, 0.3) + log_normal(s, 0.0, 0.1)
-                    - (1.0 - growth * s).abs().ln()
+                    - libm::log((1.0 - growth * s).abs())
             })
         })
         .collect();

@@ -4,10 +4,9 @@ pub mod baseline;
 pub mod densities;
 
 use crate::identity::Field;
-use crate::rng::{Purpose, stream};
+use crate::rng::{Purpose, standard_normal, stream};
 use rand::RngExt;
 use rand::seq::SliceRandom;
-use rand_distr::StandardNormal;
 use rand_pcg::Pcg64;
 use std::path::{Path, PathBuf};
 
@@ -157,8 +156,8 @@ impl GaussianMixture {
             .map(|k| {
                 let angle = k as f64 * std::f64::consts::FRAC_PI_4;
                 [
-                    2.0 * 2f64.sqrt() * angle.cos(),
-                    2.0 * 2f64.sqrt() * angle.sin(),
+                    2.0 * 2f64.sqrt() * libm::cos(angle),
+                    2.0 * 2f64.sqrt() * libm::sin(angle),
                 ]
             })
             .collect();
@@ -172,12 +171,12 @@ impl GaussianMixture {
     pub fn log_density(&self, x: [f64; 2]) -> f64 {
         let terms: Vec<f64> = (0..self.weights.len())
             .map(|k| {
-                let mut log_p = self.weights[k].ln();
+                let mut log_p = libm::log(self.weights[k]);
                 for i in 0..2 {
                     let z = (x[i] - self.means[k][i]) / self.stds[k][i];
                     log_p -= 0.5 * z * z
-                        + self.stds[k][i].ln()
-                        + 0.5 * (2.0 * std::f64::consts::PI).ln();
+                        + libm::log(self.stds[k][i])
+                        + 0.5 * libm::log(2.0 * std::f64::consts::PI);
                 }
                 log_p
             })
@@ -196,8 +195,8 @@ impl GaussianMixture {
                 break;
             }
         }
-        let n1: f64 = rng.sample(StandardNormal);
-        let n2: f64 = rng.sample(StandardNormal);
+        let n1 = standard_normal(rng);
+        let n2 = standard_normal(rng);
         [
             self.means[k][0] + self.stds[k][0] * n1,
             self.means[k][1] + self.stds[k][1] * n2,
@@ -264,23 +263,23 @@ impl Generator {
 
     pub fn sample(&self, rng: &mut Pcg64) -> [f64; 2] {
         use std::f64::consts::PI;
-        let normal = |rng: &mut Pcg64| -> f64 { rng.sample(StandardNormal) };
+        let normal = standard_normal;
         match self {
             Generator::Mixture(m) => m.sample(rng),
             Generator::TwoMoons => {
                 let t = PI * rng.random::<f64>();
                 let upper = rng.random::<bool>();
                 let (x, y) = if upper {
-                    (t.cos(), t.sin())
+                    (libm::cos(t), libm::sin(t))
                 } else {
-                    (1.0 - t.cos(), 0.5 - t.sin())
+                    (1.0 - libm::cos(t), 0.5 - libm::sin(t))
                 };
                 [x - 0.5 + 0.1 * normal(rng), y - 0.25 + 0.1 * normal(rng)]
             }
             Generator::Rings => {
                 let radius = 0.5 * (1 + rng.random_range(0..4)) as f64 + 0.08 * normal(rng);
                 let angle = 2.0 * PI * rng.random::<f64>();
-                [radius * angle.cos(), radius * angle.sin()]
+                [radius * libm::cos(angle), radius * libm::sin(angle)]
             }
             Generator::Checkerboard => {
                 let x1 = -4.0 + 8.0 * rng.random::<f64>();
@@ -294,8 +293,8 @@ impl Generator {
                 let arm = rng.random_range(0..5) as f64;
                 let radial = 1.0 + 0.3 * normal(rng);
                 let tangential = 0.1 * normal(rng);
-                let angle = arm * 2.0 * PI / 5.0 + 0.25 * radial.exp();
-                let (s, c) = angle.sin_cos();
+                let angle = arm * 2.0 * PI / 5.0 + 0.25 * libm::exp(radial);
+                let (s, c) = libm::sincos(angle);
                 [
                     2.0 * (c * radial - s * tangential),
                     2.0 * (s * radial + c * tangential),
@@ -303,8 +302,8 @@ impl Generator {
             }
             Generator::TwoSpirals => {
                 let n = rng.random::<f64>().sqrt() * 540.0 * 2.0 * PI / 360.0;
-                let x = -n.cos() * n + 0.5 * rng.random::<f64>();
-                let y = n.sin() * n + 0.5 * rng.random::<f64>();
+                let x = -libm::cos(n) * n + 0.5 * rng.random::<f64>();
+                let y = libm::sin(n) * n + 0.5 * rng.random::<f64>();
                 let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
                 [
                     sign * x / 3.0 + 0.1 * normal(rng),
@@ -314,8 +313,8 @@ impl Generator {
             Generator::SwissRoll => {
                 let t = 1.5 * PI * (1.0 + 2.0 * rng.random::<f64>());
                 [
-                    (t * t.cos() + normal(rng)) / 5.0,
-                    (t * t.sin() + normal(rng)) / 5.0,
+                    (t * libm::cos(t) + normal(rng)) / 5.0,
+                    (t * libm::sin(t) + normal(rng)) / 5.0,
                 ]
             }
         }
@@ -332,7 +331,7 @@ impl Generator {
                 let dark =
                     ((x[0] / 2.0).floor() as i64 + (x[1] / 2.0).floor() as i64).rem_euclid(2) == 0;
                 Some(if inside && dark {
-                    -(32f64.ln())
+                    -libm::log(32.0)
                 } else {
                     f64::NEG_INFINITY
                 })

@@ -109,7 +109,7 @@ pub fn base_model(model: &Grbm) -> Grbm {
 /// `2 pi sigma_1 sigma_2` and one `1 + e^c_j` per hidden unit (its sum over z_j).
 pub fn log_z_base(model: &Grbm) -> f64 {
     let hidden: f64 = model.c.iter().map(|&c| softplus(c)).sum();
-    hidden + (2.0 * std::f64::consts::PI).ln() + model.log_sigma[0] + model.log_sigma[1]
+    hidden + libm::log(2.0 * std::f64::consts::PI) + model.log_sigma[0] + model.log_sigma[1]
 }
 
 /// The `steps + 1` inverse temperatures from 0 to 1 (`steps >= 1`), evenly spaced. A step's
@@ -324,7 +324,7 @@ fn columns(x: &Mat<f64>) -> (&[f64], &[f64]) {
 
 /// `ln mean(exp(values))`, without overflow.
 fn log_mean_exp(values: &[f64]) -> f64 {
-    log_sum_exp(values) - (values.len() as f64).ln()
+    log_sum_exp(values) - libm::log(values.len() as f64)
 }
 
 /// The estimate with the effective sample size and standard error of its weights.
@@ -335,7 +335,7 @@ fn summarize(log_z: f64, log_z_base: f64, log_weights: Vec<f64>, steps: usize) -
         .iter()
         .copied()
         .fold(f64::NEG_INFINITY, f64::max);
-    let w: Vec<f64> = log_weights.iter().map(|l| (l - top).exp()).collect();
+    let w: Vec<f64> = log_weights.iter().map(|l| libm::exp(l - top)).collect();
     let sum: f64 = w.iter().sum();
     let sum_squares: f64 = w.iter().map(|v| v * v).sum();
     let mean = sum / chains as f64;

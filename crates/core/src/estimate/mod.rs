@@ -187,7 +187,7 @@ pub fn log_z_grid(model: &Grbm, points: Option<usize>) -> GridLogZ {
 
 /// Sums the rows' log sums and adds the log of the cell area.
 fn finish(grid: &Grid, row_log_sums: &[f64]) -> f64 {
-    log_sum_exp(row_log_sums) + (grid.step[0] * grid.step[1]).ln()
+    log_sum_exp(row_log_sums) + libm::log(grid.step[0] * grid.step[1])
 }
 
 /// The same sum as [`log_z_grid`], one softplus per hidden unit and grid point: the reference the
@@ -322,7 +322,7 @@ pub fn entropy_grid(model: &Grbm, points: Option<usize>, log_z: f64) -> f64 {
                 let log_sum = log_sum_exp(row);
                 let mean_f = row
                     .iter()
-                    .map(|neg_f| -neg_f * (neg_f - log_sum).exp())
+                    .map(|neg_f| -neg_f * libm::exp(neg_f - log_sum))
                     .sum::<f64>();
                 (log_sum, mean_f)
             },
@@ -332,7 +332,7 @@ pub fn entropy_grid(model: &Grbm, points: Option<usize>, log_z: f64) -> f64 {
     let total = log_sum_exp(&log_sums);
     let mean_f: f64 = rows
         .iter()
-        .map(|(log_sum, mean_f)| mean_f * (log_sum - total).exp())
+        .map(|(log_sum, mean_f)| mean_f * libm::exp(log_sum - total))
         .sum();
     mean_f + log_z
 }
@@ -340,7 +340,7 @@ pub fn entropy_grid(model: &Grbm, points: Option<usize>, log_z: f64) -> f64 {
 /// The distribution of weights `exp(v - max v)` over `values`.
 fn exp_weights(values: &[f64]) -> ais::Inversion {
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    ais::Inversion::new(values.iter().map(|v| (v - max).exp()))
+    ais::Inversion::new(values.iter().map(|v| libm::exp(v - max)))
 }
 
 /// The largest log of a partial product allowed before it is renormalized: far enough below
@@ -367,7 +367,7 @@ fn log_z_product(model: &Grbm, grid: &Grid) -> Option<f64> {
         let mut values = vec![0.0; n * grid.points];
         for (j, column) in values.chunks_exact_mut(grid.points).enumerate() {
             for (q, v) in column.iter_mut().enumerate() {
-                *v = (sign * (grid.coordinate(1, q) * a2[j] - shift[j])).exp();
+                *v = libm::exp(sign * (grid.coordinate(1, q) * a2[j] - shift[j]));
             }
         }
         values
@@ -398,7 +398,7 @@ fn log_z_product(model: &Grbm, grid: &Grid) -> Option<f64> {
                         offset += base;
                         slope += a2[j];
                     }
-                    exp_alpha[j] = (-alpha.abs()).exp();
+                    exp_alpha[j] = libm::exp(-alpha.abs());
                     log_bound[j] = (half_range[j] - alpha.abs()).max(0.0) + std::f64::consts::LN_2;
                 }
                 row_products(
@@ -509,7 +509,7 @@ pub fn expected_free_energy_grad_grid(
     // then sum w h_j and sum w x_i h_j per unit and axis.
     let (mut total, mut h_sum, mut x_h) = ([0.0; 5], vec![0.0; n], [vec![0.0; n], vec![0.0; n]]);
     for (p, row) in rows.iter().enumerate() {
-        let scale = (row.max - max).exp();
+        let scale = libm::exp(row.max - max);
         let d1 = grid.coordinate(0, p) - model.b[0];
         let s = row.base.map(|v| v * scale);
         total[0] += s[0];
@@ -571,14 +571,14 @@ fn grid_row_sums(
             vecmath::softplus_sigmoid_column(ys, a2[j], base, column, neg_f, product);
         }
         for (f, prod) in neg_f.iter_mut().zip(product.iter()) {
-            *f += prod.ln();
+            *f += libm::log(*prod);
         }
     }
     let max = neg_f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut base = [0.0; 3];
     for (f, y) in neg_f.iter_mut().zip(ys) {
         // neg_f now holds the weight of the point.
-        *f = (*f - max).exp();
+        *f = libm::exp(*f - max);
         let d2 = y - model.b[1];
         base[0] += *f;
         base[1] += *f * d2;

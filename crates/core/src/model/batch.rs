@@ -122,7 +122,7 @@ impl Grbm {
                 vecmath::add_softplus_column(&scaled[0], &scaled[1], c, w1, w2, out, &mut product);
             }
             for (o, q) in out.iter_mut().zip(&product) {
-                *o += q.ln();
+                *o += libm::log(*q);
             }
         }
         for ((o, x1), x2) in out.iter_mut().zip(x1).zip(x2) {

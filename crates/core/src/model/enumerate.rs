@@ -37,7 +37,7 @@ impl Mixture {
         exp_shifted(&self.log_weight, top, &mut self.p);
         // Non-finite log weights (a diverged model) leave log Z non-finite.
         let total = sum(&self.p);
-        self.log_z = top + total.ln();
+        self.log_z = top + libm::log(total);
         scale(&mut self.p, 1.0 / total);
     }
 
@@ -117,7 +117,7 @@ impl Grbm {
         let sigma = self.sigma();
         let half_iv = [0.5 / (sigma[0] * sigma[0]), 0.5 / (sigma[1] * sigma[1])];
         let normalizer: f64 = (0..2)
-            .map(|i| (sigma[i] * (2.0 * std::f64::consts::PI).sqrt()).ln())
+            .map(|i| libm::log(sigma[i] * (2.0 * std::f64::consts::PI).sqrt()))
             .sum();
         let [wz0, wz1] = &m.wz;
         log_weights(&mut m.log_weight, wz0, wz1, self.b, half_iv, normalizer);

@@ -44,7 +44,7 @@ impl Grbm {
                 );
             }
             for (h, q) in hidden_term.iter_mut().zip(&product) {
-                *h += q.ln();
+                *h += libm::log(*q);
             }
         }
         f.clear();

@@ -144,7 +144,7 @@ impl Gradient {
 /// `ln(1 + e^a)` without overflow for large `a` or loss of precision for very negative `a`.
 #[inline]
 pub fn softplus(a: f64) -> f64 {
-    a.max(0.0) + (-a.abs()).exp().ln_1p()
+    a.max(0.0) + libm::log1p(libm::exp(-a.abs()))
 }
 
 impl Grbm {
@@ -154,7 +154,7 @@ impl Grbm {
         assert_eq!(w.ncols(), c.len(), "W and c must agree on the hidden size");
         Grbm {
             b,
-            log_sigma: [sigma[0].ln(), sigma[1].ln()],
+            log_sigma: [libm::log(sigma[0]), libm::log(sigma[1])],
             w,
             c,
         }
@@ -165,7 +165,7 @@ impl Grbm {
     }
 
     pub fn sigma(&self) -> [f64; 2] {
-        [self.log_sigma[0].exp(), self.log_sigma[1].exp()]
+        [libm::exp(self.log_sigma[0]), libm::exp(self.log_sigma[1])]
     }
 
     fn inv_var(&self) -> [f64; 2] {

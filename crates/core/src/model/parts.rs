@@ -105,7 +105,7 @@ impl Grbm {
                 found,
             });
         }
-        let sigma: Vec<f64> = log_sigma.iter().map(|v| v.exp()).collect();
+        let sigma: Vec<f64> = log_sigma.iter().map(|v| libm::exp(*v)).collect();
         let mut model = Grbm::from_parts(b, &sigma, w, shape, c)?;
         model.log_sigma = [log_sigma[0], log_sigma[1]];
         Ok(model)

@@ -12,12 +12,10 @@ use crate::data::{Dataset, moments};
 use crate::estimate::ais::{self, AisMeasurement};
 use crate::estimate::{EvalConfig, Evaluation, evaluate, exact_samples_any};
 use crate::model::{Gradient, Grbm, Workspace};
-use crate::rng::{GibbsRng, Purpose, below, stream};
+use crate::rng::{GibbsRng, Purpose, below, standard_normal, stream};
 use faer::Mat;
 use params::{LrSchedule, Optimizer, TrainConfig};
-use rand::RngExt;
 use rand::seq::SliceRandom;
-use rand_distr::StandardNormal;
 use sampler::{Active, SavedSampler, WrongState};
 use std::time::Instant;
 
@@ -123,8 +121,7 @@ pub fn initial_model(cfg: &TrainConfig, points: &[[f64; 2]]) -> Grbm {
     let spread = std.map(|s| if s > 0.0 { s } else { 1.0 });
     let mut rng = stream(cfg.seed, Purpose::Init);
     let w = Mat::from_fn(2, cfg.hidden, |i, _| {
-        let noise: f64 = rng.sample(StandardNormal);
-        cfg.w_init * spread[i] * noise
+        cfg.w_init * spread[i] * standard_normal(&mut rng)
     });
     Grbm::new(
         mean,
@@ -138,7 +135,7 @@ pub fn initial_model(cfg: &TrainConfig, points: &[[f64; 2]]) -> Grbm {
 pub fn schedule_factor(schedule: LrSchedule, progress: f64) -> f64 {
     match schedule {
         LrSchedule::Constant => 1.0,
-        LrSchedule::Cosine => 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()),
+        LrSchedule::Cosine => 0.5 * (1.0 + libm::cos(std::f64::consts::PI * progress)),
         LrSchedule::Linear => 1.0 - progress,
     }
 }
@@ -420,7 +417,7 @@ impl<'a> Trainer<'a> {
                 g.log_sigma[i],
                 cfg.sigma_lr,
             );
-            m.log_sigma[i] = m.log_sigma[i].max(cfg.sigma_min.ln());
+            m.log_sigma[i] = m.log_sigma[i].max(libm::log(cfg.sigma_min));
         }
         for j in 0..cfg.hidden {
             step.apply(&mut m.c[j], &mut v.c[j], &mut sq.c[j], g.c[j], 1.0);

@@ -22,7 +22,7 @@ pub fn ladder(replicas: usize, beta_min: f64) -> Vec<f64> {
         return vec![1.0];
     }
     (0..replicas)
-        .map(|r| beta_min.powf(r as f64 / (replicas - 1) as f64))
+        .map(|r| libm::pow(beta_min, r as f64 / (replicas - 1) as f64))
         .collect()
 }
 
@@ -157,7 +157,7 @@ impl Tempering {
         }
         for (c, (u, l)) in uniforms.iter().zip(&log_ratio).enumerate() {
             self.offered += 1;
-            if u.ln() < *l {
+            if libm::log(*u) < *l {
                 self.accepted += 1;
                 for i in 0..2 {
                     let held = self.states[(x + c, i)];
