@@ -23,7 +23,7 @@ fn experiment() -> String {
         "name = \"clib\"\n\n\
          [data]\nsource = [{}]\nn_train = 200\nn_test = 100\nn_valid = 100\nseed = 0\n\n\
          [train]\nhidden = 3\nepochs = 2\nbatch_size = 50\nk = 2\nreplicas = 3\nlangevin_steps = 2\n\n\
-         [eval]\nevery = 1\nsamples = 50\nsample_chains = 10\nburn_in = 5\nthin = 2\n\
+         [eval]\nevery = 1\nsamples = 50\nchain_steps = 5\nthin = 2\n\
          grid_points = 64\nais_steps = [5]\nais_chains = 10\ndiagnostics = true\n\n\
          [grid]\nsampler = [{samplers}]\nseed = [0, 1]\n",
         quoted(GENERATORS.to_vec()),
