@@ -210,12 +210,12 @@ pub fn eval(
     grid_points: Option<usize>,
     out: Option<&PathBuf>,
 ) -> anyhow::Result<String> {
-    let grid = grid_points.or(loaded.grid_points);
-    let z = score::log_z(&loaded.model, grid);
-    let densities = score::log_densities(&loaded.model, z.log_z, &points);
     if points.is_empty() {
         bail!("no points to score");
     }
+    let grid = grid_points.or(loaded.grid_points);
+    let z = score::log_z(&loaded.model, grid);
+    let densities = score::log_densities(&loaded.model, z.log_z, &points);
     let mean = densities.iter().sum::<f64>() / densities.len() as f64;
     let mut text = format!(
         "model: {} ({} hidden units)\npoints: {} ({label})\nmean log-likelihood: {mean} nats per point\nlog Z: {} (grid of {g} x {g} points)\n",

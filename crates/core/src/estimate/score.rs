@@ -1,6 +1,6 @@
 //! One model outside a sweep: per-point log densities with log Z on the grid, checked against the enumeration and a finer grid, and exact samples from a seed. What `grbm-sweep eval` and `sample` and the Python module share, so that their numbers are the same bit for bit.
 
-use super::{auto_grid_points, exact_samples_any, log_z_grid};
+use super::{exact_samples_any, log_z_grid};
 use crate::model::Grbm;
 use crate::rng::{GibbsRng, Purpose, stream};
 
@@ -40,19 +40,18 @@ pub fn log_z(model: &Grbm, grid_points: Option<usize>) -> LogZ {
 
 /// `ln p(x) = -F(x) - log_z` of every point: the free energies as a sweep's `test_ll` sums them.
 pub fn log_densities(model: &Grbm, log_z: f64, points: &[[f64; 2]]) -> Vec<f64> {
+    (free_energies(model, points).iter())
+        .map(|f| -f - log_z)
+        .collect()
+}
+
+/// The free energy F(x) of every point, from the batched kernel a sweep's measurements use.
+pub fn free_energies(model: &Grbm, points: &[[f64; 2]]) -> Vec<f64> {
     let x1: Vec<f64> = points.iter().map(|p| p[0]).collect();
     let x2: Vec<f64> = points.iter().map(|p| p[1]).collect();
     let mut f = vec![0.0; points.len()];
     model.free_energies(&x1, &x2, &mut f);
-    f.iter().map(|f| -f - log_z).collect()
-}
-
-/// The free energy F(x) of every point.
-pub fn free_energies(model: &Grbm, points: &[[f64; 2]]) -> Vec<f64> {
-    log_densities(model, 0.0, points)
-        .into_iter()
-        .map(|v| -v)
-        .collect()
+    f
 }
 
 /// `count` exact samples of `model` from `seed`: the stream and the draw of a sweep's exact
@@ -61,8 +60,7 @@ pub fn free_energies(model: &Grbm, points: &[[f64; 2]]) -> Vec<f64> {
 /// `grid_points` per axis (`None` = the automatic grid), exact up to its discretization.
 pub fn sample(model: &Grbm, count: usize, seed: u64, grid_points: Option<usize>) -> Vec<[f64; 2]> {
     let mut rng = GibbsRng::new(stream(seed, Purpose::ExactSamples));
-    let points = grid_points.or_else(|| Some(auto_grid_points(model)));
-    let x = exact_samples_any(model, count, points, &mut rng);
+    let x = exact_samples_any(model, count, grid_points, &mut rng);
     (0..x.nrows()).map(|r| [x[(r, 0)], x[(r, 1)]]).collect()
 }
 
