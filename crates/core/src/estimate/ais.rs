@@ -360,6 +360,7 @@ fn summarize(log_z: f64, log_z_base: f64, log_weights: Vec<f64>, steps: usize) -
 mod tests {
     use super::*;
     use crate::estimate::log_z_grid;
+    use crate::estimate::tests::mean_and_error;
     use crate::rng::{Purpose, stream};
     use rand::RngExt;
     use rand_distr::StandardNormal;
@@ -375,14 +376,6 @@ mod tests {
 
     fn rng(seed: u64) -> GibbsRng {
         GibbsRng::new(stream(seed, Purpose::Ais))
-    }
-
-    /// Mean and standard error of the mean.
-    fn mean_and_error(values: &[f64]) -> (f64, f64) {
-        let n = values.len() as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-        (mean, (variance / n).sqrt())
     }
 
     /// The model of the unbiasedness tests: 6 hidden units, weights of scale 1.5 against sigma

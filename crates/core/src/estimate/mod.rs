@@ -1027,8 +1027,8 @@ mod tests {
         );
     }
 
-    /// Mean and standard error of the mean.
-    fn mean_and_error(values: &[f64]) -> (f64, f64) {
+    /// Mean and standard error of the mean (the AIS tests use it too).
+    pub(crate) fn mean_and_error(values: &[f64]) -> (f64, f64) {
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
         let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
