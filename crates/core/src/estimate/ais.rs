@@ -517,33 +517,6 @@ mod tests {
         }
     }
 
-    /// The exact samples that start reverse AIS have the model's exact mean and covariance
-    /// (within 4 standard errors of 20 000 draws): a wrong bit order between a state's index and
-    /// its z, or an off-by-one in the inversion, moves them.
-    #[test]
-    fn exact_samples_have_the_exact_moments() {
-        let m = model(41, 7, 1.5, [0.5, 0.9]);
-        let count = 20_000;
-        let x = exact_samples(&m, count, &mut rng(3)).expect("7 hidden units enumerate");
-        let (mean, cov) = m.exact_moments();
-        for i in 0..2 {
-            let values: Vec<f64> = (0..count).map(|r| x[(r, i)]).collect();
-            let (sample_mean, error) = mean_and_error(&values);
-            assert!(
-                (sample_mean - mean[i]).abs() < 4.0 * error,
-                "axis {i}: {sample_mean} vs {}",
-                mean[i]
-            );
-            let squares: Vec<f64> = values.iter().map(|v| (v - mean[i]).powi(2)).collect();
-            let (variance, error) = mean_and_error(&squares);
-            assert!(
-                (variance - cov[i][i]).abs() < 4.0 * error,
-                "axis {i}: variance {variance} vs {}",
-                cov[i][i]
-            );
-        }
-    }
-
     /// Reverse AIS started from draws of the log Z grid agrees with reverse AIS started from
     /// exact samples (by enumeration) within their standard errors on a model with several
     /// modes, and both with the exact log Z: the grid's draws are as good a start.

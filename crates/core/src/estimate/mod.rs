@@ -845,9 +845,11 @@ mod tests {
             .collect()
     }
 
-    /// [`exact_samples_any`] below 20 hidden units draws the 2^n mixture: the mean, both
-    /// variances and the covariance of 40 000 draws equal [`Grbm::exact_moments`] within 4
-    /// standard errors.
+    /// [`exact_samples_any`] below 20 hidden units draws the 2^n mixture
+    /// ([`ais::exact_samples`], which also starts reverse AIS): the mean, both variances and
+    /// the covariance of 40 000 draws equal [`Grbm::exact_moments`] within 4 standard errors.
+    /// A wrong bit order between a state's index and its z, or an off-by-one in the inversion
+    /// of the cumulative masses, moves them.
     #[test]
     fn exact_samples_have_the_mixture_mean_and_covariance() {
         let m = modes_model();
